@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The two commands of the README's quick start.
+#
+#   deploy/local/dev.sh up     set everything up (Node 24, pnpm, dependencies, the local stack)
+#                              and run every service in the foreground; Ctrl-C stops the services
+#                              (the stack keeps running: `pnpm stack:down` stops it)
+#   deploy/local/dev.sh test   set everything up and run the whole test suite against the stack
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+# shellcheck source=bootstrap.sh
+. deploy/local/bootstrap.sh
+bash deploy/local/stack.sh up
+
+case "${1:-}" in
+  up)
+    if compgen -G 'services/*/package.json' >/dev/null; then
+      set -a; . .stack/env; set +a
+      exec pnpm --recursive --parallel --stream --filter './services/*' run start
+    fi
+    echo "The stack is up; no service exists yet. Connection settings: .stack/env"
+    ;;
+  test)
+    pnpm test
+    ;;
+  *)
+    echo "usage: $0 up|test" >&2
+    exit 2
+    ;;
+esac
