@@ -20,10 +20,11 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       'no-console': 'error',
+      '@typescript-eslint/no-confusing-void-expression': 'off',
     },
   },
   {
-    files: ['**/*.test.ts', 'benchmarks/**', '**/scripts/**', 'deploy/**'],
+    files: ['**/test/**', '**/bench/**', '**/scripts/**', 'deploy/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },

@@ -1,0 +1,176 @@
+import type { Contracts } from '@openpenpal/contracts';
+import { toError } from '@openpenpal/errors';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import {
+  ProcessingAborted,
+  buildRetry,
+  processMessage,
+  type ConsumerObserver,
+  type ProcessDependencies,
+  type RetryPolicy,
+  type AnySubscription,
+} from './process-message.ts';
+import type { Producer } from './producer.ts';
+
+export interface ConsumerRunnerOptions {
+  kafka: Kafka;
+  contracts: Contracts;
+  /** Used for dead letters only. */
+  producer: Producer;
+  logger: Logger;
+  groupId: string;
+  subscriptions: readonly AnySubscription[];
+  /** Start a new group at the beginning of each topic (default true: no message is skipped). */
+  fromBeginning?: boolean;
+  retry?: Partial<RetryPolicy>;
+  /** Partitions processed in parallel; messages within one partition are always sequential. */
+  partitionsConsumedConcurrently?: number;
+  /** Commit inside a long batch after this many messages or milliseconds (default 500 / 1000). */
+  commitEvery?: { messages?: number; ms?: number };
+  /** How long close() waits for in-flight work before aborting it (default 30 s). */
+  shutdownDeadlineMs?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Longest a fetch waits for data (default 1 s); close() may wait this long for it. */
+  maxWaitTimeMs?: number;
+  observer?: ConsumerObserver;
+  now?: () => number;
+}
+
+export interface ConsumerRunner {
+  /** Joins the group and starts consuming; resolves once running. */
+  start(): Promise<void>;
+  /** Stops fetching, lets in-flight messages finish (up to the deadline), commits, leaves the group. Safe to call twice. */
+  close(): Promise<void>;
+  /** True between start() and close(), while kafkajs has not crashed for good. */
+  isRunning(): boolean;
+}
+
+const DEFAULT_RETRY: RetryPolicy = { attempts: 3, initialDelayMs: 100, maxDelayMs: 5_000 };
+
+/**
+ * Runs handlers over Kafka messages with at-least-once delivery: an offset is committed only
+ * after its message was handled (or dead-lettered) and everything the handler produced was
+ * acknowledged, so a crash redelivers instead of losing. Per-key order holds because a
+ * partition's messages run one after another, retries included.
+ */
+export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRunner {
+  const logger = options.logger.child({ component: 'consumer', groupId: options.groupId });
+  const now = options.now ?? Date.now;
+  const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  const retry = buildRetry(retryPolicy);
+  const commitEveryMessages = options.commitEvery?.messages ?? 500;
+  const commitEveryMs = options.commitEvery?.ms ?? 1_000;
+  const deps: ProcessDependencies = {
+    contracts: options.contracts,
+    producer: options.producer,
+    logger,
+    groupId: options.groupId,
+    retryPolicy,
+    observer: options.observer,
+    now,
+  };
+  const byTopic = new Map(options.subscriptions.map((s) => [s.binding.topic, s]));
+  const abort = new AbortController();
+  const consumer: Consumer = options.kafka.consumer({
+    groupId: options.groupId,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 1_000,
+    ...(options.sessionTimeoutMs ? { sessionTimeout: options.sessionTimeoutMs } : {}),
+    ...(options.heartbeatIntervalMs ? { heartbeatInterval: options.heartbeatIntervalMs } : {}),
+  });
+  let running = false;
+  let stopping = false;
+  let closing: Promise<void> | undefined;
+  consumer.on(consumer.events.CRASH, (event) => {
+    const { error, restart } = event.payload;
+    logger.error({ err: error, restart }, 'consumer crashed');
+    if (!restart) running = false;
+  });
+
+  const eachBatch = async (payload: EachBatchPayload) => {
+    const { batch } = payload;
+    const subscription = byTopic.get(batch.topic);
+    if (!subscription) throw new Error(`no subscription for topic ${batch.topic}`);
+    let uncommitted: string | undefined;
+    let sinceCommit = 0;
+    let lastCommit = now();
+    const commit = async () => {
+      if (uncommitted === undefined) return;
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(uncommitted) + 1n).toString() },
+      ]);
+      uncommitted = undefined;
+      sinceCommit = 0;
+      lastCommit = now();
+    };
+    try {
+      for (const message of batch.messages) {
+        if (stopping || !payload.isRunning() || payload.isStale()) break;
+        try {
+          await processMessage(deps, subscription, retry, batch.partition, message, abort.signal);
+        } catch (error) {
+          if (error instanceof ProcessingAborted) break;
+          throw error;
+        }
+        payload.resolveOffset(message.offset);
+        uncommitted = message.offset;
+        sinceCommit += 1;
+        if (sinceCommit >= commitEveryMessages || now() - lastCommit >= commitEveryMs) await commit();
+        await payload.heartbeat();
+      }
+    } finally {
+      // Commit what is done even when a later message failed hard, so it is not redone.
+      await commit().catch((error: unknown) => {
+        logger.warn(
+          { err: toError(error), topic: batch.topic, partition: batch.partition },
+          'offset commit failed',
+        );
+      });
+    }
+  };
+
+  return {
+    start: async () => {
+      await consumer.connect();
+      for (const subscription of options.subscriptions) {
+        await consumer.subscribe({
+          topic: subscription.binding.topic,
+          fromBeginning: options.fromBeginning ?? true,
+        });
+      }
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachBatch,
+      });
+      running = true;
+      logger.info({ topics: [...byTopic.keys()] }, 'consumer started');
+    },
+    close: () =>
+      (closing ??= (async () => {
+        stopping = true;
+        const deadline = options.shutdownDeadlineMs ?? 30_000;
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<'expired'>((resolve) => {
+          timer = setTimeout(() => resolve('expired'), deadline);
+        });
+        // consumer.stop() returns once the running batch has finished (and committed).
+        const result = await Promise.race([consumer.stop().then(() => 'stopped' as const), expired]);
+        clearTimeout(timer);
+        if (result === 'expired') {
+          logger.warn(
+            { deadlineMs: deadline },
+            'in-flight work did not finish before the shutdown deadline; aborting it',
+          );
+          abort.abort();
+        }
+        await consumer.disconnect();
+        running = false;
+        logger.info('consumer closed');
+      })()),
+    isRunning: () => running,
+  };
+}

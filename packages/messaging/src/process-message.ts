@@ -1,0 +1,210 @@
+import { SpanKind, type Span } from '@opentelemetry/api';
+import type { Contracts, SchemaName, SchemaTypes } from '@openpenpal/contracts';
+import { SchedulerError, errorCodeOf, isRetryable, toError } from '@openpenpal/errors';
+import { ATTR, startSpan } from '@openpenpal/telemetry';
+import { ExponentialBackoff, handleWhen, retry, type RetryPolicy as CockatielRetry } from 'cockatiel';
+import type { KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import { sendToDeadLetterTopic } from './dead-letter.ts';
+import { HEADERS, headerText, headersAsText } from './headers.ts';
+import type { Producer, TopicBinding } from './producer.ts';
+import { extractTraceContext } from './tracing.ts';
+
+export interface ConsumedMessage<T> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: T;
+  headers: Record<string, string>;
+  /** The producer's logical message id: equal on duplicates, so handlers can drop them. */
+  messageId: string | undefined;
+  /** Broker timestamp, epoch ms. */
+  timestamp: number;
+  /** 1 on the first try, 2 on the first retry... */
+  attempt: number;
+}
+
+export interface HandlerContext {
+  /** Aborted when the consumer must stop before the handler finished (shutdown deadline). */
+  signal: AbortSignal;
+  span: Span;
+}
+
+export type MessageHandler<T> = (message: ConsumedMessage<T>, context: HandlerContext) => Promise<void>;
+
+export interface Subscription<S extends SchemaName = SchemaName> {
+  binding: TopicBinding<S>;
+  handler: MessageHandler<SchemaTypes[S]>;
+  /** Null values (deletes on a compacted topic). Without this, a null value is dead-lettered. */
+  onTombstone?: MessageHandler<null>;
+}
+
+/** A subscription to any one schema's topic; build it with `subscription()` so the handler is typed. */
+export type AnySubscription = { [S in SchemaName]: Subscription<S> }[SchemaName];
+
+export function subscription<S extends SchemaName>(
+  binding: TopicBinding<S>,
+  handler: MessageHandler<SchemaTypes[S]>,
+  onTombstone?: MessageHandler<null>,
+): AnySubscription {
+  const built: Subscription<S> = { binding, handler, ...(onTombstone ? { onTombstone } : {}) };
+  return built as unknown as AnySubscription;
+}
+
+export interface RetryPolicy {
+  /** Tries per message, the first included, before it is dead-lettered. */
+  attempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+export type MessageOutcome = 'processed' | 'dead_lettered';
+
+export interface ConsumerObserver {
+  onMessage?(event: {
+    topic: string;
+    outcome: MessageOutcome;
+    attempts: number;
+    durationMs: number;
+    errorCode?: string;
+  }): void;
+}
+
+export interface ProcessDependencies {
+  contracts: Contracts;
+  producer: Producer;
+  logger: Logger;
+  groupId: string;
+  retryPolicy: RetryPolicy;
+  observer: ConsumerObserver | undefined;
+  now: () => number;
+}
+
+/** Thrown when shutdown interrupts a message: it is neither done nor dead-lettered, so not committed. */
+export class ProcessingAborted extends Error {
+  constructor() {
+    super('processing aborted by shutdown');
+    this.name = 'ProcessingAborted';
+  }
+}
+
+export function buildRetry(policy: RetryPolicy): CockatielRetry {
+  return retry(handleWhen(isRetryable), {
+    maxAttempts: Math.max(0, policy.attempts - 1),
+    backoff: new ExponentialBackoff({ initialDelay: policy.initialDelayMs, maxDelay: policy.maxDelayMs }),
+  });
+}
+
+function decode(
+  deps: ProcessDependencies,
+  subscription: AnySubscription,
+  message: KafkaMessage,
+): { value: unknown; tombstone: boolean } {
+  if (message.value === null) {
+    if (subscription.onTombstone) return { value: null, tombstone: true };
+    throw new SchedulerError(
+      'DECODE_FAILED',
+      `null value on ${subscription.binding.topic}, which takes no tombstones`,
+    );
+  }
+  return { value: deps.contracts.codec(subscription.binding.schema).decode(message.value), tombstone: false };
+}
+
+/**
+ * Decodes one message, runs its handler with retries and backoff, and dead-letters it when it
+ * cannot be decoded, fails with a non-retryable error, or runs out of tries. Resolves when the
+ * message is done with (so its offset may be committed); rejects when it is not (DLQ write
+ * failed, shutdown) so the partition does not move past it.
+ */
+export function processMessage(
+  deps: ProcessDependencies,
+  subscription: AnySubscription,
+  retryPolicy: CockatielRetry,
+  partition: number,
+  message: KafkaMessage,
+  signal: AbortSignal,
+): Promise<MessageOutcome> {
+  const { topic } = subscription.binding;
+  const started = deps.now();
+  return startSpan(
+    `${topic} process`,
+    async (span) => {
+      let attempts = 0;
+      // A function, not a property read: TypeScript would keep a narrowed `aborted` across awaits.
+      const aborted = () => signal.aborted;
+      try {
+        const { value, tombstone } = decode(deps, subscription, message);
+        const handler = (
+          tombstone ? subscription.onTombstone : subscription.handler
+        ) as MessageHandler<unknown>;
+        const base = {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value,
+          headers: headersAsText(message.headers),
+          messageId: headerText(message.headers, HEADERS.messageId),
+          timestamp: Number(message.timestamp),
+        };
+        await retryPolicy.execute(async () => {
+          if (aborted()) throw new ProcessingAborted();
+          attempts += 1;
+          span.setAttribute(ATTR.attempt, attempts);
+          try {
+            await handler({ ...base, attempt: attempts }, { signal, span });
+          } catch (error) {
+            if (aborted()) throw new ProcessingAborted();
+            deps.logger.warn(
+              { err: toError(error), topic, partition, offset: message.offset, attempt: attempts },
+              'handler failed',
+            );
+            throw error;
+          }
+        }, signal);
+        deps.observer?.onMessage?.({
+          topic,
+          outcome: 'processed',
+          attempts,
+          durationMs: deps.now() - started,
+        });
+        return 'processed';
+      } catch (error) {
+        if (error instanceof ProcessingAborted || aborted()) throw new ProcessingAborted();
+        const dlq = await sendToDeadLetterTopic(
+          deps.producer,
+          { topic, partition, message, groupId: deps.groupId, error, attempts: Math.max(attempts, 1) },
+          deps.now(),
+        );
+        const errorCode = errorCodeOf(error);
+        span.setAttribute(ATTR.errorCode, errorCode);
+        deps.logger.error(
+          { err: toError(error), topic, partition, offset: message.offset, attempts, dlq, errorCode },
+          'message dead-lettered',
+        );
+        deps.observer?.onMessage?.({
+          topic,
+          outcome: 'dead_lettered',
+          attempts,
+          durationMs: deps.now() - started,
+          errorCode,
+        });
+        return 'dead_lettered';
+      }
+    },
+    {
+      kind: SpanKind.CONSUMER,
+      parent: extractTraceContext(message.headers),
+      attributes: {
+        [ATTR.messagingSystem]: 'kafka',
+        [ATTR.messagingOperation]: 'process',
+        [ATTR.messagingDestination]: topic,
+        [ATTR.messagingConsumerGroup]: deps.groupId,
+        [ATTR.messagingKafkaPartition]: String(partition),
+        [ATTR.messagingKafkaOffset]: message.offset,
+        ...(message.key ? { [ATTR.messagingKafkaKey]: message.key.toString() } : {}),
+      },
+    },
+  );
+}
