@@ -27,6 +27,9 @@ export interface CronSchedule {
   readonly format: 'five_field' | 'six_field' | 'descriptor';
 }
 
+/** Zone names as given → as Intl spells them; building a DateTimeFormat costs tens of µs. */
+const resolvedZones = new Map<string, string>();
+
 /** Wall-clock matchers, kept off the public object so a copied or hand-made schedule is refused. */
 const matchers = new WeakMap<CronSchedule, Cron>();
 
@@ -134,8 +137,12 @@ function parseTimezone(timezone: string): string {
       `${timezone} is a UTC offset, not an IANA time zone name such as Asia/Shanghai`,
     );
   }
+  const known = resolvedZones.get(timezone);
+  if (known !== undefined) return known;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: timezone }).resolvedOptions().timeZone;
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: timezone }).resolvedOptions().timeZone;
+    resolvedZones.set(timezone, resolved);
+    return resolved;
   } catch {
     throw invalid('timezone', `${timezone} is not an IANA time zone name known to this runtime`);
   }
