@@ -94,10 +94,12 @@ export function planMisfires(input: PlanMisfiresInput): MisfirePlan {
   const graceMs = input.graceMs ?? DEFAULT_MISFIRE_GRACE_MS;
   const fireAllCap = input.fireAllCap ?? DEFAULT_FIRE_ALL_CAP;
   const runCount = input.runCount ?? 0;
-  if (!isPolicy(policy))
+  if (!isPolicy(policy)) {
     throw validationError('misfire_policy', `must be one of ${MISFIRE_POLICIES.join(', ')}`);
-  if (!Number.isFinite(graceMs) || graceMs < 0)
+  }
+  if (!Number.isFinite(graceMs) || graceMs < 0) {
     throw validationError('misfire_grace', 'must be a finite number ≥ 0');
+  }
   if (!Number.isSafeInteger(fireAllCap) || fireAllCap < 1) {
     throw validationError('fire_all_cap', `${String(fireAllCap)} is not a positive integer`);
   }
