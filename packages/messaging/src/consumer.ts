@@ -4,7 +4,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import {
   ProcessingAborted,
-  buildRetry,
+  buildBackoff,
   processMessage,
   type ConsumerObserver,
   type ProcessDependencies,
@@ -26,7 +26,10 @@ export interface ConsumerRunnerOptions {
   retry?: Partial<RetryPolicy>;
   /** Partitions processed in parallel; messages within one partition are always sequential. */
   partitionsConsumedConcurrently?: number;
-  /** Commit inside a long batch after this many messages or milliseconds (default 500 / 1000). */
+  /**
+   * Commit inside a long batch after this many messages or milliseconds (default 5000 / 1000); a
+   * batch's end and shutdown always commit. A crash redelivers at most this much.
+   */
   commitEvery?: { messages?: number; ms?: number };
   /** How long close() waits for in-flight work before aborting it (default 30 s). */
   shutdownDeadlineMs?: number;
@@ -59,8 +62,8 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
   const logger = options.logger.child({ component: 'consumer', groupId: options.groupId });
   const now = options.now ?? Date.now;
   const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  const retry = buildRetry(retryPolicy);
-  const commitEveryMessages = options.commitEvery?.messages ?? 500;
+  const backoff = buildBackoff(retryPolicy);
+  const commitEveryMessages = options.commitEvery?.messages ?? 5_000;
   const commitEveryMs = options.commitEvery?.ms ?? 1_000;
   const deps: ProcessDependencies = {
     contracts: options.contracts,
@@ -109,7 +112,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       for (const message of batch.messages) {
         if (stopping || !payload.isRunning() || payload.isStale()) break;
         try {
-          await processMessage(deps, subscription, retry, batch.partition, message, abort.signal);
+          await processMessage(deps, subscription, backoff, batch.partition, message, abort.signal);
         } catch (error) {
           if (error instanceof ProcessingAborted) break;
           throw error;
@@ -117,8 +120,11 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         payload.resolveOffset(message.offset);
         uncommitted = message.offset;
         sinceCommit += 1;
-        if (sinceCommit >= commitEveryMessages || now() - lastCommit >= commitEveryMs) await commit();
-        await payload.heartbeat();
+        if (sinceCommit >= commitEveryMessages || now() - lastCommit >= commitEveryMs) {
+          await commit();
+          // kafkajs throttles heartbeats itself; asking once per commit keeps the hot loop lean.
+          await payload.heartbeat();
+        }
       }
     } finally {
       // Commit what is done even when a later message failed hard, so it is not redone.

@@ -1,8 +1,9 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
 import type { Contracts, SchemaName, SchemaTypes } from '@openpenpal/contracts';
 import { SchedulerError, errorCodeOf, isRetryable, toError } from '@openpenpal/errors';
-import { ATTR, startSpan } from '@openpenpal/telemetry';
-import { ExponentialBackoff, handleWhen, retry, type RetryPolicy as CockatielRetry } from 'cockatiel';
+import { ATTR, NON_RECORDING_SPAN, isTracingEnabled, startSpan } from '@openpenpal/telemetry';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { sendToDeadLetterTopic } from './dead-letter.ts';
@@ -89,11 +90,9 @@ export class ProcessingAborted extends Error {
   }
 }
 
-export function buildRetry(policy: RetryPolicy): CockatielRetry {
-  return retry(handleWhen(isRetryable), {
-    maxAttempts: Math.max(0, policy.attempts - 1),
-    backoff: new ExponentialBackoff({ initialDelay: policy.initialDelayMs, maxDelay: policy.maxDelayMs }),
-  });
+/** Delays between tries: exponential with decorrelated jitter (cockatiel's generator). */
+export function buildBackoff(policy: RetryPolicy): ExponentialBackoff<unknown> {
+  return new ExponentialBackoff({ initialDelay: policy.initialDelayMs, maxDelay: policy.maxDelayMs });
 }
 
 function decode(
@@ -120,91 +119,118 @@ function decode(
 export function processMessage(
   deps: ProcessDependencies,
   subscription: AnySubscription,
-  retryPolicy: CockatielRetry,
+  backoffFactory: ExponentialBackoff<unknown>,
   partition: number,
   message: KafkaMessage,
   signal: AbortSignal,
 ): Promise<MessageOutcome> {
+  const run = (span: Span) =>
+    handleMessage(deps, subscription, backoffFactory, partition, message, signal, span);
+  if (!isTracingEnabled()) return run(NON_RECORDING_SPAN);
+  const { topic } = subscription.binding;
+  return startSpan(`${topic} process`, run, {
+    kind: SpanKind.CONSUMER,
+    parent: extractTraceContext(message.headers),
+    attributes: {
+      [ATTR.messagingSystem]: 'kafka',
+      [ATTR.messagingOperation]: 'process',
+      [ATTR.messagingDestination]: topic,
+      [ATTR.messagingConsumerGroup]: deps.groupId,
+      [ATTR.messagingKafkaPartition]: String(partition),
+      [ATTR.messagingKafkaOffset]: message.offset,
+      ...(message.key ? { [ATTR.messagingKafkaKey]: message.key.toString() } : {}),
+    },
+  });
+}
+
+async function handleMessage(
+  deps: ProcessDependencies,
+  subscription: AnySubscription,
+  backoffFactory: ExponentialBackoff<unknown>,
+  partition: number,
+  message: KafkaMessage,
+  signal: AbortSignal,
+  span: Span,
+): Promise<MessageOutcome> {
   const { topic } = subscription.binding;
   const started = deps.now();
-  return startSpan(
-    `${topic} process`,
-    async (span) => {
-      let attempts = 0;
-      // A function, not a property read: TypeScript would keep a narrowed `aborted` across awaits.
-      const aborted = () => signal.aborted;
+  let attempts = 0;
+  // A function, not a property read: TypeScript would keep a narrowed `aborted` across awaits.
+  const aborted = () => signal.aborted;
+  try {
+    const { value, tombstone } = decode(deps, subscription, message);
+    const handler = (tombstone ? subscription.onTombstone : subscription.handler) as MessageHandler<unknown>;
+    const base = {
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key?.toString() ?? null,
+      value,
+      headers: headersAsText(message.headers),
+      messageId: headerText(message.headers, HEADERS.messageId),
+      timestamp: Number(message.timestamp),
+    };
+    const attempt = async () => {
+      if (aborted()) throw new ProcessingAborted();
+      attempts += 1;
       try {
-        const { value, tombstone } = decode(deps, subscription, message);
-        const handler = (
-          tombstone ? subscription.onTombstone : subscription.handler
-        ) as MessageHandler<unknown>;
-        const base = {
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? null,
-          value,
-          headers: headersAsText(message.headers),
-          messageId: headerText(message.headers, HEADERS.messageId),
-          timestamp: Number(message.timestamp),
-        };
-        await retryPolicy.execute(async () => {
-          if (aborted()) throw new ProcessingAborted();
-          attempts += 1;
-          span.setAttribute(ATTR.attempt, attempts);
-          try {
-            await handler({ ...base, attempt: attempts }, { signal, span });
-          } catch (error) {
-            if (aborted()) throw new ProcessingAborted();
-            deps.logger.warn(
-              { err: toError(error), topic, partition, offset: message.offset, attempt: attempts },
-              'handler failed',
-            );
-            throw error;
-          }
-        }, signal);
-        deps.observer?.onMessage?.({
-          topic,
-          outcome: 'processed',
-          attempts,
-          durationMs: deps.now() - started,
-        });
-        return 'processed';
+        await handler({ ...base, attempt: attempts }, { signal, span });
       } catch (error) {
-        if (error instanceof ProcessingAborted || aborted()) throw new ProcessingAborted();
-        const dlq = await sendToDeadLetterTopic(
-          deps.producer,
-          { topic, partition, message, groupId: deps.groupId, error, attempts: Math.max(attempts, 1) },
-          deps.now(),
+        if (aborted()) throw new ProcessingAborted();
+        span.setAttribute(ATTR.attempt, attempts);
+        deps.logger.warn(
+          { err: toError(error), topic, partition, offset: message.offset, attempt: attempts },
+          'handler failed',
         );
-        const errorCode = errorCodeOf(error);
-        span.setAttribute(ATTR.errorCode, errorCode);
-        deps.logger.error(
-          { err: toError(error), topic, partition, offset: message.offset, attempts, dlq, errorCode },
-          'message dead-lettered',
-        );
-        deps.observer?.onMessage?.({
-          topic,
-          outcome: 'dead_lettered',
-          attempts,
-          durationMs: deps.now() - started,
-          errorCode,
-        });
-        return 'dead_lettered';
+        throw error;
       }
-    },
-    {
-      kind: SpanKind.CONSUMER,
-      parent: extractTraceContext(message.headers),
-      attributes: {
-        [ATTR.messagingSystem]: 'kafka',
-        [ATTR.messagingOperation]: 'process',
-        [ATTR.messagingDestination]: topic,
-        [ATTR.messagingConsumerGroup]: deps.groupId,
-        [ATTR.messagingKafkaPartition]: String(partition),
-        [ATTR.messagingKafkaOffset]: message.offset,
-        ...(message.key ? { [ATTR.messagingKafkaKey]: message.key.toString() } : {}),
-      },
-    },
-  );
+    };
+    let backoff: IBackoff<unknown> | undefined;
+    for (;;) {
+      try {
+        await attempt();
+        break;
+      } catch (error) {
+        if (
+          error instanceof ProcessingAborted ||
+          !isRetryable(error) ||
+          attempts >= deps.retryPolicy.attempts
+        ) {
+          throw error;
+        }
+        backoff = backoff ? backoff.next(undefined) : backoffFactory.next();
+        await sleep(backoff.duration, undefined, { signal }).catch(() => {
+          throw new ProcessingAborted();
+        });
+      }
+    }
+    deps.observer?.onMessage?.({
+      topic,
+      outcome: 'processed',
+      attempts,
+      durationMs: deps.now() - started,
+    });
+    return 'processed';
+  } catch (error) {
+    if (error instanceof ProcessingAborted || aborted()) throw new ProcessingAborted();
+    const dlq = await sendToDeadLetterTopic(
+      deps.producer,
+      { topic, partition, message, groupId: deps.groupId, error, attempts: Math.max(attempts, 1) },
+      deps.now(),
+    );
+    const errorCode = errorCodeOf(error);
+    span.setAttribute(ATTR.errorCode, errorCode);
+    deps.logger.error(
+      { err: toError(error), topic, partition, offset: message.offset, attempts, dlq, errorCode },
+      'message dead-lettered',
+    );
+    deps.observer?.onMessage?.({
+      topic,
+      outcome: 'dead_lettered',
+      attempts,
+      durationMs: deps.now() - started,
+      errorCode,
+    });
+    return 'dead_lettered';
+  }
 }

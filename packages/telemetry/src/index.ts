@@ -1,2 +1,2 @@
 export { ATTR } from './attributes.ts';
-export { recordError, startSpan, type SpanOptions } from './spans.ts';
+export { NON_RECORDING_SPAN, isTracingEnabled, recordError, startSpan, type SpanOptions } from './spans.ts';

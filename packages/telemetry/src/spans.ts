@@ -1,4 +1,6 @@
 import {
+  INVALID_SPAN_CONTEXT,
+  ProxyTracerProvider,
   SpanStatusCode,
   context as otelContext,
   trace,
@@ -9,12 +11,35 @@ import {
 } from '@opentelemetry/api';
 
 const TRACER_NAME = '@openpenpal/scheduler';
+// The API hands out a proxy that follows whichever provider is registered later, so one lookup
+// serves the whole process (getTracer allocates a new proxy on every call).
+const tracer = trace.getTracer(TRACER_NAME);
 
 export interface SpanOptions {
   kind?: SpanKind;
   attributes?: Attributes;
   /** Parent context; the active one when omitted (e.g. a context extracted from Kafka headers). */
   parent?: Context;
+}
+
+// A fresh proxy's delegate is the API's shared no-op provider, which is what the global proxy
+// delegates to until a service starts the SDK.
+// ProxyTracerProvider is deprecated for construction by users, yet it is still what the API
+// registers globally and the only public way to see whether an SDK took over.
+// eslint-disable-next-line @typescript-eslint/no-deprecated
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** A span that records nothing, for code paths that skip tracing while no SDK runs. */
+export const NON_RECORDING_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * False while no tracer provider is registered (no SDK started): spans would be no-ops and, with
+ * no propagator either, no context could travel, so hot paths may skip span bookkeeping.
+ */
+export function isTracingEnabled(): boolean {
+  const provider = trace.getTracerProvider();
+  // eslint-disable-next-line @typescript-eslint/no-deprecated
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
 }
 
 /**
@@ -26,7 +51,6 @@ export async function startSpan<T>(
   fn: (span: Span) => Promise<T>,
   options: SpanOptions = {},
 ): Promise<T> {
-  const tracer = trace.getTracer(TRACER_NAME);
   const parent = options.parent ?? otelContext.active();
   const span = tracer.startSpan(
     name,
