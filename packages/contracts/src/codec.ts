@@ -7,7 +7,7 @@ type Resolver = ReturnType<avro.Type['createResolver']>;
 
 const MAGIC_0 = 0xc3;
 const MAGIC_1 = 0x01;
-export const SINGLE_OBJECT_HEADER_LENGTH = 10;
+const SINGLE_OBJECT_HEADER_LENGTH = 10;
 
 export interface Codec<T> {
   readonly schema: RegisteredSchema;
