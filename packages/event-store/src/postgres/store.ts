@@ -1,0 +1,128 @@
+import { SchedulerError } from '@openpenpal/errors';
+import pg from 'pg';
+import { DEFAULT_READ_ALL_COUNT, type EventStore, type EventStoreLogger } from '../port.ts';
+import { createSubscriptionRegistry } from '../subscription-control.ts';
+import {
+  assertCategory,
+  assertCount,
+  assertExpectedRevision,
+  assertRevision,
+  assertStreamId,
+  normalizeEvents,
+} from '../validation.ts';
+import { appendEvents } from './append.ts';
+import { createPgListener } from './listener.ts';
+import { readEventsAfter, readStreamEvents } from './reads.ts';
+import { migrate, pgNames } from './schema.ts';
+import { subscribePostgres } from './subscription.ts';
+
+export interface PostgresEventStoreOptions {
+  pool: pg.Pool;
+  /** The schema holding the `events` table; /^[a-z_][a-z0-9_]*$/, default `event_store`. */
+  schema?: string;
+  logger?: EventStoreLogger;
+  /** Events a subscription reads per query; default 500. */
+  subscriptionBatchSize?: number;
+  /** Longest wait between subscription polls when no NOTIFY arrives; default 1000 ms. */
+  pollIntervalMs?: number;
+  /**
+   * Opens the dedicated LISTEN connection; default `new pg.Client(pool.options)`, the pool's own settings.
+   */
+  connectListener?: () => pg.Client;
+}
+
+export interface PostgresEventStore extends EventStore {
+  /** Creates the schema, table and indexes when missing; safe to run on every start, and concurrently. */
+  migrate(): Promise<void>;
+}
+
+const silentLogger: EventStoreLogger = { warn: () => undefined, error: () => undefined };
+
+function closedError(): SchedulerError {
+  return new SchedulerError('SHUTTING_DOWN', 'the event store is closed');
+}
+
+/** The PostgreSQL adapter: one table, appends serialised per store, subscriptions by polling and NOTIFY. */
+export function createPostgresEventStore(options: PostgresEventStoreOptions): PostgresEventStore {
+  const { pool } = options;
+  const names = pgNames(options.schema);
+  const logger = options.logger ?? silentLogger;
+  const batchSize = options.subscriptionBatchSize ?? 500;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  assertCount(batchSize, 'subscriptionBatchSize');
+  assertCount(pollIntervalMs, 'pollIntervalMs');
+  const listener = createPgListener({
+    connect: options.connectListener ?? (() => new pg.Client(pool.options)),
+    channel: names.channel,
+    logger,
+  });
+  const subscriptions = createSubscriptionRegistry();
+  let closing: Promise<void> | undefined;
+  const assertOpen = (): void => {
+    if (closing) throw closedError();
+  };
+
+  return {
+    migrate: () => migrate(pool, names),
+
+    append: async (streamId, events, appendOptions = {}) => {
+      assertOpen();
+      assertStreamId(streamId);
+      const expected = appendOptions.expectedRevision ?? 'any';
+      assertExpectedRevision(expected);
+      return appendEvents(pool, names, streamId, normalizeEvents(streamId, events), expected);
+    },
+
+    readStream: async (streamId, readOptions = {}) => {
+      assertOpen();
+      assertStreamId(streamId);
+      assertRevision(readOptions.fromRevision, 'fromRevision');
+      assertCount(readOptions.maxCount);
+      return readStreamEvents(pool, names, streamId, readOptions);
+    },
+
+    readAll: async (readOptions = {}) => {
+      assertOpen();
+      assertRevision(readOptions.after, 'after');
+      assertCount(readOptions.maxCount);
+      return readEventsAfter(
+        pool,
+        names,
+        readOptions.after ?? 0n,
+        readOptions.maxCount ?? DEFAULT_READ_ALL_COUNT,
+        undefined,
+      );
+    },
+
+    readCategory: async (category, readOptions = {}) => {
+      assertOpen();
+      assertCategory(category);
+      assertRevision(readOptions.after, 'after');
+      assertCount(readOptions.maxCount);
+      return readEventsAfter(
+        pool,
+        names,
+        readOptions.after ?? 0n,
+        readOptions.maxCount ?? DEFAULT_READ_ALL_COUNT,
+        category,
+      );
+    },
+
+    subscribe: (subscribeOptions) => {
+      assertOpen();
+      if (subscribeOptions.category !== undefined) assertCategory(subscribeOptions.category);
+      assertRevision(subscribeOptions.after, 'after');
+      return subscriptions.add(
+        subscribePostgres({ pool, names, listener, logger, batchSize, pollIntervalMs }, subscribeOptions),
+      );
+    },
+
+    close: () => {
+      closing ??= (async () => {
+        await subscriptions.closeAll();
+        await listener.close();
+      })();
+      return closing;
+    },
+  };
+}
