@@ -1,0 +1,25 @@
+export type {
+  AppendOptions,
+  AppendResult,
+  CurrentRevision,
+  EventData,
+  EventHandler,
+  EventStore,
+  EventStoreLogger,
+  ExpectedRevision,
+  JsonObject,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeOptions,
+  Subscription,
+} from './port.ts';
+export { DEFAULT_READ_ALL_COUNT } from './port.ts';
+export { categoryOf } from './validation.ts';
+export {
+  createPostgresEventStore,
+  type PostgresEventStore,
+  type PostgresEventStoreOptions,
+} from './postgres/store.ts';
+export { DEFAULT_SCHEMA as DEFAULT_POSTGRES_SCHEMA } from './postgres/schema.ts';
+export { createEsdbEventStore, type EsdbEventStoreOptions } from './esdb/store.ts';
