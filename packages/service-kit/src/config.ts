@@ -1,0 +1,60 @@
+import { SchedulerError } from '@openpenpal/errors';
+import { z } from 'zod';
+
+/**
+ * Parses a service's settings from the environment with its zod schema. Every problem is
+ * reported at once, each with the variable's name, so a misconfigured deployment fails at start
+ * with one clear message instead of at the first use of a setting.
+ */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => ({
+    variable: issue.path.join('.') || '(environment)',
+    problem: issue.message,
+  }));
+  throw new SchedulerError(
+    'CONFIG_INVALID',
+    `invalid configuration: ${problems.map((p) => `${p.variable}: ${p.problem}`).join('; ')}`,
+    { details: { problems } },
+  );
+}
+
+/** Comma-separated list, trimmed, empty entries dropped. */
+export const csv = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .refine((list) => list.length > 0, 'must name at least one entry');
+
+/** A positive integer given as text, e.g. a port or a millisecond duration. */
+export const positiveInt = z.coerce.number().int().positive();
+
+export const nonNegativeInt = z.coerce.number().int().nonnegative();
+
+/** `true`/`false`/`1`/`0`/`yes`/`no`, case-insensitive. */
+export const booleanFlag = z.string().transform((value, ctx) => {
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no'].includes(v)) return false;
+  ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+  return z.NEVER;
+});
+
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Settings shared by every service; each service extends this object. */
+export const baseConfigShape = {
+  LOG_LEVEL: logLevel.default('info'),
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  SHUTDOWN_DEADLINE_MS: positiveInt.default(30_000),
+  /** Names this process in logs, metrics and lease ownership; defaults to the host name and pid. */
+  INSTANCE_ID: z.string().min(1).optional(),
+};
