@@ -32,3 +32,36 @@ describe('every schema', () => {
     expect(new Set(TOPICS.map((t) => t.name)).size).toBe(TOPICS.length);
   });
 });
+
+describe('samples', () => {
+  it('cover every branch of every multi-record union', () => {
+    const covered = new Set<string>();
+    const collect = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(collect);
+      else if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+        for (const [key, inner] of Object.entries(value)) {
+          if (key.startsWith('org.openpenpal.')) covered.add(key);
+          collect(inner);
+        }
+      }
+    };
+    Object.values(SAMPLES).forEach(collect);
+    const branches = new Set<string>();
+    const walk = (type: {
+      typeName: string;
+      types?: unknown[];
+      fields?: { type: unknown }[];
+      branchName?: string;
+    }) => {
+      if (type.typeName === 'union:wrapped') {
+        for (const t of type.types as { branchName: string }[]) branches.add(t.branchName);
+      }
+      for (const t of (type.types ?? []) as (typeof type)[]) walk(t);
+      for (const f of type.fields ?? []) walk(f.type as typeof type);
+    };
+    for (const name of names)
+      walk(contracts.codec(name).schema.type);
+    expect(branches.size).toBeGreaterThan(20);
+    expect([...branches].filter((b) => !covered.has(b))).toEqual([]);
+  });
+});
