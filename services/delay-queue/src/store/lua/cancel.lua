@@ -1,0 +1,35 @@
+--[[
+  Cancels a delayed item.
+
+  KEYS[1]     pending   zset  id -> dueAt
+  KEYS[2]     inflight  zset  id -> claim expiry
+  KEYS[3]     items     hash  id -> item value
+  KEYS[4..n]  fired-marker buckets (sets) that may still hold the id
+
+  ARGV[1]  id
+
+  Returns "cancelled"      it was pending and is gone
+          "in_flight"      a dispatcher holds it: it is marked cancelled, so a release or an expired
+                           claim drops it instead of dispatching again, but the publish under way
+                           may still happen (an ack then records it as fired)
+          "already_fired"  it fired within the marker TTL
+          "not_found"      no trace of it
+]]
+-- @include item
+
+local id = ARGV[1]
+
+if redis.call("ZREM", KEYS[1], id) == 1 then
+  redis.call("HDEL", KEYS[3], id)
+  return "cancelled"
+end
+if redis.call("ZSCORE", KEYS[2], id) then
+  local item = decodeItem(redis.call("HGET", KEYS[3], id))
+  if not item.cancelled then
+    item.cancelled = true
+    redis.call("HSET", KEYS[3], id, encodeItem(item))
+  end
+  return "in_flight"
+end
+if firedBefore(4, id) then return "already_fired" end
+return "not_found"

@@ -1,0 +1,110 @@
+import type { Redis } from 'ioredis';
+import type { DelayStoreKeys } from './keys.ts';
+import type { RedisClient } from './scripts.ts';
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export interface DelayItem {
+  /** The idempotency key (the delayed-message id). */
+  id: string;
+  /** When it falls due, epoch ms (UTC). */
+  dueAt: number;
+  /** The already-encoded message (target topic, key, headers, payload); the store never reads it. */
+  record: Buffer;
+}
+
+/**
+ * What `schedule` did. A pending id is replaced when the due time or record differs (last write
+ * wins: requests for one id share a Kafka partition, so this is the order they were produced in).
+ */
+export type ScheduleOutcome = 'scheduled' | 'rescheduled' | 'duplicate' | 'in_flight' | 'already_fired';
+
+/**
+ * What `cancel` did. `in_flight`: a dispatcher holds the item; it will not be dispatched again
+ * (a release or an expired claim drops it), but the publish under way may still land.
+ */
+export type CancelOutcome = 'cancelled' | 'in_flight' | 'already_fired' | 'not_found';
+
+/** Proof of a claim: acks and releases only take effect while the token is still current. */
+export interface Claim {
+  id: string;
+  token: string;
+}
+
+export interface ClaimedItem extends Claim {
+  dueAt: number;
+  record: Buffer;
+  /** How often the item has been claimed, this claim included. */
+  attempts: number;
+  /** The previous claim expired without an ack: a dispatcher crashed or stalled. */
+  redelivered: boolean;
+}
+
+export interface ClaimOptions {
+  /** At most this many items (1 to MAX_CLAIM_LIMIT). */
+  limit: number;
+  /** How long the claim holds before another `claimDue` may take the items again. */
+  visibilityMs: number;
+}
+
+export interface AckResult {
+  acked: number;
+  /** Ids whose claim was no longer current (expired and claimed again, or acked before). */
+  stale: string[];
+}
+
+export interface ReleaseResult {
+  /** Back to pending at their due time. */
+  released: number;
+  /** Cancelled while in flight, so removed instead. */
+  dropped: number;
+  stale: string[];
+}
+
+export interface StoreStats {
+  pending: number;
+  inFlight: number;
+}
+
+export interface WakeupSubscription {
+  /** Unsubscribes; safe to call twice. Does not close the subscriber connection. */
+  close(): Promise<void>;
+}
+
+export interface DelayStoreOptions {
+  redis: RedisClient;
+  /** Names this store's keys: `{prefix}:…` (the braces make it a Redis Cluster hash tag). */
+  prefix: string;
+  clock: Clock;
+  /** How long a fired id is remembered, so a late duplicate request is not scheduled again. */
+  firedTtlMs?: number;
+  /** Whether `close()` also closes `redis`; by default the caller owns the client. */
+  ownsRedis?: boolean;
+}
+
+export interface DelayStore {
+  readonly keys: DelayStoreKeys;
+  schedule(item: DelayItem): Promise<ScheduleOutcome>;
+  cancel(id: string): Promise<CancelOutcome>;
+  /** Claims due items (and items whose claim expired) at `clock.now()`, earliest due first. */
+  claimDue(options: ClaimOptions): Promise<ClaimedItem[]>;
+  /** Call after the publish was acknowledged; writes the fired markers. */
+  ack(claims: readonly Claim[]): Promise<AckResult>;
+  /** Call when the publish failed; the items fall due again at their own due time. */
+  release(claims: readonly Claim[]): Promise<ReleaseResult>;
+  /** The earliest due time or claim expiry, epoch ms; null when the store is empty. */
+  nextDueAt(): Promise<number | null>;
+  /**
+   * Calls `onWake(earliest)` whenever a schedule or release moves the earliest wake-up time
+   * earlier. `subscriber` must be a connection of its own (it enters subscriber mode) and carry
+   * only this subscription. Delivery is best effort (pub/sub is lost while disconnected), so a
+   * dispatcher should still cap its sleep. `onWake` must not throw.
+   */
+  subscribeWakeups(subscriber: Redis, onWake: (earliest: number) => void): Promise<WakeupSubscription>;
+  stats(): Promise<StoreStats>;
+  /** Ends wake-up subscriptions (and the client when `ownsRedis`); safe to call twice. */
+  close(): Promise<void>;
+}
