@@ -246,6 +246,14 @@ describe('delay store', () => {
       await expect(ctx.store.stats()).rejects.toMatchObject({ code: 'SHUTTING_DOWN', retryable: true });
     });
 
+    it('refuses to claim past a malformed item value without taking anything out of pending', async () => {
+      await ctx.store.schedule({ id: 'a', dueAt: t0, record: bytes('x') });
+      await ctx.store.schedule({ id: 'b', dueAt: t0 + 1, record: bytes('y') });
+      await ctx.redis.redis.hset(ctx.store.keys.items, 'b', 'no header here');
+      await expect(claimAt(t0 + 1)).rejects.toMatchObject({ code: 'INTERNAL', retryable: false });
+      expect(await ctx.store.stats()).toEqual({ pending: 2, inFlight: 0 });
+    });
+
     it('reports an unreachable Redis as a retryable DEPENDENCY_UNAVAILABLE', async () => {
       const offline = new Redis(stack.redisUrl, { lazyConnect: true, enableOfflineQueue: false });
       const store = createDelayStore({

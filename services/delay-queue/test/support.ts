@@ -2,7 +2,7 @@ import { createRedisTestContext, type RedisTestContext, type StackEnv } from '@o
 import type { Redis } from 'ioredis';
 import { createDelayStore, type DelayStore, type DelayStoreOptions } from '../src/store/index.ts';
 
-export interface ManualClock {
+interface ManualClock {
   now(): number;
   set(epochMs: number): void;
   advance(ms: number): void;
@@ -12,7 +12,7 @@ export interface ManualClock {
  * A clock moved by hand. It starts at the real time because fired-marker buckets expire by Redis's
  * own clock (PEXPIREAT): a clock far in the past would make them expire at once.
  */
-export function manualClock(start: number = Date.now()): ManualClock {
+function manualClock(start: number = Date.now()): ManualClock {
   let now = start;
   return {
     now: () => now,

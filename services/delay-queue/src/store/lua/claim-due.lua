@@ -30,27 +30,39 @@ local function claim(id, item, redelivered)
   claimed[#claimed + 1] = { id, item.due, string.format("%d", item.attempts), redelivered, item.record }
 end
 
-local expired = redis.call("ZRANGE", KEYS[2], "-inf", now, "BYSCORE", "LIMIT", 0, limit)
-for _, id in ipairs(expired) do
+-- Everything is read and decoded before the first write: Redis does not roll a script back, so a
+-- failure halfway must not leave items taken from pending but never claimed.
+local expired = {}
+for _, id in ipairs(redis.call("ZRANGE", KEYS[2], "-inf", now, "BYSCORE", "LIMIT", 0, limit)) do
   local value = redis.call("HGET", KEYS[3], id)
-  local item = value and decodeItem(value)
-  if item and not item.cancelled then
-    claim(id, item, "1")
-  else
-    redis.call("ZREM", KEYS[2], id)
-    redis.call("HDEL", KEYS[3], id)
+  expired[#expired + 1] = { id = id, item = value and decodeItem(value) }
+end
+local reclaimable = 0
+for _, entry in ipairs(expired) do
+  if entry.item and not entry.item.cancelled then reclaimable = reclaimable + 1 end
+end
+local due = {}
+if limit > reclaimable then
+  for _, id in ipairs(redis.call("ZRANGE", KEYS[1], "-inf", now, "BYSCORE", "LIMIT", 0, limit - reclaimable)) do
+    local value = redis.call("HGET", KEYS[3], id)
+    due[#due + 1] = { id = id, item = value and decodeItem(value) }
   end
 end
 
-local room = limit - #claimed
-if room > 0 then
-  local due = redis.call("ZRANGE", KEYS[1], "-inf", now, "BYSCORE", "LIMIT", 0, room)
-  if #due > 0 then
-    -- The ids just read are exactly the first #due ranks, so one call removes them all.
-    redis.call("ZREMRANGEBYRANK", KEYS[1], 0, #due - 1)
-    for _, id in ipairs(due) do
-      claim(id, decodeItem(redis.call("HGET", KEYS[3], id)), "0")
-    end
+for _, entry in ipairs(expired) do
+  if entry.item and not entry.item.cancelled then
+    claim(entry.id, entry.item, "1")
+  else
+    -- Cancelled while in flight (or an orphan without a value): gone for good.
+    redis.call("ZREM", KEYS[2], entry.id)
+    redis.call("HDEL", KEYS[3], entry.id)
+  end
+end
+if #due > 0 then
+  -- The ids just read are exactly the first #due ranks, so one call removes them all.
+  redis.call("ZREMRANGEBYRANK", KEYS[1], 0, #due - 1)
+  for _, entry in ipairs(due) do
+    if entry.item then claim(entry.id, entry.item, "0") end
   end
 end
 

@@ -10,7 +10,9 @@
 local function decodeItem(value)
   local newline = string.find(value, "\n", 1, true)
   local due, attempts, token, cancelled =
-    string.match(string.sub(value, 1, newline - 1), "^(%d+)|(%d+)|([^|]*)|([01])$")
+    string.match(string.sub(value, 1, (newline or 1) - 1), "^(%d+)|(%d+)|([^|]*)|([01])$")
+  -- Fails loudly instead of writing back a value built from missing fields.
+  if not due then error("delay store: malformed item value") end
   return {
     due = due,
     attempts = tonumber(attempts),
