@@ -246,6 +246,14 @@ describe('delay store', () => {
       await expect(ctx.store.stats()).rejects.toMatchObject({ code: 'SHUTTING_DOWN', retryable: true });
     });
 
+    it('closes a client it owns, once', async () => {
+      const own = await ctx.connection();
+      const store = createDelayStore({ redis: own, prefix: ctx.prefix, clock: ctx.clock, ownsRedis: true });
+      await Promise.all([store.close(), store.close()]);
+      await store.close();
+      await expect(own.ping()).rejects.toThrow(/closed/i);
+    });
+
     it('refuses to claim past a malformed item value without taking anything out of pending', async () => {
       await ctx.store.schedule({ id: 'a', dueAt: t0, record: bytes('x') });
       await ctx.store.schedule({ id: 'b', dueAt: t0 + 1, record: bytes('y') });

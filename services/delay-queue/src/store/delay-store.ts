@@ -219,7 +219,8 @@ export function createDelayStore(options: DelayStoreOptions): DelayStore {
     close: () =>
       (closing ??= (async () => {
         await Promise.allSettled([...subscriptions].map((subscription) => subscription.close()));
-        if (ownsRedis) await redis.quit();
+        // A client that already ended (closed elsewhere) has nothing left to quit.
+        if (ownsRedis && redis.status !== 'end') await redis.quit();
       })()),
   };
 }
