@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createPgTestContext, type PgTestContext } from '@openpenpal/test-kit';
 import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
-import { createPostgresEventStore, type PostgresEventStore } from '../src/index.ts';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  createPostgresEventStore,
+  type AppendResult,
+  type PostgresEventStore,
+  type RecordedEvent,
+} from '../src/index.ts';
 import { pgNames } from '../src/postgres/schema.ts';
 import { eventStoreConformance } from './conformance.ts';
 import { collect, ids, newEvents, rejection } from './conformance-helpers.ts';
@@ -81,43 +87,32 @@ describe('PostgreSQL adapter', () => {
       expect(ids(await store.readStream(stream))).toEqual(ids(stored));
     });
 
-    it('keeps a subscription from passing an append that drew its position first but commits last', async () => {
+    it('keeps subscriptions and reads from passing an append that drew its position first but commits last', async () => {
       const collector = collect(store, {});
       await collector.subscription.caughtUp;
-      const slow = pauseNextCommit(ctx.pool);
+      const slow = delayNextAppendCommit(ctx.pool);
       const [first, second] = [newEvents(1), newEvents(1)];
       const slowAppend = store.append(`task-${randomUUID()}`, first);
       await slow.reached;
-      const fastAppend = store.append(`task-${randomUUID()}`, second);
+      let fast: AppendResult;
+      let read: Promise<RecordedEvent[]>;
       try {
-        // The second append must queue behind the first one's transaction instead of committing a later
-        // position while the earlier one is still invisible.
-        const key = (
-          await ctx.pool.query<{ k: string }>('SELECT hashtextextended($1, 0) AS k', [
-            pgNames(ctx.schema).appendLockKey,
-          ])
-        ).rows[0]!.k;
-        await vi.waitFor(
-          async () => {
-            const waiting = await ctx.pool.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_locks
-                WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
-                  AND classid::bigint = (($1::bigint >> 32) & 4294967295) AND objid::bigint = ($1::bigint & 4294967295)`,
-              [key],
-            );
-            expect(waiting.rows[0]!.n).toBe(1);
-          },
-          { timeout: 10_000, interval: 20 },
-        );
+        // Appends to other streams do not wait for the slow one: this one draws a later position and
+        // commits (and notifies) while the slow one's position is still invisible.
+        fast = await store.append(`task-${randomUUID()}`, second);
+        read = store.readAll();
+        const early = await Promise.race([read.then(() => 'read'), delay(300).then(() => 'still waiting')]);
+        expect(early).toBe('still waiting');
         expect(collector.received).toEqual([]);
       } finally {
         // Released on failure too: a held transaction would block the schema drop in afterEach.
         slow.release();
       }
-      const [slowResult, fastResult] = await Promise.all([slowAppend, fastAppend]);
+      const slowResult = await slowAppend;
       await collector.waitFor(second[0]!.id);
 
-      expect(fastResult.position).toBeGreaterThan(slowResult.position);
+      expect(fast.position).toBeGreaterThan(slowResult.position);
+      expect(ids(await read)).toEqual([first[0]!.id, second[0]!.id]);
       expect(ids(collector.received)).toEqual([first[0]!.id, second[0]!.id]);
     });
 
@@ -146,29 +141,29 @@ describe('PostgreSQL adapter', () => {
 });
 
 /**
- * Fault injection on the real pool: the next client checked out with pool.connect() holds its COMMIT
- * until release(), so its append has drawn a position but is not yet visible.
+ * Fault injection on the real pool: the adapter's next append runs in an explicit transaction whose
+ * COMMIT waits for release(), so the append has drawn its position but is not visible yet.
  */
-function pauseNextCommit(pool: pg.Pool): { reached: Promise<void>; release: () => void } {
+function delayNextAppendCommit(pool: pg.Pool): { reached: Promise<void>; release: () => void } {
   const reached = Promise.withResolvers<undefined>();
   const gate = Promise.withResolvers<undefined>();
-  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
-  const patched = (...args: unknown[]): unknown => {
-    // pool.query() checks out clients with a callback; only the adapter's own connect() is paused.
-    if (args.length > 0) return connect(...args);
-    Reflect.deleteProperty(pool, 'connect');
-    return (connect() as Promise<pg.PoolClient>).then((client) => {
-      const query = client.query.bind(client) as (...queryArgs: unknown[]) => Promise<unknown>;
-      client.query = ((...queryArgs: unknown[]) => {
-        if (queryArgs[0] !== 'COMMIT') return query(...queryArgs);
-        Reflect.deleteProperty(client, 'query');
-        reached.resolve(undefined);
-        return gate.promise.then(() => query(...queryArgs));
-      }) as typeof client.query;
-      return client;
-    });
+  const query = pool.query.bind(pool) as (text: unknown, values?: unknown) => Promise<unknown>;
+  const delayed = async (text: unknown, values?: unknown): Promise<unknown> => {
+    if (typeof text !== 'string' || !text.includes('append_events')) return query(text, values);
+    Reflect.deleteProperty(pool, 'query');
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await client.query(text, values as unknown[]);
+      reached.resolve(undefined);
+      await gate.promise;
+      await client.query('COMMIT');
+      return result;
+    } finally {
+      client.release();
+    }
   };
-  pool.connect = patched as typeof pool.connect;
+  pool.query = delayed as typeof pool.query;
   return {
     reached: reached.promise.then(() => undefined),
     release: () => {

@@ -76,7 +76,10 @@ describe('PostgreSQL names', () => {
     expect(pgNames('t_abc')).toEqual({
       schema: 't_abc',
       table: '"t_abc".events',
+      appendFunction: '"t_abc".append_events',
+      sequence: '"t_abc".events_position_seq',
       appendLockKey: 'openpenpal.event_store.append:t_abc',
+      streamLockPrefix: 'openpenpal.event_store.stream:t_abc:',
       migrationLockKey: 'openpenpal.event_store.migrate:t_abc',
       channel: 'es_t_abc',
     });

@@ -31,26 +31,31 @@ export async function readStreamEvents(
   }
 }
 
-/** Events after `after` in position order, of one category or of all streams. */
+/**
+ * Events with `after < position <= upTo` in position order, of one category or of all streams. `upTo` is
+ * a horizon from watermark.ts: reading past it could return a later event before an earlier one commits.
+ */
 export async function readEventsAfter(
   queryable: pg.Pool | pg.ClientBase,
   names: PgNames,
-  after: bigint,
+  range: { after: bigint; upTo: bigint },
   maxCount: number,
   category: string | undefined,
 ): Promise<RecordedEvent[]> {
+  const { after, upTo } = range;
   try {
     const result =
       category === undefined
         ? await queryable.query<EventRow>(
             `SELECT ${EVENT_COLUMNS} FROM ${names.table}
-              WHERE position > $1::bigint ORDER BY position LIMIT $2`,
-            [after.toString(), maxCount],
+              WHERE position > $1::bigint AND position <= $2::bigint ORDER BY position LIMIT $3`,
+            [after.toString(), upTo.toString(), maxCount],
           )
         : await queryable.query<EventRow>(
             `SELECT ${EVENT_COLUMNS} FROM ${names.table}
-              WHERE category = $1 AND position > $2::bigint ORDER BY position LIMIT $3`,
-            [category, after.toString(), maxCount],
+              WHERE category = $1 AND position > $2::bigint AND position <= $3::bigint
+              ORDER BY position LIMIT $4`,
+            [category, after.toString(), upTo.toString(), maxCount],
           );
     return result.rows.map(toRecordedEvent);
   } catch (error) {

@@ -1,5 +1,6 @@
 import { SchedulerError } from '@openpenpal/errors';
 import type pg from 'pg';
+import { appendFunctionSql } from './append-function.ts';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
 // PostgreSQL truncates identifiers (and so LISTEN channel names) at 63 bytes.
@@ -12,8 +13,14 @@ export interface PgNames {
   schema: string;
   /** `"<schema>".events`, safe to splice into SQL: the schema name was validated and quoted. */
   table: string;
-  /** Text for pg_advisory_xact_lock(hashtextextended($1, 0)): one append lock per store. */
+  /** The PL/pgSQL append function (append-function.ts). */
+  appendFunction: string;
+  /** The bigserial's sequence, named by PostgreSQL after the table and column. */
+  sequence: string;
+  /** Held in shared mode by every append transaction: readers see who is still appending (watermark.ts). */
   appendLockKey: string;
+  /** Prefix of the exclusive per-stream lock that makes the expected-revision check race-free. */
+  streamLockPrefix: string;
   migrationLockKey: string;
   /** The LISTEN/NOTIFY channel; quoted for LISTEN, passed as a parameter to pg_notify. */
   channel: string;
@@ -32,14 +39,17 @@ export function pgNames(schema: string = DEFAULT_SCHEMA): PgNames {
   return {
     schema,
     table: `"${schema}".events`,
+    appendFunction: `"${schema}".append_events`,
+    sequence: `"${schema}".events_position_seq`,
     appendLockKey: `openpenpal.event_store.append:${schema}`,
+    streamLockPrefix: `openpenpal.event_store.stream:${schema}:`,
     migrationLockKey: `openpenpal.event_store.migrate:${schema}`,
     channel: `es_${schema}`,
   };
 }
 
 /**
- * Creates the schema, table and indexes when missing. Runs under an advisory lock so that replicas
+ * Creates the schema, table and indexes when missing, and (re)defines the append function. Runs under an advisory lock so that replicas
  * starting together do not race on CREATE ... IF NOT EXISTS (which is not safe concurrently).
  */
 export async function migrate(pool: pg.Pool, names: PgNames): Promise<void> {
@@ -66,6 +76,7 @@ export async function migrate(pool: pg.Pool, names: PgNames): Promise<void> {
     await client.query(
       `CREATE INDEX IF NOT EXISTS events_category_position_idx ON ${names.table} (category, position)`,
     );
+    await client.query(appendFunctionSql(names));
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -12,9 +12,11 @@ import {
 } from '../validation.ts';
 import { appendEvents } from './append.ts';
 import { createPgListener } from './listener.ts';
+import { createPgNotifier } from './notifier.ts';
 import { readEventsAfter, readStreamEvents } from './reads.ts';
 import { migrate, pgNames } from './schema.ts';
 import { subscribePostgres } from './subscription.ts';
+import { readHorizon } from './watermark.ts';
 
 export interface PostgresEventStoreOptions {
   pool: pg.Pool;
@@ -42,7 +44,7 @@ function closedError(): SchedulerError {
   return new SchedulerError('SHUTTING_DOWN', 'the event store is closed');
 }
 
-/** The PostgreSQL adapter: one table, appends serialised per store, subscriptions by polling and NOTIFY. */
+/** The PostgreSQL adapter: one table, appends serialised per stream, subscriptions by polling and NOTIFY. */
 export function createPostgresEventStore(options: PostgresEventStoreOptions): PostgresEventStore {
   const { pool } = options;
   const names = pgNames(options.schema);
@@ -56,11 +58,17 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
     channel: names.channel,
     logger,
   });
+  const notifier = createPgNotifier({ pool, channel: names.channel, logger });
   const subscriptions = createSubscriptionRegistry();
   let closing: Promise<void> | undefined;
   const assertOpen = (): void => {
     if (closing) throw closedError();
   };
+
+  // A reader pages with the last position it got as the next `after`: it must never be handed an event
+  // while an earlier position may still commit, so reads stop at the horizon like subscriptions do.
+  const readFinal = async (after: bigint, maxCount: number, category: string | undefined) =>
+    readEventsAfter(pool, names, { after, upTo: await readHorizon(pool, names) }, maxCount, category);
 
   return {
     migrate: () => migrate(pool, names),
@@ -70,7 +78,9 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       assertStreamId(streamId);
       const expected = appendOptions.expectedRevision ?? 'any';
       assertExpectedRevision(expected);
-      return appendEvents(pool, names, streamId, normalizeEvents(streamId, events), expected);
+      const result = await appendEvents(pool, names, streamId, normalizeEvents(streamId, events), expected);
+      notifier.poke();
+      return result;
     },
 
     readStream: async (streamId, readOptions = {}) => {
@@ -85,13 +95,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       assertOpen();
       assertRevision(readOptions.after, 'after');
       assertCount(readOptions.maxCount);
-      return readEventsAfter(
-        pool,
-        names,
-        readOptions.after ?? 0n,
-        readOptions.maxCount ?? DEFAULT_READ_ALL_COUNT,
-        undefined,
-      );
+      return readFinal(readOptions.after ?? 0n, readOptions.maxCount ?? DEFAULT_READ_ALL_COUNT, undefined);
     },
 
     readCategory: async (category, readOptions = {}) => {
@@ -99,13 +103,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       assertCategory(category);
       assertRevision(readOptions.after, 'after');
       assertCount(readOptions.maxCount);
-      return readEventsAfter(
-        pool,
-        names,
-        readOptions.after ?? 0n,
-        readOptions.maxCount ?? DEFAULT_READ_ALL_COUNT,
-        category,
-      );
+      return readFinal(readOptions.after ?? 0n, readOptions.maxCount ?? DEFAULT_READ_ALL_COUNT, category);
     },
 
     subscribe: (subscribeOptions) => {
@@ -121,6 +119,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       closing ??= (async () => {
         await subscriptions.closeAll();
         await listener.close();
+        await notifier.flush();
       })();
       return closing;
     },

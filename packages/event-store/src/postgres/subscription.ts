@@ -5,6 +5,7 @@ import { backoffMs, runSubscription, sleep } from '../subscription-control.ts';
 import type { PgListener } from './listener.ts';
 import { readEventsAfter } from './reads.ts';
 import type { PgNames } from './schema.ts';
+import { readHorizon } from './watermark.ts';
 
 export interface PgSubscriptionDeps {
   pool: pg.Pool;
@@ -52,23 +53,29 @@ function createWakeSignal(abort: AbortSignal): {
 }
 
 /**
- * Polls `position > checkpoint` in batches. Appends commit in position order (see append.ts), so no event
- * can later appear below the checkpoint and the query never skips one. Between polls the subscription
- * sleeps until a NOTIFY from an append, a LISTEN reconnect, the poll interval or close().
+ * Reads in batches up to a horizon (watermark.ts) past which no event can still appear below the
+ * checkpoint, so the subscription never skips an event that commits late. Once the horizon is reached,
+ * the subscription sleeps until a NOTIFY from an append, a LISTEN reconnect, the poll interval or close().
  */
 export function subscribePostgres(deps: PgSubscriptionDeps, options: SubscribeOptions): Subscription {
   const { pool, names, listener, logger, batchSize, pollIntervalMs } = deps;
   return runSubscription(async ({ signal, stopped, caughtUp }) => {
+    // Everything up to `after` is handled; everything up to `horizon` is final.
     let after = options.after ?? 0n;
+    let horizon = after;
     const wake = createWakeSignal(signal);
     const unlisten = listener.listen(wake.notify);
     try {
       for (let failures = 0; !stopped();) {
-        // Cleared before the read: a NOTIFY arriving during the read or the handlers means "poll again".
-        wake.reset();
         let events;
         try {
-          events = await readEventsAfter(pool, names, after, batchSize, options.category);
+          if (after >= horizon) {
+            // Cleared before the horizon is read: a NOTIFY from any later commit means "look again".
+            wake.reset();
+            const next = await readHorizon(pool, names, signal);
+            if (next > horizon) horizon = next;
+          }
+          events = await readEventsAfter(pool, names, { after, upTo: horizon }, batchSize, options.category);
           failures = 0;
         } catch (error) {
           if (!isRetryable(error)) throw error;
@@ -85,6 +92,8 @@ export function subscribePostgres(deps: PgSubscriptionDeps, options: SubscribeOp
           after = event.position;
         }
         if (events.length === batchSize) continue;
+        // No more events of interest up to the horizon: the cursor may skip the rest of it.
+        after = horizon;
         caughtUp();
         if (!stopped()) await wake.wait(pollIntervalMs);
       }
