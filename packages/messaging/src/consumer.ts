@@ -50,7 +50,12 @@ export interface ConsumerRunner {
   isRunning(): boolean;
 }
 
-const DEFAULT_RETRY: RetryPolicy = { attempts: 3, initialDelayMs: 100, maxDelayMs: 5_000 };
+const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 3,
+  initialDelayMs: 100,
+  maxDelayMs: 5_000,
+  blockingErrorCodes: ['DEPENDENCY_UNAVAILABLE'],
+};
 
 /**
  * Runs handlers over Kafka messages with at-least-once delivery: an offset is committed only

@@ -1,6 +1,13 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
 import type { Contracts, SchemaName, SchemaTypes } from '@openpenpal/contracts';
-import { SchedulerError, errorCodeOf, isRetryable, toError } from '@openpenpal/errors';
+import {
+  SchedulerError,
+  errorCodeOf,
+  isRetryable,
+  isSchedulerError,
+  toError,
+  type ErrorCode,
+} from '@openpenpal/errors';
 import { ATTR, NON_RECORDING_SPAN, isTracingEnabled, startSpan } from '@openpenpal/telemetry';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExponentialBackoff, type IBackoff } from 'cockatiel';
@@ -58,11 +65,20 @@ export interface RetryPolicy {
   attempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
+  /**
+   * Error codes that are not the message's fault — a database or Redis outage. A message failing
+   * with one is retried without limit (backoff capped at maxDelayMs) until it succeeds or the
+   * consumer shuts down, holding its partition meanwhile: the messages wait in Kafka instead of
+   * filling the DLQ. Default: DEPENDENCY_UNAVAILABLE.
+   */
+  blockingErrorCodes: readonly ErrorCode[];
 }
 
 export type MessageOutcome = 'processed' | 'dead_lettered';
 
 export interface ConsumerObserver {
+  /** A try failed and the message will be tried again (`blocking`: a dependency outage). */
+  onRetry?(event: { topic: string; attempts: number; errorCode: string; blocking: boolean }): void;
   onMessage?(event: {
     topic: string;
     outcome: MessageOutcome;
@@ -191,13 +207,15 @@ async function handleMessage(
         await attempt();
         break;
       } catch (error) {
+        const blocking = isSchedulerError(error) && deps.retryPolicy.blockingErrorCodes.includes(error.code);
         if (
           error instanceof ProcessingAborted ||
           !isRetryable(error) ||
-          attempts >= deps.retryPolicy.attempts
+          (attempts >= deps.retryPolicy.attempts && !blocking)
         ) {
           throw error;
         }
+        deps.observer?.onRetry?.({ topic, attempts, errorCode: errorCodeOf(error), blocking });
         backoff = backoff ? backoff.next(undefined) : backoffFactory.next();
         await sleep(backoff.duration, undefined, { signal }).catch(() => {
           throw new ProcessingAborted();

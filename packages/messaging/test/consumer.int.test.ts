@@ -155,6 +155,29 @@ describe('consumer runner', () => {
     expect(headerText(letter?.headers, DLQ_HEADERS.errorStack)).toMatch(/still broken/);
   });
 
+  it('holds a message through a dependency outage longer than its tries instead of dead-lettering it', async () => {
+    await t.producer.send(t.binding, [{ key: 'o', value: trigger('o', 1) }]);
+    await t.producer.send(t.binding, [{ key: 'o', value: trigger('o', 2) }]);
+    let calls = 0;
+    const handled: number[] = [];
+    await run(t.ctx.groupId(), (m) => {
+      calls += 1;
+      // Redis is "down" for the first 6 tries: twice the configured 3 attempts.
+      if (calls <= 6)
+        return Promise.reject(new SchedulerError('DEPENDENCY_UNAVAILABLE', 'redis unreachable'));
+      handled.push(m.value.attempt);
+      return Promise.resolve();
+    });
+    await waitFor(() => handled.length === 2, 20_000, 'both messages after the outage');
+    expect(handled).toEqual([1, 2]);
+    expect(calls).toBe(8);
+    const admin = t.kafka.admin();
+    await admin.connect();
+    const [dlq] = await admin.fetchTopicOffsets(`${t.binding.topic}.dlq`);
+    await admin.disconnect();
+    expect(dlq?.high).toBe('0');
+  });
+
   it('commits what was processed when it shuts down', async () => {
     await t.producer.send(
       t.binding,
