@@ -13,7 +13,7 @@ import {
 } from './conformance-helpers.ts';
 import { subscriptionConformance } from './conformance-subscriptions.ts';
 
-export type { ConformanceTarget, EventStoreFactory } from './conformance-helpers.ts';
+export type { EventStoreFactory } from './conformance-helpers.ts';
 
 /**
  * The behaviour every event store adapter must show. Each adapter's test file calls this inside its own

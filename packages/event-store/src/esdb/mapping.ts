@@ -10,7 +10,7 @@ import { SchedulerError, isSchedulerError, type ErrorCode } from '@openpenpal/er
 import type { ExpectedRevision, JsonObject, RecordedEvent } from '../port.ts';
 
 // Stream reads on servers before 22.6 carry no position; older gRPC servers sent the maximum uint64.
-const NO_POSITION = 2n ** 64n - 1n;
+export const NO_POSITION = 2n ** 64n - 1n;
 
 /**
  * The port's position is the event's commit position. Events appended over gRPC have equal commit and

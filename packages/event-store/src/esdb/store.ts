@@ -30,6 +30,7 @@ import {
   normalizeEvents,
 } from '../validation.ts';
 import {
+  NO_POSITION,
   classifyEsdbError,
   isUserEvent,
   toEsdbExpectedRevision,
@@ -118,7 +119,7 @@ export function createEsdbEventStore(options: EsdbEventStoreOptions): EventStore
     }
   };
 
-  /** An idempotent replay reports no position; the original event at that revision has it. */
+  /** An idempotent replay reports no position (the server answers -1); the original event at that revision has it. */
   const positionAt = async (streamId: string, revision: bigint): Promise<bigint> => {
     const [event] = await readStream(streamId, { fromRevision: revision, maxCount: 1 });
     if (event === undefined) {
@@ -140,7 +141,11 @@ export function createEsdbEventStore(options: EsdbEventStoreOptions): EventStore
         const result = await client.appendToStream(streamId, batch, {
           expectedRevision: toEsdbExpectedRevision(expected),
         });
-        const position = result.position?.commit ?? (await positionAt(streamId, result.nextExpectedRevision));
+        const reported = result.position?.commit;
+        const position =
+          reported === undefined || reported === NO_POSITION
+            ? await positionAt(streamId, result.nextExpectedRevision)
+            : reported;
         return { nextExpectedRevision: result.nextExpectedRevision, position };
       } catch (error) {
         if (error instanceof WrongExpectedVersionError) {

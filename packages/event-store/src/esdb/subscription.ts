@@ -68,7 +68,8 @@ export function subscribeEsdb(
     for (let attempt = 0; !stopped();) {
       const subscription = open(client, options, after);
       const catchUp = trackCatchUp(subscription, caughtUp);
-      const stop = (): void => void subscription.unsubscribe();
+      // unsubscribe() cancels the call but does not end the readable; destroy() ends the loop below.
+      const stop = (): void => void subscription.unsubscribe().finally(() => subscription.destroy());
       signal.addEventListener('abort', stop, { once: true });
       try {
         for await (const resolved of subscription) {
@@ -108,6 +109,7 @@ export function subscribeEsdb(
       } finally {
         signal.removeEventListener('abort', stop);
         await subscription.unsubscribe().catch(() => undefined);
+        subscription.destroy();
       }
       await sleep(backoffMs(attempt++), signal);
     }
