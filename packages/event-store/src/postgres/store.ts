@@ -67,8 +67,10 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
 
   // A reader pages with the last position it got as the next `after`: it must never be handed an event
   // while an earlier position may still commit, so reads stop at the horizon like subscriptions do.
-  const readFinal = async (after: bigint, maxCount: number, category: string | undefined) =>
-    readEventsAfter(pool, names, { after, upTo: await readHorizon(pool, names) }, maxCount, category);
+  const readFinal = async (after: bigint, maxCount: number, category: string | undefined) => {
+    const upTo = (await readHorizon(pool, names)) ?? 0n;
+    return readEventsAfter(pool, names, { after, upTo }, maxCount, category);
+  };
 
   return {
     migrate: () => migrate(pool, names),

@@ -73,6 +73,7 @@ export function subscribePostgres(deps: PgSubscriptionDeps, options: SubscribeOp
             // Cleared before the horizon is read: a NOTIFY from any later commit means "look again".
             wake.reset();
             const next = await readHorizon(pool, names, signal);
+            if (next === undefined) return;
             if (next > horizon) horizon = next;
           }
           events = await readEventsAfter(pool, names, { after, upTo: horizon }, batchSize, options.category);
@@ -93,7 +94,7 @@ export function subscribePostgres(deps: PgSubscriptionDeps, options: SubscribeOp
         }
         if (events.length === batchSize) continue;
         // No more events of interest up to the horizon: the cursor may skip the rest of it.
-        after = horizon;
+        if (horizon > after) after = horizon;
         caughtUp();
         if (!stopped()) await wake.wait(pollIntervalMs);
       }

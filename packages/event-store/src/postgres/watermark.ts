@@ -34,8 +34,15 @@ const HOLDERS_SQL = `
      AND objid::bigint = (hashtextextended($1, 0) & 4294967295)
      AND ($2::text[] IS NULL OR virtualtransaction = ANY($2::text[]))`;
 
-/** The highest position up to which the store's events are final (0 when nothing was ever appended). */
-export async function readHorizon(pool: pg.Pool, names: PgNames, signal?: AbortSignal): Promise<bigint> {
+/**
+ * The highest position up to which the store's events are final (0 when nothing was ever appended), or
+ * undefined when `signal` aborts the wait: a horizon not waited for is not final.
+ */
+export async function readHorizon(
+  pool: pg.Pool,
+  names: PgNames,
+  signal?: AbortSignal,
+): Promise<bigint | undefined> {
   try {
     const sequence = await pool.query<{ last_value: string; is_called: boolean }>(
       `SELECT last_value, is_called FROM ${names.sequence}`,
@@ -45,7 +52,7 @@ export async function readHorizon(pool: pg.Pool, names: PgNames, signal?: AbortS
     let pending =
       (await pool.query<HoldersRow>(HOLDERS_SQL, [names.appendLockKey, null])).rows[0]?.holders ?? [];
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (signal?.aborted === true) return horizon;
+      if (signal?.aborted === true) return undefined;
       // Appends finish within milliseconds: poll quickly at first, then every 20 ms.
       await sleep(Math.min(20, 2 ** attempt), signal ?? new AbortController().signal);
       pending =
