@@ -37,7 +37,7 @@ describe('error catalogue', () => {
   it('documents every code in docs/errors.md with its retryable flag', () => {
     const doc = readFileSync(new URL('../../../docs/errors.md', import.meta.url), 'utf8');
     for (const code of errorCodes) {
-      const row = new RegExp(`^\\| \`${code}\` \\| (yes|no) \\|`, 'm').exec(doc);
+      const row = new RegExp(`^\\|\\s*\`${code}\`\\s*\\|\\s*(yes|no)\\s*\\|`, 'm').exec(doc);
       expect(row, `docs/errors.md lacks a row for ${code}`).not.toBeNull();
       expect(row?.[1]).toBe(ERROR_CODES[code].retryable ? 'yes' : 'no');
     }
