@@ -1,4 +1,4 @@
-import type { PgNames } from './schema.ts';
+import type { PgNames } from './names.ts';
 
 /**
  * The append as one PL/pgSQL function, so that an append costs one round trip and its locks are held

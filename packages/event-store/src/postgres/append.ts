@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { AppendResult, CurrentRevision, ExpectedRevision } from '../port.ts';
 import { conflictError, describeRevision, type NormalizedEvent } from '../validation.ts';
 import { classifyPgError } from './rows.ts';
-import type { PgNames } from './schema.ts';
+import type { PgNames } from './names.ts';
 
 interface AppendRow {
   o_outcome: 'appended' | 'replayed' | 'duplicate' | 'conflict';

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ReadStreamOptions, RecordedEvent } from '../port.ts';
 import { EVENT_COLUMNS, classifyPgError, toRecordedEvent, type EventRow } from './rows.ts';
-import type { PgNames } from './schema.ts';
+import type { PgNames } from './names.ts';
 
 // `LIMIT NULL` means no limit, so one statement serves bounded and unbounded reads.
 

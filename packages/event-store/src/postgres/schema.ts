@@ -1,30 +1,13 @@
 import { SchedulerError } from '@openpenpal/errors';
 import type pg from 'pg';
 import { appendFunctionSql } from './append-function.ts';
+import type { PgNames } from './names.ts';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
 // PostgreSQL truncates identifiers (and so LISTEN channel names) at 63 bytes.
 const MAX_IDENTIFIER_LENGTH = 63;
 
 export const DEFAULT_SCHEMA = 'event_store';
-
-/** Every SQL name the adapter uses, derived from one validated schema name. */
-export interface PgNames {
-  schema: string;
-  /** `"<schema>".events`, safe to splice into SQL: the schema name was validated and quoted. */
-  table: string;
-  /** The PL/pgSQL append function (append-function.ts). */
-  appendFunction: string;
-  /** The bigserial's sequence, named by PostgreSQL after the table and column. */
-  sequence: string;
-  /** Held in shared mode by every append transaction: readers see who is still appending (watermark.ts). */
-  appendLockKey: string;
-  /** Prefix of the exclusive per-stream lock that makes the expected-revision check race-free. */
-  streamLockPrefix: string;
-  migrationLockKey: string;
-  /** The LISTEN/NOTIFY channel; quoted for LISTEN, passed as a parameter to pg_notify. */
-  channel: string;
-}
 
 export function pgNames(schema: string = DEFAULT_SCHEMA): PgNames {
   if (!SCHEMA_NAME.test(schema) || schema.length > MAX_IDENTIFIER_LENGTH - 'es_'.length) {

@@ -4,7 +4,7 @@ import type { EventStoreLogger, SubscribeOptions, Subscription } from '../port.t
 import { backoffMs, runSubscription, sleep } from '../subscription-control.ts';
 import type { PgListener } from './listener.ts';
 import { readEventsAfter } from './reads.ts';
-import type { PgNames } from './schema.ts';
+import type { PgNames } from './names.ts';
 import { readHorizon } from './watermark.ts';
 
 export interface PgSubscriptionDeps {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { sleep } from '../subscription-control.ts';
 import { classifyPgError } from './rows.ts';
-import type { PgNames } from './schema.ts';
+import type { PgNames } from './names.ts';
 
 /*
  * Why readers need a watermark. A bigserial hands out positions when rows are inserted, not when they
