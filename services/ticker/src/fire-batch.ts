@@ -1,0 +1,204 @@
+import type { ExecutionEvent, TaskDefinition, TaskTrigger } from '@openpenpal/contracts';
+import { SchedulerError } from '@openpenpal/errors';
+import type { Batch, FirePlan } from './batch-plan.ts';
+import type { Clock } from './clock.ts';
+import { buildTrigger, missedEvent, skippedEvent, triggeredEvent } from './events.ts';
+import { cronExecutionId } from './ids.ts';
+import type { Leadership } from './lease.ts';
+import type { TickerObserver } from './observer.ts';
+import { nextLook } from './planning.ts';
+import type { FirePublisher } from './publisher.ts';
+import type { InflightMarker, RunningMark, TickerStore } from './store.ts';
+
+export interface BatchContext {
+  store: TickerStore;
+  publisher: FirePublisher;
+  clock: Clock;
+  observer: TickerObserver;
+  worker: string;
+  forbidSlackMs: number;
+  /** The term the batch runs under; undefined once it is no longer valid (checked before sending). */
+  currentTerm(): Leadership | undefined;
+}
+
+/** A batch failed after it may have reached Kafka: the inflight marker says what to reconcile. */
+export class BatchFailed extends Error {
+  readonly marker: InflightMarker | undefined;
+  constructor(cause: unknown, marker: InflightMarker | undefined) {
+    super('fire batch failed', { cause });
+    this.name = 'BatchFailed';
+    this.marker = marker;
+  }
+}
+
+function leaseGone(): SchedulerError {
+  return new SchedulerError('CONFLICT', 'the leader lease is no longer valid; not sending', {
+    details: { reason: 'fenced_out' },
+  });
+}
+
+/** How long a started execution of a forbid-policy task blocks the next one at most. */
+export function runningDeadline(def: TaskDefinition, fireTime: number, slackMs: number): number {
+  const { max_retries: retries, timeout_secs: timeout } = def;
+  return fireTime + timeout * 1000 * (retries + 1) + slackMs;
+}
+
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Carries out a planned batch: store the pause change; record the inflight marker and check
+ * running slots (fenced); send the TaskMissed/ExecutionSkipped events; send the triggers, one
+ * request per topic; send TaskTriggered; commit checkpoints (fenced). Missed events go before the
+ * triggers so that a reconciled trigger never hides a miss that was not recorded.
+ */
+export async function executeBatch(ctx: BatchContext, term: Leadership, batch: Batch): Promise<void> {
+  const { store, publisher, clock, observer, worker } = ctx;
+  const { now } = batch;
+  if (batch.pause) await store.setPause(term.value, batch.pause);
+
+  let marker: InflightMarker | undefined;
+  let refused = new Map<string, string>();
+  const alreadyFiring = new Set<string>();
+  const extra = new Set<FirePlan>();
+  if (batch.fires.length > 0) {
+    const claims: { taskId: string; executionId: string }[] = [];
+    for (const fire of batch.fires) {
+      if (!fire.spec.forbid) continue;
+      // Catch-up runs of one forbid-policy task would overlap each other: only the first may run.
+      if (alreadyFiring.has(fire.taskId)) extra.add(fire);
+      else {
+        alreadyFiring.add(fire.taskId);
+        claims.push({ taskId: fire.taskId, executionId: fire.executionId });
+      }
+    }
+    marker = { token: term.token, since: now, topics: [...new Set(batch.fires.map((f) => f.spec.topic))] };
+    try {
+      refused = await store.begin(term.value, now, marker, claims);
+    } catch (error) {
+      throw new BatchFailed(error, marker);
+    }
+  }
+  try {
+    const sent: FirePlan[] = [];
+    const before: ExecutionEvent[] = [];
+    for (const miss of batch.misses) {
+      before.push(
+        missedEvent({
+          def: miss.spec.def,
+          executionId: cronExecutionId(miss.taskId, miss.nominal),
+          nominal: miss.nominal,
+          reason: miss.reason,
+          policy: miss.spec.policy,
+          at: now,
+          worker,
+        }),
+      );
+      observer.missed(miss.reason, 1);
+    }
+    for (const fire of batch.fires) {
+      const holder = refused.get(fire.taskId);
+      if (holder === undefined && !extra.has(fire)) {
+        sent.push(fire);
+        continue;
+      }
+      const detail =
+        holder === undefined ? 'an earlier catch-up run of this batch' : `execution ${holder} still runs`;
+      before.push(
+        skippedEvent({
+          def: fire.spec.def,
+          executionId: fire.executionId,
+          reason: 'concurrency_forbidden',
+          detail,
+          at: now,
+          worker,
+        }),
+      );
+      observer.skipped('concurrency_forbidden', 1);
+    }
+    if (before.length > 0) await publisher.sendEvents(before);
+
+    const triggers: { topic: string; trigger: TaskTrigger }[] = [];
+    if (sent.length > 0) {
+      if (ctx.currentTerm()?.token !== term.token) throw leaseGone();
+      const fireTime = clock.now();
+      const byTopic = new Map<string, TaskTrigger[]>();
+      for (const fire of sent) {
+        const trigger = buildTrigger({
+          def: fire.spec.def,
+          executionId: fire.executionId,
+          nominal: fire.nominal,
+          fireTime,
+          source: fire.source,
+          fencingToken: term.token,
+          payload: fire.payload,
+        });
+        triggers.push({ topic: fire.spec.topic, trigger });
+        const list = byTopic.get(fire.spec.topic);
+        if (list) list.push(trigger);
+        else byTopic.set(fire.spec.topic, [trigger]);
+      }
+      const acks = Promise.all(
+        [...byTopic].map(async ([topic, list]) => {
+          await publisher.sendTriggers(topic, list);
+          observer.acknowledged(
+            list.map((t) => ({ nominal: t.nominal_time, taskType: t.task_type, source: t.source })),
+            clock.now(),
+          );
+        }),
+      );
+      // Handled now, awaited below: a failed send must not count as unhandled meanwhile.
+      acks.catch(() => undefined);
+      // Let the producer write its requests first, then use the wait for the acks.
+      await yieldToIo();
+      countRunsAndLookAhead(batch, sent);
+      await acks;
+    } else {
+      countRunsAndLookAhead(batch, sent);
+    }
+    if (triggers.length > 0) {
+      await publisher.sendEvents(
+        triggers.map(({ topic, trigger }) => triggeredEvent(trigger, topic, worker)),
+      );
+    }
+    await store.commit(term.value, now, {
+      checkpoints: new Map(
+        [...batch.updates].filter(([, u]) => !u.remove).map(([taskId, u]) => [taskId, u.checkpoint]),
+      ),
+      deletes: batch.deletes,
+      running: runningMarks(sent, triggers, ctx.forbidSlackMs),
+      doneExecutions: sent.filter((f) => f.source === 'run_now').map((f) => f.executionId),
+      clearInflight: marker !== undefined,
+    });
+  } catch (error) {
+    throw new BatchFailed(error, marker);
+  }
+}
+
+/** Adds the runs that go out to each task's count, and works out when to look at each task next. */
+function countRunsAndLookAhead(batch: Batch, sent: readonly FirePlan[]): void {
+  for (const fire of sent) {
+    const update = batch.updates.get(fire.taskId);
+    if (update) update.checkpoint.runCount += 1;
+  }
+  for (const update of batch.updates.values()) {
+    update.nextAt =
+      update.spec && !update.remove
+        ? nextLook(update.spec, update, update.checkpoint.runCount, batch.now)
+        : undefined;
+  }
+}
+
+function runningMarks(
+  sent: readonly FirePlan[],
+  triggers: readonly { trigger: TaskTrigger }[],
+  slackMs: number,
+): RunningMark[] {
+  const fireTime = triggers[0]?.trigger.fire_time ?? 0;
+  return sent
+    .filter((fire) => fire.spec.forbid)
+    .map((fire) => ({
+      taskId: fire.taskId,
+      executionId: fire.executionId,
+      deadline: runningDeadline(fire.spec.def, fireTime, slackMs),
+    }));
+}

@@ -1,0 +1,28 @@
+import type { MissReason, SkipReason, TaskCommandType, TaskType, TriggerSource } from '@openpenpal/contracts';
+
+/** What the scheduler reports as it works; metrics.ts turns it into Prometheus series. */
+export interface TickerObserver {
+  /** Kafka acknowledged these triggers at `ackAt`: fire lag is ackAt − nominal for each. */
+  acknowledged(
+    fires: readonly { nominal: number; taskType: TaskType; source: TriggerSource }[],
+    ackAt: number,
+  ): void;
+  missed(reason: MissReason, count: number): void;
+  skipped(reason: SkipReason, count: number): void;
+  leader(isLeader: boolean): void;
+  paused(isPaused: boolean): void;
+  command(command: TaskCommandType, outcome: CommandOutcome): void;
+  batchFailed(): void;
+}
+
+export type CommandOutcome = 'applied' | 'duplicate' | 'unknown_task' | 'rejected' | 'ignored';
+
+export const noopObserver: TickerObserver = {
+  acknowledged: () => undefined,
+  missed: () => undefined,
+  skipped: () => undefined,
+  leader: () => undefined,
+  paused: () => undefined,
+  command: () => undefined,
+  batchFailed: () => undefined,
+};

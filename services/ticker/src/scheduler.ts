@@ -1,0 +1,322 @@
+import type { TaskCommand, TaskDefinition } from '@openpenpal/contracts';
+import { SchedulerError, toError } from '@openpenpal/errors';
+import type { Logger } from 'pino';
+import { planBatch, type Batch } from './batch-plan.ts';
+import type { Clock } from './clock.ts';
+import { BatchFailed, executeBatch } from './fire-batch.ts';
+import { runNowExecutionId } from './ids.ts';
+import {
+  createLeaderState,
+  nextWake,
+  popDue,
+  precomputeExecutionIds,
+  scheduleTask,
+  type LeaderState,
+  type QueuedCommand,
+} from './leader-state.ts';
+import type { Leadership } from './lease.ts';
+import type { CommandOutcome, TickerObserver } from './observer.ts';
+import type { FirePublisher } from './publisher.ts';
+import { reconcile } from './reconcile.ts';
+import { isFencedOut, type InflightMarker, type TickerStore } from './store.ts';
+import type { TaskBook } from './task-book.ts';
+
+export interface SchedulerOptions {
+  book: TaskBook;
+  store: TickerStore;
+  publisher: FirePublisher;
+  clock: Clock;
+  logger: Logger;
+  observer: TickerObserver;
+  /** The lease's current valid term; checked before every send. */
+  currentTerm(): Leadership | undefined;
+  worker: string;
+  forbidSlackMs: number;
+  retryBackoffMs: number;
+  reconcileLookbackMs: number;
+}
+
+export interface Scheduler {
+  /** A definition from the table (null: deleted). Standbys keep the table too. */
+  setDefinition(taskId: string, def: TaskDefinition | null): void;
+  /** Starts firing under this term. */
+  lead(term: Leadership): void;
+  /** Stops firing at once; resolves when the term's loop has ended. */
+  stepDown(): Promise<void>;
+  /** Applies an operator command (leader only); resolves once it is durable. */
+  command(command: TaskCommand): Promise<CommandOutcome>;
+  role(): 'leader' | 'standby';
+  /** The pause state while leading; undefined on a standby. */
+  isPaused(): boolean | undefined;
+  /** Resolves when the leader has nothing pending before `now` (tests and the benchmark). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Term {
+  term: Leadership;
+  stop: AbortController;
+  state: LeaderState | undefined;
+  changed: Set<string>;
+  commands: QueuedCommand[];
+  wake: AbortController;
+  loop: Promise<void>;
+  busy: boolean;
+}
+
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { book, store, clock, observer } = options;
+  const logger = options.logger.child({ component: 'scheduler' });
+  const doneRunNow = new Set<string>();
+  const idleWaiters: (() => void)[] = [];
+  let current: Term | undefined;
+  let closed = false;
+
+  const wake = (term: Term) => term.wake.abort();
+
+  const sleep = (term: Term, until: number) => {
+    term.wake = new AbortController();
+    return clock.sleepUntil(until, AbortSignal.any([term.wake.signal, term.stop.signal]));
+  };
+
+  const settleIdle = (term: Term) => {
+    const state = term.state;
+    const head = state ? nextWake(state) : undefined;
+    if (term.changed.size > 0 || term.commands.length > 0 || (head !== undefined && head <= clock.now()))
+      return;
+    for (const resolve of idleWaiters.splice(0)) resolve();
+  };
+
+  const applyBatch = (state: LeaderState, batch: Batch) => {
+    for (const [taskId, update] of batch.updates) {
+      if (update.remove) {
+        state.tasks.delete(taskId);
+        continue;
+      }
+      let task = state.tasks.get(taskId);
+      if (!task) {
+        task = {
+          checkpoint: update.checkpoint,
+          spec: undefined,
+          cursor: update.cursor,
+          next: undefined,
+          nextExecutionId: undefined,
+          version: 0,
+        };
+        state.tasks.set(taskId, task);
+      }
+      task.checkpoint = update.checkpoint;
+      task.cursor = update.cursor;
+      task.spec = update.spec;
+      scheduleTask(state, taskId, task, update.nextAt);
+    }
+    if (batch.pause) {
+      state.pause = batch.pause;
+      observer.paused(batch.pause.paused);
+      logger.info(
+        { paused: batch.pause.paused, by: batch.pause.by },
+        batch.pause.paused ? 'ticker paused' : 'ticker resumed',
+      );
+    }
+    if (batch.resumed) {
+      for (const [taskId, task] of state.tasks) {
+        if (task.spec && task.cursor > task.checkpoint.lastNominal)
+          scheduleTask(state, taskId, task, batch.now);
+      }
+    }
+    for (const fire of batch.fires) if (fire.source === 'run_now') doneRunNow.add(fire.executionId);
+    for (const { queued, outcome } of batch.outcomes) {
+      observer.command(queued.command.command, outcome);
+      queued.resolve(outcome);
+    }
+    precomputeExecutionIds(batch.updates.keys(), state);
+  };
+
+  const requeue = (
+    term: Term,
+    state: LeaderState,
+    inputs: { changed: Set<string>; commands: QueuedCommand[]; due: Map<string, number> },
+  ) => {
+    for (const id of inputs.changed) term.changed.add(id);
+    term.commands.unshift(...inputs.commands);
+    for (const [taskId, at] of inputs.due) {
+      const task = state.tasks.get(taskId);
+      if (task) scheduleTask(state, taskId, task, at);
+    }
+  };
+
+  const backoff = (term: Term) => sleep(term, clock.now() + options.retryBackoffMs);
+
+  const reconcileUntilDone = async (term: Term, state: LeaderState, marker: InflightMarker) => {
+    while (!term.stop.signal.aborted) {
+      try {
+        const done = await reconcile(
+          {
+            store,
+            publisher: options.publisher,
+            book,
+            clock,
+            logger,
+            worker: options.worker,
+            forbidSlackMs: options.forbidSlackMs,
+            lookbackMs: options.reconcileLookbackMs,
+          },
+          state,
+          marker,
+        );
+        for (const id of done) doneRunNow.add(id);
+        return;
+      } catch (error) {
+        if (isFencedOut(error)) throw error;
+        logger.warn({ err: toError(error) }, 'reconciliation failed; retrying');
+        await backoff(term);
+      }
+    }
+  };
+
+  const iteration = async (term: Term, state: LeaderState) => {
+    if (term.changed.size === 0 && term.commands.length === 0) {
+      settleIdle(term);
+      await sleep(term, nextWake(state) ?? Number.POSITIVE_INFINITY);
+    }
+    if (term.stop.signal.aborted) return;
+    if (options.currentTerm()?.token !== term.term.token) {
+      logger.warn({ token: term.term.token }, 'lease no longer valid; not firing');
+      term.stop.abort();
+      return;
+    }
+    const now = clock.now();
+    const inputs = { changed: term.changed, commands: term.commands, due: popDue(state, now) };
+    if (inputs.changed.size === 0 && inputs.commands.length === 0 && inputs.due.size === 0) return;
+    term.changed = new Set();
+    term.commands = [];
+    const batch = planBatch({ now, book, state, ...inputs, doneRunNow });
+    term.busy = true;
+    try {
+      await executeBatch({ ...options, observer }, term.term, batch);
+      applyBatch(state, batch);
+    } catch (error) {
+      const cause = error instanceof BatchFailed ? error.cause : error;
+      requeue(term, state, inputs);
+      if (isFencedOut(cause)) throw cause;
+      observer.batchFailed();
+      logger.error({ err: toError(cause) }, 'fire batch failed; retrying');
+      if (error instanceof BatchFailed && error.marker) await reconcileUntilDone(term, state, error.marker);
+      await backoff(term);
+    } finally {
+      term.busy = false;
+    }
+  };
+
+  const runTerm = async (term: Term) => {
+    try {
+      let loaded: Awaited<ReturnType<TickerStore['load']>> | undefined;
+      while (!loaded && !term.stop.signal.aborted) {
+        loaded = await store.load().catch(async (error: unknown) => {
+          logger.warn({ err: toError(error) }, 'could not load the ticker state; retrying');
+          await backoff(term);
+          return undefined;
+        });
+      }
+      if (!loaded) return;
+      const state = createLeaderState(term.term, loaded.pause);
+      for (const [taskId, checkpoint] of loaded.checkpoints) {
+        state.tasks.set(taskId, {
+          checkpoint,
+          spec: undefined,
+          cursor: checkpoint.lastNominal,
+          next: undefined,
+          nextExecutionId: undefined,
+          version: 0,
+        });
+      }
+      for (const id of book.ids()) term.changed.add(id);
+      for (const id of loaded.checkpoints.keys()) term.changed.add(id);
+      observer.paused(loaded.pause.paused);
+      if (loaded.inflight) await reconcileUntilDone(term, state, loaded.inflight);
+      term.state = state;
+      logger.info(
+        { token: term.term.token, tasks: term.changed.size, paused: loaded.pause.paused },
+        'leading',
+      );
+      while (!term.stop.signal.aborted) await iteration(term, state);
+    } catch (error) {
+      if (isFencedOut(error)) logger.warn({ token: term.term.token }, 'fenced out by a newer leader');
+      else logger.error({ err: toError(error) }, 'leader loop failed');
+    } finally {
+      term.stop.abort();
+      const shutting = new SchedulerError('SHUTTING_DOWN', 'this ticker is no longer the leader');
+      for (const queued of term.commands.splice(0)) queued.reject(shutting);
+      if (current === term) current = undefined;
+      observer.leader(false);
+      for (const resolve of idleWaiters.splice(0)) resolve();
+    }
+  };
+
+  const stepDown = async () => {
+    const term = current;
+    if (!term) return;
+    term.stop.abort();
+    await term.loop;
+  };
+
+  return {
+    setDefinition: (taskId, def) => {
+      if (!book.apply(taskId, def)) return;
+      const term = current;
+      if (term) {
+        term.changed.add(taskId);
+        wake(term);
+      }
+    },
+    lead: (leadership) => {
+      if (closed || current?.term.token === leadership.token) return;
+      void stepDown();
+      const term: Term = {
+        term: leadership,
+        stop: new AbortController(),
+        state: undefined,
+        changed: new Set(),
+        commands: [],
+        wake: new AbortController(),
+        loop: Promise.resolve(),
+        busy: false,
+      };
+      current = term;
+      observer.leader(true);
+      term.loop = runTerm(term);
+    },
+    stepDown,
+    command: async (command) => {
+      const term = current;
+      if (!term) throw new SchedulerError('SHUTTING_DOWN', 'this ticker is not the leader');
+      if (command.command === 'run_now') {
+        const executionId = runNowExecutionId(command.command_id);
+        if (doneRunNow.has(executionId) || (await store.doneExecutions([executionId])).has(executionId)) {
+          observer.command(command.command, 'duplicate');
+          return 'duplicate';
+        }
+      }
+      return new Promise<CommandOutcome>((resolve, reject) => {
+        term.commands.push({ command, resolve, reject });
+        wake(term);
+      });
+    },
+    role: () => (current ? 'leader' : 'standby'),
+    isPaused: () => current?.state?.pause.paused,
+    idle: () =>
+      new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        const term = current;
+        if (!term) resolve();
+        else if (!term.busy && term.state) {
+          settleIdle(term);
+          wake(term);
+        }
+      }),
+    close: async () => {
+      closed = true;
+      await stepDown();
+    },
+  };
+}

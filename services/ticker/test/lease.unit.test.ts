@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+import { createLeaderLease, type LeaseBackend, type Leadership } from '../src/lease.ts';
+import { createManualClock, logger, type ManualClock } from './support.ts';
+
+/** A lease store with Redis's semantics, on the manual clock: a key with an expiry and a counter. */
+function memoryBackend(clock: ManualClock) {
+  const state = {
+    value: undefined as string | undefined,
+    expiresAt: 0,
+    counter: 0,
+    renewals: 0,
+    down: false,
+  };
+  const live = () => state.value !== undefined && clock.now() < state.expiresAt;
+  const backend: LeaseBackend = {
+    acquire: (owner, ttlMs) => {
+      if (state.down) return Promise.reject(new Error('redis down'));
+      if (live())
+        return Promise.resolve({
+          acquired: false,
+          holder: state.value ?? '',
+          remainingMs: state.expiresAt - clock.now(),
+        });
+      state.counter += 1;
+      state.value = `${owner}:${state.counter}`;
+      state.expiresAt = clock.now() + ttlMs;
+      return Promise.resolve({ acquired: true, token: state.counter });
+    },
+    renew: (value, ttlMs) => {
+      if (state.down) return Promise.reject(new Error('redis down'));
+      if (!live() || state.value !== value) return Promise.resolve(false);
+      state.renewals += 1;
+      state.expiresAt = clock.now() + ttlMs;
+      return Promise.resolve(true);
+    },
+    release: (value) => {
+      if (state.down || state.value !== value) return Promise.resolve(false);
+      state.value = undefined;
+      return Promise.resolve(true);
+    },
+  };
+  return { backend, state, live };
+}
+
+function replica(name: string, clock: ManualClock, backend: LeaseBackend) {
+  const changes: (Leadership | undefined)[] = [];
+  const counts = { acquired: 0, failed: 0, timedOut: 0 };
+  const lease = createLeaderLease({
+    backend,
+    owner: name,
+    ttlMs: 3_000,
+    renewEveryMs: 1_000,
+    safetyMarginMs: 600,
+    clock,
+    logger,
+    observer: {
+      acquired: () => (counts.acquired += 1),
+      failed: () => (counts.failed += 1),
+      timedOut: () => (counts.timedOut += 1),
+      active: () => undefined,
+    },
+  });
+  lease.onChange((term) => changes.push(term));
+  return { lease, changes, counts };
+}
+
+describe('the leader lease', () => {
+  it('lets one replica lead and keeps it leading while it renews', async () => {
+    const clock = createManualClock(0);
+    const redis = memoryBackend(clock);
+    const a = replica('a', clock, redis.backend);
+    const b = replica('b', clock, redis.backend);
+    a.lease.start();
+    await clock.advanceBy(10);
+    b.lease.start();
+    await clock.advanceTo(20_000);
+    expect(a.lease.current()).toEqual({ token: 1, value: 'a:1' });
+    expect(b.lease.current()).toBeUndefined();
+    expect(redis.state.renewals).toBeGreaterThanOrEqual(19);
+    expect(b.counts.failed).toBeGreaterThan(0);
+    await a.lease.close();
+    await b.lease.close();
+  });
+
+  it('hands over to a standby within one TTL of the leader dying, under a higher fencing token', async () => {
+    const clock = createManualClock(0);
+    const redis = memoryBackend(clock);
+    // A killed process makes no more calls: its backend calls never answer.
+    let aDead = false;
+    const never = new Promise<never>(() => undefined);
+    const aBackend: LeaseBackend = {
+      acquire: (owner, ttl) => (aDead ? never : redis.backend.acquire(owner, ttl)),
+      renew: (value, ttl) => (aDead ? never : redis.backend.renew(value, ttl)),
+      release: (value) => (aDead ? never : redis.backend.release(value)),
+    };
+    const a = replica('a', clock, aBackend);
+    const b = replica('b', clock, redis.backend);
+    a.lease.start();
+    await clock.advanceBy(10);
+    b.lease.start();
+    await clock.advanceTo(5_000);
+    aDead = true;
+    const diedAt = clock.now();
+    // Its key lives at most one TTL after its last renewal; the standby retries right after that.
+    await clock.advanceTo(diedAt + 3_000 + 5);
+    expect(b.lease.current()).toEqual({ token: 2, value: 'b:2' });
+    expect(b.changes).toEqual([{ token: 2, value: 'b:2' }]);
+    expect(b.counts.acquired).toBe(1);
+    // The dead leader's own view had ended before the standby took over.
+    expect(a.lease.current()).toBeUndefined();
+    await b.lease.close();
+  });
+
+  it('steps down when renewals fail, before its key can expire and a standby can take over', async () => {
+    const clock = createManualClock(0);
+    const redis = memoryBackend(clock);
+    const a = replica('a', clock, redis.backend);
+    a.lease.start();
+    await clock.advanceTo(2_500);
+    redis.state.down = true;
+    const lastRenewal = 2_000;
+    const keyExpiresAt = redis.state.expiresAt;
+    expect(keyExpiresAt).toBe(lastRenewal + 3_000);
+    await clock.advanceTo(lastRenewal + 3_000 - 600 - 1);
+    expect(a.lease.current()).toBeDefined();
+    await clock.advanceTo(lastRenewal + 3_000 - 600);
+    expect(a.lease.current()).toBeUndefined();
+    expect(a.changes.at(-1)).toBeUndefined();
+    expect(clock.now()).toBeLessThan(keyExpiresAt);
+    expect(a.counts.timedOut).toBe(1);
+    await a.lease.close();
+  });
+
+  it('steps down at once when a renewal is refused because another replica holds the lease', async () => {
+    const clock = createManualClock(0);
+    const redis = memoryBackend(clock);
+    const a = replica('a', clock, redis.backend);
+    a.lease.start();
+    await clock.advanceTo(1_500);
+    redis.state.value = 'intruder:9';
+    await clock.advanceTo(2_001);
+    expect(a.lease.current()).toBeUndefined();
+    expect(a.counts.timedOut).toBe(1);
+    await a.lease.close();
+  });
+
+  it('releases the lease on close so a standby need not wait for the TTL', async () => {
+    const clock = createManualClock(0);
+    const redis = memoryBackend(clock);
+    const a = replica('a', clock, redis.backend);
+    a.lease.start();
+    await clock.advanceBy(10);
+    await a.lease.close();
+    await a.lease.close();
+    expect(redis.live()).toBe(false);
+    expect(a.changes).toEqual([{ token: 1, value: 'a:1' }, undefined]);
+  });
+});
