@@ -209,14 +209,22 @@ export function createMemoryPublisher() {
   return { publisher, triggers, events, sends, failures, hooks };
 }
 
-/** The events of one kind, by their short branch name. */
-export function eventsOf(
+type EventKind = 'TaskTriggered' | 'TaskMissed' | 'ExecutionSkipped';
+type Wrapped = ExecutionEvent['event'];
+type EventValue<K extends EventKind> = Extract<
+  Wrapped,
+  Record<`org.openpenpal.scheduler.${K}`, unknown>
+>[`org.openpenpal.scheduler.${K}`];
+
+/** The events of one kind, by their short branch name, with the branch's value. */
+export function eventsOf<K extends EventKind>(
   events: readonly ExecutionEvent[],
-  kind: 'TaskTriggered' | 'TaskMissed' | 'ExecutionSkipped',
-) {
+  kind: K,
+): { event: ExecutionEvent; value: EventValue<K> }[] {
+  const name = `org.openpenpal.scheduler.${kind}`;
   return events.flatMap((event) => {
-    const branch = unionBranch(event.event);
-    return branch.name === `org.openpenpal.scheduler.${kind}` ? [{ event, value: branch.value }] : [];
+    const wrapped = event.event as Record<string, unknown>;
+    return name in wrapped ? [{ event, value: wrapped[name] as EventValue<K> }] : [];
   });
 }
 
