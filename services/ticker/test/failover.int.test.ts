@@ -33,7 +33,7 @@ function startTicker(world: TickerWorld, name: string): TickerProcess {
   });
   const lines: TickerProcess['lines'] = [];
   let rest = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     const text = rest + chunk.toString();
     const parts = text.split('\n');
     rest = parts.pop() ?? '';
@@ -45,7 +45,7 @@ function startTicker(world: TickerWorld, name: string): TickerProcess {
       }
     }
   });
-  child.stderr?.resume();
+  child.stderr.resume();
   return {
     child,
     lines,

@@ -141,6 +141,6 @@ describe('the ticker state in Redis', () => {
     expect(await redis.hlen(keys.checkpoints)).toBe(12_000);
     await store.commit('me:1', 0, { ...empty, deletes: ['t0', 't1'] });
     expect(await redis.hlen(keys.checkpoints)).toBe(11_998);
-    expect(Object.values(keys).every((key) => key.startsWith(`{${prefix}}:`))).toBe(true);
+    expect(Object.values(keys).every((key: string) => key.startsWith(`{${prefix}}:`))).toBe(true);
   });
 });

@@ -114,8 +114,10 @@ describe('a ticker on a real broker and Redis', () => {
     await eventsConsumer.subscribe({ topic: world.eventsTopic, fromBeginning: true });
     const codec = contracts.codec('ExecutionEvent');
     await eventsConsumer.run({
-      eachMessage: ({ message }) =>
-        Promise.resolve(void (message.value && events.push(codec.decode(message.value)))),
+      eachMessage: ({ message }) => {
+        if (message.value) events.push(codec.decode(message.value));
+        return Promise.resolve();
+      },
     });
     const t = await start();
     await waitFor(() => t.role() === 'leader', 10_000, 'leadership');
