@@ -1,7 +1,8 @@
 // pnpm bench:messaging — produce and consume throughput of @openpenpal/messaging against bare
 // kafkajs on the same broker, interleaved round by round; writes docs/benchmarks/messaging.json.
 // Both sides do the same application work: the bare producer Avro-encodes each value and the
-// bare consumer decodes each value, so the ratio is what the layer adds (typing, headers, tracing,
+// bare consumer decodes each value and awaits the same no-op async handler per message, so the
+// ratio is what the layer adds (typing, headers, tracing,
 // retries, dead letters, commit bookkeeping).
 // Options (env): BENCH_MESSAGES (default 50000), BENCH_ROUNDS (3), BENCH_BATCH (500).
 import { randomUUID } from 'node:crypto';
@@ -105,6 +106,8 @@ async function produceLayer(topic: string): Promise<number> {
   return ms;
 }
 
+const noopHandler = (_value: TaskTrigger | null): Promise<void> => Promise.resolve();
+
 /** Milliseconds from the first message handled to the last (group join excluded). */
 async function consumeBare(topic: string): Promise<number> {
   const consumer = bare.consumer({ groupId: uniqueName('bench-bare'), maxWaitTimeInMs: 1000 });
@@ -119,8 +122,8 @@ async function consumeBare(topic: string): Promise<number> {
         const { batch } = payload;
         if (first === 0) first = performance.now();
         for (const message of batch.messages) {
-          // The same work a real consumer does: decode the value (the layer's handler gets it decoded).
-          if (message.value) codec.decode(message.value);
+          // The same work as the layer's: decode the value and await the (async, no-op) handler.
+          await noopHandler(message.value ? codec.decode(message.value) : null);
           payload.resolveOffset(message.offset);
           count += 1;
         }

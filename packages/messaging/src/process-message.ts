@@ -14,7 +14,7 @@ import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { sendToDeadLetterTopic } from './dead-letter.ts';
-import { HEADERS, headerText, headersAsText } from './headers.ts';
+import { HEADERS, headersAsText } from './headers.ts';
 import type { Producer, TopicBinding } from './producer.ts';
 import { extractTraceContext } from './tracing.ts';
 
@@ -159,6 +159,32 @@ export function processMessage(
   });
 }
 
+// A call, not a property read: TypeScript would keep a narrowed `signal.aborted` across awaits.
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
+/** The handler's view of a message: one object per message, its attempt bumped in place on retries. */
+function consumedMessage(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  value: unknown,
+): ConsumedMessage<unknown> {
+  const headers = headersAsText(message.headers);
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    value,
+    headers,
+    messageId: headers[HEADERS.messageId],
+    timestamp: Number(message.timestamp),
+    attempt: 0,
+  };
+}
+
 async function handleMessage(
   deps: ProcessDependencies,
   subscription: AnySubscription,
@@ -171,50 +197,28 @@ async function handleMessage(
   const { topic } = subscription.binding;
   const started = deps.now();
   let attempts = 0;
-  // A function, not a property read: TypeScript would keep a narrowed `aborted` across awaits.
-  const aborted = () => signal.aborted;
   try {
     const { value, tombstone } = decode(deps, subscription, message);
     const handler = (tombstone ? subscription.onTombstone : subscription.handler) as MessageHandler<unknown>;
-    const base = {
-      topic,
-      partition,
-      offset: message.offset,
-      key: message.key?.toString() ?? null,
-      value,
-      headers: headersAsText(message.headers),
-      messageId: headerText(message.headers, HEADERS.messageId),
-      timestamp: Number(message.timestamp),
-    };
-    const attempt = async () => {
-      if (aborted()) throw new ProcessingAborted();
+    const consumed = consumedMessage(topic, partition, message, value);
+    const context: HandlerContext = { signal, span };
+    let backoff: IBackoff<unknown> | undefined;
+    for (;;) {
+      if (isAborted(signal)) throw new ProcessingAborted();
       attempts += 1;
+      consumed.attempt = attempts;
       try {
-        await handler({ ...base, attempt: attempts }, { signal, span });
+        await handler(consumed, context);
+        break;
       } catch (error) {
-        if (aborted()) throw new ProcessingAborted();
+        if (isAborted(signal)) throw new ProcessingAborted();
         span.setAttribute(ATTR.attempt, attempts);
         deps.logger.warn(
           { err: toError(error), topic, partition, offset: message.offset, attempt: attempts },
           'handler failed',
         );
-        throw error;
-      }
-    };
-    let backoff: IBackoff<unknown> | undefined;
-    for (;;) {
-      try {
-        await attempt();
-        break;
-      } catch (error) {
         const blocking = isSchedulerError(error) && deps.retryPolicy.blockingErrorCodes.includes(error.code);
-        if (
-          error instanceof ProcessingAborted ||
-          !isRetryable(error) ||
-          (attempts >= deps.retryPolicy.attempts && !blocking)
-        ) {
-          throw error;
-        }
+        if (!isRetryable(error) || (attempts >= deps.retryPolicy.attempts && !blocking)) throw error;
         deps.observer?.onRetry?.({ topic, attempts, errorCode: errorCodeOf(error), blocking });
         backoff = backoff ? backoff.next(undefined) : backoffFactory.next();
         await sleep(backoff.duration, undefined, { signal }).catch(() => {
@@ -230,7 +234,7 @@ async function handleMessage(
     });
     return 'processed';
   } catch (error) {
-    if (error instanceof ProcessingAborted || aborted()) throw new ProcessingAborted();
+    if (error instanceof ProcessingAborted || isAborted(signal)) throw new ProcessingAborted();
     const dlq = await sendToDeadLetterTopic(
       deps.producer,
       { topic, partition, message, groupId: deps.groupId, error, attempts: Math.max(attempts, 1) },
