@@ -1,5 +1,7 @@
 export type {
+  AppendManyResult,
   AppendOptions,
+  AppendRequest,
   AppendResult,
   CurrentRevision,
   EventData,

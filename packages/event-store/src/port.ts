@@ -49,6 +49,29 @@ export interface AppendResult {
   position: bigint;
 }
 
+/** One stream's part of a multi-stream append (`EventStore.appendMany`). */
+export interface AppendRequest {
+  streamId: string;
+  events: readonly EventData[];
+  /** Default `any`. */
+  expectedRevision?: ExpectedRevision;
+  /**
+   * Events whose ids are already stored in this stream: `conflict` (default) applies `append`'s rule (a
+   * batch stored whole, in order, is a replay; a mix of stored and new ids is a CONFLICT); `skip` leaves
+   * them out and appends the rest, checking the expected revision only when something is left to append.
+   * `skip` is what a consumer of at-least-once messages wants: a redelivered message may arrive in one
+   * batch with messages that were never recorded.
+   */
+  onStored?: 'conflict' | 'skip';
+}
+
+export interface AppendManyResult extends AppendResult {
+  /** How many events this call stored for the request (0 for a replay). */
+  appended: number;
+  /** Ids of the request that were already stored in its stream and so were not stored again. */
+  skippedIds: string[];
+}
+
 export interface ReadStreamOptions {
   /** Default `forwards`. */
   direction?: 'forwards' | 'backwards';
@@ -99,6 +122,15 @@ export interface EventStore {
    * nothing and returns the original result, so a redelivered message is recorded once.
    */
   append(streamId: string, events: readonly EventData[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * Appends to several streams in one call: one result per request, in request order; positions follow
+   * the request order. Each request follows `append`'s rules (see `AppendRequest.onStored`). Stream ids
+   * must differ between requests, and event ids across the whole call (VALIDATION_FAILED otherwise).
+   * PostgreSQL stores all requests in one transaction: a CONFLICT in any of them stores nothing.
+   * EventStoreDB appends stream by stream: a CONFLICT stops the call, and the requests before it stay
+   * appended (calling again with `skip` completes the rest without duplicates).
+   */
+  appendMany(requests: readonly AppendRequest[]): Promise<AppendManyResult[]>;
   /** Events of one stream; a stream that does not exist reads as empty. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Events of all streams in position order. */

@@ -11,6 +11,7 @@ import {
   type ConformanceTarget,
   type EventStoreFactory,
 } from './conformance-helpers.ts';
+import { appendManyConformance } from './conformance-append-many.ts';
 import { subscriptionConformance } from './conformance-subscriptions.ts';
 
 export type { EventStoreFactory } from './conformance-helpers.ts';
@@ -226,5 +227,6 @@ export function eventStoreConformance(factory: EventStoreFactory): void {
     });
   });
 
+  appendManyConformance(() => ({ store, category, streamOf }));
   subscriptionConformance(() => ({ store, category, streamOf }));
 }

@@ -77,6 +77,7 @@ describe('PostgreSQL names', () => {
       schema: 't_abc',
       table: '"t_abc".events',
       appendFunction: '"t_abc".append_events',
+      appendManyFunction: '"t_abc".append_many',
       sequence: '"t_abc".events_position_seq',
       appendLockKey: 'openpenpal.event_store.append:t_abc',
       streamLockPrefix: 'openpenpal.event_store.stream:t_abc:',

@@ -10,9 +10,12 @@ import {
   type ReadPosition,
 } from '@eventstore/db-client';
 import { SchedulerError } from '@openpenpal/errors';
+import { normalizeRequests } from '../append-many.ts';
 import {
   DEFAULT_READ_ALL_COUNT,
   type AppendResult,
+  type EventData,
+  type ExpectedRevision,
   type EventStore,
   type EventStoreLogger,
   type ReadStreamOptions,
@@ -37,6 +40,7 @@ import {
   toEsdbPosition,
   toRecordedEvent,
 } from './mapping.ts';
+import { appendManyEsdb } from './append-many.ts';
 import { subscribeEsdb } from './subscription.ts';
 
 export interface EsdbEventStoreOptions {
@@ -128,31 +132,50 @@ export function createEsdbEventStore(options: EsdbEventStoreOptions): EventStore
     return event.position;
   };
 
+  const appendToStream = async (
+    streamId: string,
+    events: readonly EventData[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> => {
+    const batch = events.map((event) =>
+      jsonEvent({ id: event.id, type: event.type, data: event.data, metadata: event.metadata ?? {} }),
+    );
+    try {
+      const result = await client.appendToStream(streamId, batch, {
+        expectedRevision: toEsdbExpectedRevision(expected),
+      });
+      const reported = result.position?.commit;
+      const position =
+        reported === undefined || reported === NO_POSITION
+          ? await positionAt(streamId, result.nextExpectedRevision)
+          : reported;
+      return { nextExpectedRevision: result.nextExpectedRevision, position };
+    } catch (error) {
+      if (error instanceof WrongExpectedVersionError) {
+        throw conflictError(streamId, expected, error.actualVersion, error);
+      }
+      throw classifyEsdbError(error, 'append');
+    }
+  };
+
   return {
     append: async (streamId, events, appendOptions = {}): Promise<AppendResult> => {
       assertOpen();
       assertStreamId(streamId);
       const expected = appendOptions.expectedRevision ?? 'any';
       assertExpectedRevision(expected);
-      const batch = normalizeEvents(streamId, events).map((event) =>
-        jsonEvent({ id: event.id, type: event.type, data: event.data, metadata: event.metadata }),
+      return appendToStream(streamId, normalizeEvents(streamId, events), expected);
+    },
+
+    appendMany: async (requests) => {
+      assertOpen();
+      return appendManyEsdb(
+        {
+          append: (streamId, events, expected) => appendToStream(streamId, events, expected),
+          readStream: (streamId) => readStream(streamId, {}),
+        },
+        normalizeRequests(requests),
       );
-      try {
-        const result = await client.appendToStream(streamId, batch, {
-          expectedRevision: toEsdbExpectedRevision(expected),
-        });
-        const reported = result.position?.commit;
-        const position =
-          reported === undefined || reported === NO_POSITION
-            ? await positionAt(streamId, result.nextExpectedRevision)
-            : reported;
-        return { nextExpectedRevision: result.nextExpectedRevision, position };
-      } catch (error) {
-        if (error instanceof WrongExpectedVersionError) {
-          throw conflictError(streamId, expected, error.actualVersion, error);
-        }
-        throw classifyEsdbError(error, 'append');
-      }
     },
 
     readStream: async (streamId, read = {}) => {

@@ -5,6 +5,8 @@ export interface PgNames {
   table: string;
   /** The PL/pgSQL append function (append-function.ts). */
   appendFunction: string;
+  /** The PL/pgSQL multi-stream append function (append-many-function.ts). */
+  appendManyFunction: string;
   /** The bigserial's sequence, named by PostgreSQL after the table and column. */
   sequence: string;
   /** Held in shared mode by every append transaction: readers see who is still appending (watermark.ts). */

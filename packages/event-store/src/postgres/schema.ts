@@ -1,6 +1,7 @@
 import { SchedulerError } from '@openpenpal/errors';
 import type pg from 'pg';
 import { appendFunctionSql } from './append-function.ts';
+import { appendManyFunctionSql } from './append-many-function.ts';
 import type { PgNames } from './names.ts';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]*$/;
@@ -23,6 +24,7 @@ export function pgNames(schema: string = DEFAULT_SCHEMA): PgNames {
     schema,
     table: `"${schema}".events`,
     appendFunction: `"${schema}".append_events`,
+    appendManyFunction: `"${schema}".append_many`,
     sequence: `"${schema}".events_position_seq`,
     appendLockKey: `openpenpal.event_store.append:${schema}`,
     streamLockPrefix: `openpenpal.event_store.stream:${schema}:`,
@@ -60,6 +62,7 @@ export async function migrate(pool: pg.Pool, names: PgNames): Promise<void> {
       `CREATE INDEX IF NOT EXISTS events_category_position_idx ON ${names.table} (category, position)`,
     );
     await client.query(appendFunctionSql(names));
+    await client.query(appendManyFunctionSql(names));
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -10,7 +10,9 @@ import {
   assertStreamId,
   normalizeEvents,
 } from '../validation.ts';
+import { normalizeRequests } from '../append-many.ts';
 import { appendEvents } from './append.ts';
+import { appendManyEvents } from './append-many.ts';
 import { createPgListener } from './listener.ts';
 import { createPgNotifier } from './notifier.ts';
 import { readEventsAfter, readStreamEvents } from './reads.ts';
@@ -83,6 +85,13 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       const result = await appendEvents(pool, names, streamId, normalizeEvents(streamId, events), expected);
       notifier.poke();
       return result;
+    },
+
+    appendMany: async (requests) => {
+      assertOpen();
+      const results = await appendManyEvents(pool, names, normalizeRequests(requests));
+      if (results.some((result) => result.appended > 0)) notifier.poke();
+      return results;
     },
 
     readStream: async (streamId, readOptions = {}) => {
