@@ -1,0 +1,66 @@
+import { findTopic } from '@openpenpal/contracts';
+import { baseConfigShape, booleanFlag, csv, loadConfig, positiveInt } from '@openpenpal/service-kit';
+import { z } from 'zod';
+import { MAX_CLAIM_LIMIT, MAX_VISIBILITY_MS } from './store/index.ts';
+
+const topicName = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9._-]+$/, 'a Kafka topic name (letters, digits, . _ -)');
+
+const catalogued = (name: string): string => {
+  if (!findTopic(name)) throw new Error(`${name} is missing from the topic catalogue`);
+  return name;
+};
+
+/** Comma-separated topic names or prefixes (ending in `*`); empty allows nothing extra. */
+const topicPatterns = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^[A-Za-z0-9._-]+\*?$/, 'a topic name or a prefix ending in *')));
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The delay queue's settings. Topic names, the consumer group and the Redis prefix are settings so
+ * that tests (and a second deployment on shared servers) run in isolation.
+ */
+export const delayQueueConfigSchema = z.object({
+  ...baseConfigShape,
+  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8_102),
+  KAFKA_BROKERS: csv,
+  KAFKA_CLIENT_ID: z.string().min(1).default('delay-queue'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+  DELAY_QUEUE_REDIS_PREFIX: z
+    .string()
+    .min(1)
+    .regex(/^[^{}]+$/, 'no braces: the store wraps the prefix in a hash tag itself')
+    .default('openpenpal:delay-queue'),
+  DELAY_QUEUE_REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(5_000),
+  DELAY_QUEUE_REDIS_RECONNECT_MAX_MS: positiveInt.default(2_000),
+  DELAY_QUEUE_REQUESTS_TOPIC: topicName.default(catalogued('scheduler.delay-requests')),
+  DELAY_QUEUE_EVENTS_TOPIC: topicName.default(catalogued('scheduler.delay-events')),
+  DELAY_QUEUE_CONSUMER_GROUP: z.string().min(1).default('delay-queue'),
+  DELAY_QUEUE_PROVISION_TOPICS: booleanFlag.default(true),
+  DELAY_QUEUE_INTAKE_CONCURRENCY: positiveInt.default(6),
+  DELAY_QUEUE_EXTRA_TOPICS: topicPatterns,
+  DELAY_QUEUE_MAX_HORIZON_MS: positiveInt.default(10 * 366 * DAY_MS),
+  DELAY_QUEUE_MAX_RECORD_BYTES: positiveInt.default(64 * 1024),
+  DELAY_QUEUE_BATCH_SIZE: positiveInt.max(MAX_CLAIM_LIMIT).default(1_000),
+  DELAY_QUEUE_VISIBILITY_MS: positiveInt.max(MAX_VISIBILITY_MS).default(30_000),
+  DELAY_QUEUE_MAX_SLEEP_MS: positiveInt.default(1_000),
+  DELAY_QUEUE_BACKOFF_MAX_MS: positiveInt.default(5_000),
+  DELAY_QUEUE_FIRED_TTL_MS: positiveInt.min(60_000).default(7 * DAY_MS),
+});
+
+export type DelayQueueConfig = z.output<typeof delayQueueConfigSchema>;
+
+export function loadDelayQueueConfig(env: NodeJS.ProcessEnv = process.env): DelayQueueConfig {
+  return loadConfig(delayQueueConfigSchema, env);
+}

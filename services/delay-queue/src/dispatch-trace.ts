@@ -1,0 +1,57 @@
+import { toError } from '@openpenpal/errors';
+import { extractTraceContext, injectTraceContext } from '@openpenpal/messaging';
+import { ATTR, isTracingEnabled, startSpan } from '@openpenpal/telemetry';
+import type { Message } from 'kafkajs';
+
+interface TracedItem {
+  claim: { id: string };
+  topic: string;
+  message: Message & { headers: Record<string, Buffer> };
+}
+
+/**
+ * Runs `send` with one span per due message, each a child of the trace context the message was
+ * scheduled with, and writes that span's context into the message's headers, so the trace runs
+ * requester → delay queue (across the wait) → target consumer. Without a tracing SDK it only sends.
+ */
+export async function withDispatchSpans(
+  items: readonly TracedItem[],
+  send: () => Promise<void>,
+): Promise<void> {
+  if (!isTracingEnabled() || items.length === 0) return send();
+  let settle!: (error?: Error) => void;
+  const sent = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error === undefined ? resolve() : reject(error));
+  });
+  // startSpan runs each callback synchronously up to its first await, so every header carries its
+  // span's context before `send` starts; the spans end when the publish settles.
+  const spans = items.map((item) =>
+    startSpan(
+      `${item.topic} publish`,
+      async () => {
+        const carrier: Record<string, string | Buffer> = {};
+        injectTraceContext(carrier);
+        for (const [name, value] of Object.entries(carrier)) item.message.headers[name] = Buffer.from(value);
+        await sent;
+      },
+      {
+        parent: extractTraceContext(item.message.headers),
+        attributes: {
+          [ATTR.messagingSystem]: 'kafka',
+          [ATTR.messagingOperation]: 'publish',
+          [ATTR.messagingDestination]: item.topic,
+          [ATTR.delayedMessageId]: item.claim.id,
+        },
+      },
+    ),
+  );
+  try {
+    await send();
+    settle();
+  } catch (error) {
+    settle(toError(error));
+    throw error;
+  } finally {
+    await Promise.allSettled(spans);
+  }
+}

@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  CancelOutcome as EventCancelOutcome,
+  DelayedMessageEvent,
+  ScheduleOutcome as EventScheduleOutcome,
+} from '@openpenpal/contracts';
+import { SchedulerError, isSchedulerError, toError } from '@openpenpal/errors';
+import type { Producer, TopicBinding } from '@openpenpal/messaging';
+import type { CancelOutcome, ScheduleOutcome } from './store/index.ts';
+
+type EventBody = DelayedMessageEvent['event'];
+
+/** Most events one send carries; a bigger backlog goes out in several sends. */
+const MAX_EVENTS_PER_SEND = 5_000;
+
+/**
+ * The store's outcomes in the contract's words. `rescheduled` (a pending id with a new due time or
+ * record replaced the old one) is `scheduled`: the message is now pending as requested, and the
+ * event carries the new due time. `in_flight` (a dispatcher is publishing it right now, so the
+ * request changed nothing) is `duplicate` for a schedule and `already_fired` for a cancel: the
+ * publish under way may land, so a requester must treat it as fired.
+ */
+export function scheduleOutcomeForEvent(outcome: ScheduleOutcome): EventScheduleOutcome {
+  switch (outcome) {
+    case 'scheduled':
+    case 'rescheduled':
+      return 'scheduled';
+    case 'duplicate':
+    case 'in_flight':
+      return 'duplicate';
+    case 'already_fired':
+      return 'already_fired';
+  }
+}
+
+export function cancelOutcomeForEvent(outcome: CancelOutcome): EventCancelOutcome {
+  return outcome === 'in_flight' ? 'already_fired' : outcome;
+}
+
+export function delayEvent(
+  messageId: string,
+  requestId: string | null,
+  occurredAt: number,
+  event: EventBody,
+): DelayedMessageEvent {
+  return {
+    event_id: randomUUID(),
+    message_id: messageId,
+    request_id: requestId,
+    occurred_at: occurredAt,
+    event,
+  };
+}
+
+export interface EventPublisher {
+  /** Resolves once Kafka acknowledged these events (acks=all), sent together with whatever else is waiting. */
+  publish(events: readonly DelayedMessageEvent[]): Promise<void>;
+  /** Waits for what is queued, then refuses new events; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * A failed event send is Kafka's trouble, never the request's: DEPENDENCY_UNAVAILABLE makes the
+ * consumer hold the partition and retry instead of dead-lettering a valid request.
+ */
+function unavailable(error: unknown): SchedulerError {
+  if (isSchedulerError(error) && error.code === 'SHUTTING_DOWN') return error;
+  const cause = toError(error);
+  return new SchedulerError('DEPENDENCY_UNAVAILABLE', `delay events not sent: ${cause.message}`, { cause });
+}
+
+interface Waiting {
+  events: readonly DelayedMessageEvent[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Sends delay events on the events topic, coalescing: while one send is in flight, everything
+ * published meanwhile waits and goes out together in the next send. Callers from many partitions
+ * (and the dispatcher's batches) therefore share Kafka round trips instead of queueing one each
+ * behind the producer's single in-flight request, without a linger timer adding latency.
+ */
+export function createEventPublisher(options: {
+  producer: Producer;
+  binding: TopicBinding<'DelayedMessageEvent'>;
+}): EventPublisher {
+  const { producer, binding } = options;
+  let queue: Waiting[] = [];
+  let sending: Promise<void> | undefined;
+  let closed = false;
+
+  const takeBatch = (): Waiting[] => {
+    const batch: Waiting[] = [];
+    let count = 0;
+    while (queue.length > 0) {
+      const next = queue[0];
+      if (!next || (batch.length > 0 && count + next.events.length > MAX_EVENTS_PER_SEND)) break;
+      batch.push(next);
+      count += next.events.length;
+      queue.shift();
+    }
+    return batch;
+  };
+
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch = takeBatch();
+      const messages = batch.flatMap((waiting) =>
+        waiting.events.map((event) => ({ key: event.message_id, value: event, messageId: event.event_id })),
+      );
+      try {
+        await producer.send(binding, messages);
+        for (const waiting of batch) waiting.resolve();
+      } catch (error) {
+        const failure = unavailable(error);
+        for (const waiting of batch) waiting.reject(failure);
+      }
+    }
+  };
+
+  const kick = (): void => {
+    sending ??= drain().finally(() => {
+      sending = undefined;
+      // Something may have arrived between the last check and this cleanup.
+      if (queue.length > 0) kick();
+    });
+  };
+
+  return {
+    publish: (events) => {
+      if (closed) {
+        return Promise.reject(new SchedulerError('SHUTTING_DOWN', 'delay event publisher is closed'));
+      }
+      if (events.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ events, resolve, reject });
+        kick();
+      });
+    },
+    close: async () => {
+      closed = true;
+      while (sending) await sending;
+      queue = [];
+    },
+  };
+}
