@@ -145,6 +145,8 @@ export async function startDelayQueue(options: {
     partitionsConsumedConcurrently: config.DELAY_QUEUE_INTAKE_CONCURRENCY,
     retry: { maxDelayMs: config.DELAY_QUEUE_BACKOFF_MAX_MS },
     shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,
+    sessionTimeoutMs: config.DELAY_QUEUE_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: Math.floor(config.DELAY_QUEUE_SESSION_TIMEOUT_MS / 10),
     subscriptions: [
       subscription(
         requestsBinding,

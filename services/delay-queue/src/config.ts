@@ -49,6 +49,7 @@ export const delayQueueConfigSchema = z.object({
   DELAY_QUEUE_CONSUMER_GROUP: z.string().min(1).default('delay-queue'),
   DELAY_QUEUE_PROVISION_TOPICS: booleanFlag.default(true),
   DELAY_QUEUE_INTAKE_CONCURRENCY: positiveInt.default(6),
+  DELAY_QUEUE_SESSION_TIMEOUT_MS: positiveInt.min(6_000).default(30_000),
   DELAY_QUEUE_EXTRA_TOPICS: topicPatterns,
   DELAY_QUEUE_MAX_HORIZON_MS: positiveInt.default(10 * 366 * DAY_MS),
   DELAY_QUEUE_MAX_RECORD_BYTES: positiveInt.default(64 * 1024),

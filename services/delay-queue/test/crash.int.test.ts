@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { createKafkaTestContext, uniqueName, type KafkaTestContext } from '@openpenpal/test-kit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { delayStoreKeys } from '../src/store/index.ts';
+import { freePort } from './own-redis.ts';
+import {
+  collect,
+  contracts,
+  deleteStoreKeys,
+  deleteTopics,
+  scheduleRequest,
+  unionMessageId,
+  waitFor,
+} from './service-support.ts';
+import { createKafkaClient, createProducer } from '@openpenpal/messaging';
+import { testLogger } from './service-support.ts';
+
+const stack = inject('stack');
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const MESSAGES = 10_000;
+const BATCH_SIZE = 200;
+
+interface ServiceProcess {
+  child: ChildProcess;
+  output(): string;
+}
+
+function spawnService(env: NodeJS.ProcessEnv): ServiceProcess {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-20_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  return { child, output: () => output };
+}
+
+describe('delay queue process crash', () => {
+  let kafka: KafkaTestContext;
+  let env: NodeJS.ProcessEnv;
+  let redis: Redis;
+  const running: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    kafka = await createKafkaTestContext(stack, { requests: 3, events: 3, target: 3 });
+    redis = new Redis(stack.redisUrl);
+    env = {
+      KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+      REDIS_URL: stack.redisUrl,
+      HTTP_PORT: String(await freePort()),
+      LOG_LEVEL: 'warn',
+      DELAY_QUEUE_REDIS_PREFIX: uniqueName('t-dq-crash'),
+      DELAY_QUEUE_REQUESTS_TOPIC: kafka.topics.requests,
+      DELAY_QUEUE_EVENTS_TOPIC: kafka.topics.events,
+      DELAY_QUEUE_CONSUMER_GROUP: kafka.groupId('delay-queue'),
+      DELAY_QUEUE_EXTRA_TOPICS: kafka.topics.target,
+      DELAY_QUEUE_INTAKE_CONCURRENCY: '3',
+      DELAY_QUEUE_BATCH_SIZE: String(BATCH_SIZE),
+      DELAY_QUEUE_VISIBILITY_MS: '2000',
+      // The killed member's session must run out before its partitions move to the new process.
+      DELAY_QUEUE_SESSION_TIMEOUT_MS: '6000',
+    };
+  });
+  afterAll(async () => {
+    for (const child of running)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    redis.disconnect();
+    await deleteStoreKeys(stack, env.DELAY_QUEUE_REDIS_PREFIX ?? '');
+    await deleteTopics(kafka.kafka, [`${kafka.topics.requests}.dlq`, `${kafka.topics.events}.dlq`]);
+    await kafka.close();
+  });
+
+  it('loses no message when the dispatcher process is SIGKILLed mid-dispatch, and repeats at most a batch', async () => {
+    const target = kafka.topics.target ?? '';
+    const out = await collect(kafka.kafka, [target]);
+    const requester = createProducer({
+      kafka: createKafkaClient({ brokers: stack.kafkaBrokers, clientId: 'crash-test', logger: testLogger }),
+      contracts,
+      logger: testLogger,
+    });
+    const start = Date.now() + 3_000;
+    const requests = Array.from({ length: MESSAGES }, (_, i) =>
+      scheduleRequest({
+        message_id: `crash-${i}`,
+        due_at: start + Math.floor((i * 4_000) / MESSAGES),
+        target_topic: target,
+      }),
+    );
+    for (let i = 0; i < MESSAGES; i += 1_000) {
+      const chunk = requests.slice(i, i + 1_000);
+      await requester.send(
+        { topic: kafka.topics.requests ?? '', schema: 'DelayRequest' },
+        chunk.map((value) => ({ key: unionMessageId(value), value })),
+      );
+    }
+    await requester.close();
+
+    const first = spawnService(env);
+    running.push(first.child);
+    await waitFor(() => (out.messages.length >= MESSAGES * 0.4 ? true : undefined), 90_000).catch(
+      (error: unknown) => {
+        throw new Error(`${String(error)}\n${first.output()}`);
+      },
+    );
+    const exited = once(first.child, 'exit');
+    first.child.kill('SIGKILL');
+    await exited;
+    const atKill = out.messages.length;
+    const killedAt = Date.now();
+
+    const second = spawnService(env);
+    running.push(second.child);
+    const ids = () => new Set(out.messages.map((m) => m.headers['message-id']));
+    await waitFor(() => (ids().size >= MESSAGES ? true : undefined), 120_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}: ${ids().size} of ${MESSAGES}\n${second.output()}`);
+    });
+    // Publishes happen before acks, so once nothing is pending or claimed no copy is still coming.
+    const keys = delayStoreKeys(env.DELAY_QUEUE_REDIS_PREFIX ?? '', 7 * 86_400_000);
+    await waitFor(async () => {
+      const [pending, inFlight] = await Promise.all([redis.zcard(keys.pending), redis.zcard(keys.inFlight)]);
+      return pending + inFlight === 0 ? true : undefined;
+    });
+    const recoveredMs = Date.now() - killedAt;
+    const exitedCleanly = once(second.child, 'exit');
+    second.child.kill('SIGTERM');
+    const [code] = (await exitedCleanly) as [number | null];
+    await out.close();
+
+    const duplicates = out.messages.length - ids().size;
+    console.info(
+      `crash test: ${atKill} published before SIGKILL, ${out.messages.length} received, ${ids().size} unique, ${duplicates} duplicates, all delivered ${recoveredMs} ms after the kill`,
+    );
+    expect(atKill).toBeLessThan(MESSAGES);
+    expect(ids().size).toBe(MESSAGES);
+    expect(duplicates).toBeLessThanOrEqual(BATCH_SIZE);
+    expect(code).toBe(0);
+  });
+});
