@@ -1,0 +1,101 @@
+// Task definitions (events, fold, commands, defaults, messages)
+export {
+  createTaskDefinitions,
+  type Clock,
+  type CommandOptions,
+  type CommandResult,
+  type ReasonOptions,
+  type TaskDefinitions,
+} from './definitions/commands.ts';
+export {
+  decideCreate,
+  decideDelete,
+  decideDisable,
+  decideEnable,
+  decideRunRequest,
+  decideUpdate,
+  type DecisionContext,
+} from './definitions/decide.ts';
+export {
+  DEFAULT_TASKS,
+  seedDefaultTasks,
+  type DefaultTask,
+  type SeedOutcome,
+} from './definitions/defaults.ts';
+export {
+  TASK_CATEGORY,
+  TASK_EVENT_TYPES,
+  parseTaskEvent,
+  parseTaskEvents,
+  taskStreamId,
+  type RecordedTaskEvent,
+  type TaskCreated,
+  type TaskDeleted,
+  type TaskDisabled,
+  type TaskEnabled,
+  type TaskEvent,
+  type TaskEventType,
+  type TaskRunRequested,
+  type TaskUpdated,
+} from './definitions/events.ts';
+export {
+  CONCURRENCY_POLICIES,
+  FIELD_DEFAULTS,
+  LIMITS,
+  RUNNABLE_TASK_TYPES,
+  TASK_FIELD_NAMES,
+  TASK_PRIORITIES,
+  type RunnableTaskType,
+  type TaskDefinitionFields,
+} from './definitions/fields.ts';
+export { evolveTask, foldTask, type TaskState } from './definitions/fold.ts';
+export {
+  computeNextRunAt,
+  definitionMessage,
+  runNowCommand,
+  toTaskDefinitionValue,
+} from './definitions/messages.ts';
+export {
+  checkDefinition,
+  parseCreateInput,
+  parseUpdateInput,
+  validationFailed,
+  type CreateInput,
+  type FieldProblem,
+} from './definitions/validation.ts';
+// Execution history (recorded events, folds)
+export {
+  EXECUTION_REPLAYED,
+  EXECUTION_STATUSES,
+  RERUNNABLE_STATUSES,
+  evolveExecution,
+  foldExecution,
+  type ExecutionEventInput,
+  type ExecutionState,
+  type ExecutionStatus,
+} from './history/execution-fold.ts';
+export {
+  RECORDED_KINDS,
+  executionStreamId,
+  kindOfCategory,
+  toAvroValue,
+  toStoredEvent,
+  type RecordedKind,
+  type RecordedSchema,
+} from './history/recorded-events.ts';
+export {
+  emptyTaskStats,
+  evolveTaskStats,
+  type TaskRunOutcome,
+  type TaskStats,
+} from './history/task-stats.ts';
+// Replay
+export { rerunExecution, type RerunDeps, type RerunRequest, type RerunResult } from './replay/rerun.ts';
+export {
+  REPLAY_HEADER,
+  republishStreamEvents,
+  type RepublishRange,
+  type RepublishRequest,
+  type RepublishResult,
+} from './replay/republish.ts';
+export { TASK_DEFINITIONS_NAMESPACE } from './ids.ts';
