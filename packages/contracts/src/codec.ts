@@ -34,6 +34,12 @@ export function writerSchemaOf(registry: SchemaRegistry, bytes: Buffer): Registe
   return writer;
 }
 
+function isWrittenWith(bytes: Buffer, header: Buffer): boolean {
+  if (bytes.length < SINGLE_OBJECT_HEADER_LENGTH) return false;
+  for (let i = 0; i < SINGLE_OBJECT_HEADER_LENGTH; i++) if (bytes[i] !== header[i]) return false;
+  return true;
+}
+
 function invalidPaths(type: avro.Type, value: unknown): string[] {
   const paths: string[] = [];
   type.isValid(value, {
@@ -78,7 +84,9 @@ export function createCodec<T>(registry: SchemaRegistry, schemaName: string): Co
       return Buffer.concat([header, body], SINGLE_OBJECT_HEADER_LENGTH + body.length);
     },
     decode: (bytes) => {
-      const writer = writerSchemaOf(registry, bytes);
+      // Nearly every message is written with the newest version: compare its 8 fingerprint bytes
+      // in place before paying for a hex key and a registry lookup.
+      const writer = isWrittenWith(bytes, header) ? reader : writerSchemaOf(registry, bytes);
       if (writer.name !== schemaName) {
         throw new SchedulerError(
           'DECODE_FAILED',

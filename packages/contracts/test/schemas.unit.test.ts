@@ -59,8 +59,7 @@ describe('samples', () => {
       for (const t of (type.types ?? []) as (typeof type)[]) walk(t);
       for (const f of type.fields ?? []) walk(f.type as typeof type);
     };
-    for (const name of names)
-      walk(contracts.codec(name).schema.type);
+    for (const name of names) walk(contracts.codec(name).schema.type);
     expect(branches.size).toBeGreaterThan(20);
     expect([...branches].filter((b) => !covered.has(b))).toEqual([]);
   });

@@ -117,8 +117,11 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       lastCommit = now();
     };
     try {
+      let index = 0;
       for (const message of batch.messages) {
-        if (stopping || !payload.isRunning() || payload.isStale()) break;
+        // isStale() (a rebalance or seek took the partition) builds a string key per call; every
+        // 32nd message is often enough, and stopping a little late only redoes a few messages.
+        if (stopping || !payload.isRunning() || ((index++ & 31) === 0 && payload.isStale())) break;
         try {
           await processMessage(deps, subscription, backoff, batch.partition, message, abort.signal);
         } catch (error) {

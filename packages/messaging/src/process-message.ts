@@ -14,7 +14,7 @@ import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { sendToDeadLetterTopic } from './dead-letter.ts';
-import { HEADERS, headersAsText } from './headers.ts';
+import { HEADERS, headerText, headersAsText } from './headers.ts';
 import type { Producer, TopicBinding } from './producer.ts';
 import { extractTraceContext } from './tracing.ts';
 
@@ -164,25 +164,45 @@ function isAborted(signal: AbortSignal): boolean {
   return signal.aborted;
 }
 
-/** The handler's view of a message: one object per message, its attempt bumped in place on retries. */
-function consumedMessage(
-  topic: string,
-  partition: number,
-  message: KafkaMessage,
-  value: unknown,
-): ConsumedMessage<unknown> {
-  const headers = headersAsText(message.headers);
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key?.toString() ?? null,
-    value,
-    headers,
-    messageId: headers[HEADERS.messageId],
-    timestamp: Number(message.timestamp),
-    attempt: 0,
-  };
+/**
+ * The handler's view of a message: one object per message, its attempt bumped in place on
+ * retries. Key, headers and message id are decoded from bytes only when a handler reads them;
+ * prototype getters keep the object's shape fast (an object literal with accessors is not).
+ */
+class KafkaConsumedMessage implements ConsumedMessage<unknown> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly value: unknown;
+  attempt = 0;
+  readonly #raw: KafkaMessage;
+  #headers: Record<string, string> | undefined;
+
+  constructor(topic: string, partition: number, message: KafkaMessage, value: unknown) {
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = message.offset;
+    this.value = value;
+    this.#raw = message;
+  }
+
+  get key(): string | null {
+    return this.#raw.key?.toString() ?? null;
+  }
+
+  get headers(): Record<string, string> {
+    return (this.#headers ??= headersAsText(this.#raw.headers));
+  }
+
+  get messageId(): string | undefined {
+    return this.#headers
+      ? this.#headers[HEADERS.messageId]
+      : headerText(this.#raw.headers, HEADERS.messageId);
+  }
+
+  get timestamp(): number {
+    return Number(this.#raw.timestamp);
+  }
 }
 
 async function handleMessage(
@@ -200,7 +220,7 @@ async function handleMessage(
   try {
     const { value, tombstone } = decode(deps, subscription, message);
     const handler = (tombstone ? subscription.onTombstone : subscription.handler) as MessageHandler<unknown>;
-    const consumed = consumedMessage(topic, partition, message, value);
+    const consumed = new KafkaConsumedMessage(topic, partition, message, value);
     const context: HandlerContext = { signal, span };
     let backoff: IBackoff<unknown> | undefined;
     for (;;) {
