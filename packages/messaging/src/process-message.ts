@@ -140,9 +140,11 @@ export function processMessage(
   message: KafkaMessage,
   signal: AbortSignal,
 ): Promise<MessageOutcome> {
+  if (!isTracingEnabled()) {
+    return handleMessage(deps, subscription, backoffFactory, partition, message, signal, NON_RECORDING_SPAN);
+  }
   const run = (span: Span) =>
     handleMessage(deps, subscription, backoffFactory, partition, message, signal, span);
-  if (!isTracingEnabled()) return run(NON_RECORDING_SPAN);
   const { topic } = subscription.binding;
   return startSpan(`${topic} process`, run, {
     kind: SpanKind.CONSUMER,
@@ -157,6 +159,18 @@ export function processMessage(
       ...(message.key ? { [ATTR.messagingKafkaKey]: message.key.toString() } : {}),
     },
   });
+}
+
+const untracedContexts = new WeakMap<AbortSignal, HandlerContext>();
+
+/** While tracing is off every handler context of one consumer is the same: share it. */
+function untracedContext(signal: AbortSignal): HandlerContext {
+  let context = untracedContexts.get(signal);
+  if (!context) {
+    context = Object.freeze({ signal, span: NON_RECORDING_SPAN });
+    untracedContexts.set(signal, context);
+  }
+  return context;
 }
 
 // A call, not a property read: TypeScript would keep a narrowed `signal.aborted` across awaits.
@@ -215,13 +229,13 @@ async function handleMessage(
   span: Span,
 ): Promise<MessageOutcome> {
   const { topic } = subscription.binding;
-  const started = deps.now();
+  const started = deps.observer ? deps.now() : 0;
   let attempts = 0;
   try {
     const { value, tombstone } = decode(deps, subscription, message);
     const handler = (tombstone ? subscription.onTombstone : subscription.handler) as MessageHandler<unknown>;
     const consumed = new KafkaConsumedMessage(topic, partition, message, value);
-    const context: HandlerContext = { signal, span };
+    const context: HandlerContext = span === NON_RECORDING_SPAN ? untracedContext(signal) : { signal, span };
     let backoff: IBackoff<unknown> | undefined;
     for (;;) {
       if (isAborted(signal)) throw new ProcessingAborted();
