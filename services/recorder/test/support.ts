@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { createContracts, type ExecutionEvent } from '@openpenpal/contracts';
+import {
+  createContracts,
+  type ExecutionEvent,
+  type SchemaName,
+  type SchemaTypes,
+} from '@openpenpal/contracts';
 import { createPostgresEventStore, type PostgresEventStore } from '@openpenpal/event-store';
-import { createProducer, type Producer } from '@openpenpal/messaging';
+import { createProducer, headerText, type Producer } from '@openpenpal/messaging';
 import {
   createKafkaTestContext,
   createPgTestContext,
   type KafkaTestContext,
   type PgTestContext,
   type StackEnv,
+  uniqueName,
 } from '@openpenpal/test-kit';
 import type pg from 'pg';
 import { pino } from 'pino';
@@ -39,7 +45,8 @@ export async function createRecorderWorld(
     executions: options.executionPartitions ?? 3,
     delays: 2,
     notifications: 2,
-    definitions: { partitions: 3, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+    // One partition: tests read the relay's messages in the order it published them.
+    definitions: { partitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
     commands: 2,
   });
   const topics = kafkaCtx.topics;
@@ -221,4 +228,38 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+export interface CollectedMessage<T> {
+  key: string | null;
+  value: T | null;
+  headers: Record<string, string>;
+}
+
+/** Consumes a topic from the beginning into an array until stopped. */
+export async function collectTopic<S extends SchemaName>(
+  world: RecorderWorld,
+  topic: string,
+  schema: S,
+): Promise<{ messages: CollectedMessage<SchemaTypes[S]>[]; stop(): Promise<void> }> {
+  const consumer = world.kafka.kafka.consumer({ groupId: uniqueName('g-collect'), maxWaitTimeInMs: 100 });
+  const messages: CollectedMessage<SchemaTypes[S]>[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: ({ message }) => {
+      const headers: Record<string, string> = {};
+      for (const name of Object.keys(message.headers ?? {})) {
+        const text = headerText(message.headers, name);
+        if (text !== undefined) headers[name] = text;
+      }
+      messages.push({
+        key: message.key?.toString() ?? null,
+        value: message.value === null ? null : contracts.codec(schema).decode(message.value),
+        headers,
+      });
+      return Promise.resolve();
+    },
+  });
+  return { messages, stop: () => consumer.disconnect() };
 }

@@ -1,0 +1,159 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createTaskDefinitions, seedDefaultTasks } from '@openpenpal/task-definitions';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import {
+  countEvents,
+  createRecorderWorld,
+  executionLife,
+  readModelSnapshot,
+  sendExecutionEvents,
+  waitFor,
+  type RecorderWorld,
+} from './support.ts';
+
+const stack = inject('stack');
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const rebuild = fileURLToPath(new URL('../src/rebuild.ts', import.meta.url));
+
+interface Child {
+  process: ChildProcess;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+function run(script: string, env: Record<string, string>): Child {
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return {
+    process: child,
+    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+    output: () => output,
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
+async function checkpoint(world: RecorderWorld, name: string): Promise<bigint> {
+  const result = await world.pg.pool.query<{ position: string }>(
+    `SELECT position FROM ${world.names.checkpoints} WHERE name = $1`,
+    [name],
+  );
+  return BigInt(result.rows[0]?.position ?? '-1');
+}
+
+async function lastPosition(world: RecorderWorld, category: string): Promise<bigint> {
+  const result = await world.pg.pool.query<{ position: string | null }>(
+    `SELECT max(position)::text AS position FROM "${world.pg.schema}".events WHERE category = $1`,
+    [category],
+  );
+  return BigInt(result.rows[0]?.position ?? '0');
+}
+
+describe('a recorder process killed mid-stream', () => {
+  let world: RecorderWorld;
+  const children: Child[] = [];
+  beforeEach(async () => {
+    world = await createRecorderWorld(stack, { executionPartitions: 3 });
+  });
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+      await child.exited;
+    }
+    await world.close();
+  });
+
+  it('stores every event exactly once after a restart, and its read models equal a rebuild', async () => {
+    const clock = { now: () => Date.parse('2026-12-01T08:00:00Z') };
+    await seedDefaultTasks({ store: world.store, clock }, { actor: 'ops' });
+    const lives = Array.from({ length: 3_000 }, (_, index) =>
+      executionLife(
+        randomUUID(),
+        `task-${index % 7}`,
+        index % 6 === 0 ? 'dead_lettered' : 'succeeded',
+        clock.now() + index * 10,
+      ),
+    );
+    const events = lives.flat();
+    const firstPart = Math.floor(lives.length / 3);
+    await sendExecutionEvents(world, lives.slice(0, firstPart).flat());
+
+    const first = run(main, world.env);
+    children.push(first);
+    await waitFor(
+      async () => (await countEvents(world.pg.pool, world.pg.schema)).total > 1_000,
+      60_000,
+      'the first process to record',
+    );
+    await createTaskDefinitions({ store: world.store, clock }).updateTask(
+      'letter_cleanup',
+      { priority: 'high' },
+      { actor: 'ops' },
+    );
+    // Killed while messages are arriving: most of the stream is not even produced yet.
+    const producing = sendExecutionEvents(world, lives.slice(firstPart).flat());
+    first.process.kill('SIGKILL');
+    expect(await first.exited).toBeNull();
+    const atKill = await countEvents(world.pg.pool, world.pg.schema);
+    await producing;
+
+    const port = await freePort();
+    const second = run(main, { ...world.env, HTTP_PORT: String(port) });
+    children.push(second);
+    const expected = events.length + 6;
+    await waitFor(
+      async () => (await countEvents(world.pg.pool, world.pg.schema)).total >= expected,
+      90_000,
+      'every event',
+    );
+    await waitFor(
+      async () =>
+        (await checkpoint(world, 'projection:executions')) === (await lastPosition(world, 'execution')) &&
+        (await checkpoint(world, 'projection:tasks')) === (await lastPosition(world, 'task')),
+      60_000,
+      'the projector to catch up',
+    );
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: true, kafka: true } });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const duplicates = /^recorder_events_duplicate_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? '0';
+    console.log(
+      `killed with ${atKill.total} of ${expected} events stored; the restart skipped ${duplicates} redelivered`,
+    );
+    second.process.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+
+    expect(atKill.total).toBeLessThan(expected);
+    expect(await countEvents(world.pg.pool, world.pg.schema)).toEqual({
+      total: expected,
+      distinct: expected,
+    });
+    for (const life of lives.slice(0, 50)) {
+      const stream = await world.store.readStream(`execution-${life[0]!.execution_id}`);
+      expect(stream.map((event) => event.id)).toEqual(life.map((value) => value.event_id));
+    }
+    const live = await readModelSnapshot(world.pg.pool, world.names);
+    expect(live.executions).toHaveLength(lives.length);
+
+    const rebuilt = run(rebuild, world.env);
+    children.push(rebuilt);
+    expect(await rebuilt.exited, rebuilt.output()).toBe(0);
+    expect(await readModelSnapshot(world.pg.pool, world.names)).toEqual(live);
+  });
+});
