@@ -1,5 +1,12 @@
 import { TOPICS } from '@openpenpal/contracts';
-import { baseConfigShape, booleanFlag, csv, loadConfig, positiveInt } from '@openpenpal/service-kit';
+import {
+  baseConfigShape,
+  booleanFlag,
+  csv,
+  loadConfig,
+  nonNegativeInt,
+  positiveInt,
+} from '@openpenpal/service-kit';
 import { z } from 'zod';
 
 const topicName = z
@@ -17,49 +24,50 @@ const catalogued = (name: string): string => {
  * The ticker's settings. Topic names, the Redis prefix and the consumer-group prefix are settings
  * so that tests (and a second deployment on shared servers) can run in isolation.
  */
-export const tickerConfigSchema = z
-  .object({
-    ...baseConfigShape,
-    HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8_101),
-    KAFKA_BROKERS: csv,
-    KAFKA_CLIENT_ID: z.string().min(1).default('ticker'),
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
-    TICKER_REDIS_PREFIX: z
-      .string()
-      .min(1)
-      .regex(/^[^{}]+$/, 'no braces: the ticker wraps the prefix in a hash tag itself')
-      .default('openpenpal:ticker'),
-    TICKER_REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(1_000),
-    TICKER_GROUP_PREFIX: z.string().min(1).default('ticker'),
-    TICKER_DEFINITIONS_TOPIC: topicName.default(catalogued('scheduler.task-definitions')),
-    TICKER_COMMANDS_TOPIC: topicName.default(catalogued('scheduler.task-commands')),
-    TICKER_EXECUTION_EVENTS_TOPIC: topicName.default(catalogued('scheduler.execution-events')),
-    TICKER_TRIGGER_TOPIC_PREFIX: z.string().min(1).default('scheduler.trigger.'),
-    TICKER_PROVISION_TOPICS: booleanFlag.default(true),
-    TICKER_LEASE_TTL_MS: positiveInt.min(1_000).default(10_000),
-    TICKER_LEASE_RENEW_MS: positiveInt.optional(),
-    TICKER_LEASE_SAFETY_MARGIN_MS: positiveInt.optional(),
-    TICKER_FORBID_SLACK_MS: positiveInt.default(60_000),
-    TICKER_RETRY_BACKOFF_MS: positiveInt.default(500),
-    TICKER_MAX_SEND_BATCH: positiveInt.default(10_000),
-    TICKER_RECONCILE_LOOKBACK_MS: positiveInt.default(5_000),
-  })
-  .transform((raw, ctx) => {
-    const ttl = raw.TICKER_LEASE_TTL_MS;
-    const renewMs = raw.TICKER_LEASE_RENEW_MS ?? Math.floor(ttl / 3);
-    const marginMs = raw.TICKER_LEASE_SAFETY_MARGIN_MS ?? Math.max(200, Math.floor(ttl / 5));
-    // A renewal must be due (and have a chance to fail and be retried) before the leader's own
-    // validity window closes, or a healthy leader would step down between renewals.
-    if (renewMs + 100 > ttl - marginMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TICKER_LEASE_RENEW_MS'],
-        message: `renewal every ${renewMs} ms does not fit in ttl ${ttl} ms minus the safety margin ${marginMs} ms`,
-      });
-      return z.NEVER;
-    }
-    return { ...raw, TICKER_LEASE_RENEW_MS: renewMs, TICKER_LEASE_SAFETY_MARGIN_MS: marginMs };
-  });
+export const tickerConfigShape = {
+  ...baseConfigShape,
+  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8_101),
+  KAFKA_BROKERS: csv,
+  KAFKA_CLIENT_ID: z.string().min(1).default('ticker'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+  TICKER_REDIS_PREFIX: z
+    .string()
+    .min(1)
+    .regex(/^[^{}]+$/, 'no braces: the ticker wraps the prefix in a hash tag itself')
+    .default('openpenpal:ticker'),
+  TICKER_REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(1_000),
+  TICKER_GROUP_PREFIX: z.string().min(1).default('ticker'),
+  TICKER_DEFINITIONS_TOPIC: topicName.default(catalogued('scheduler.task-definitions')),
+  TICKER_COMMANDS_TOPIC: topicName.default(catalogued('scheduler.task-commands')),
+  TICKER_EXECUTION_EVENTS_TOPIC: topicName.default(catalogued('scheduler.execution-events')),
+  TICKER_TRIGGER_TOPIC_PREFIX: z.string().min(1).default('scheduler.trigger.'),
+  TICKER_PROVISION_TOPICS: booleanFlag.default(true),
+  TICKER_LEASE_TTL_MS: positiveInt.min(1_000).default(10_000),
+  TICKER_LEASE_RENEW_MS: positiveInt.optional(),
+  TICKER_LEASE_SAFETY_MARGIN_MS: positiveInt.optional(),
+  TICKER_FORBID_SLACK_MS: positiveInt.default(60_000),
+  TICKER_RETRY_BACKOFF_MS: positiveInt.default(500),
+  TICKER_MAX_SEND_BATCH: positiveInt.default(10_000),
+  TICKER_RECONCILE_LOOKBACK_MS: positiveInt.default(5_000),
+  TICKER_PREPARE_AHEAD_MS: nonNegativeInt.max(900).default(100),
+};
+
+export const tickerConfigSchema = z.object(tickerConfigShape).transform((raw, ctx) => {
+  const ttl = raw.TICKER_LEASE_TTL_MS;
+  const renewMs = raw.TICKER_LEASE_RENEW_MS ?? Math.floor(ttl / 3);
+  const marginMs = raw.TICKER_LEASE_SAFETY_MARGIN_MS ?? Math.max(200, Math.floor(ttl / 5));
+  // A renewal must be due (and have a chance to fail and be retried) before the leader's own
+  // validity window closes, or a healthy leader would step down between renewals.
+  if (renewMs + 100 > ttl - marginMs) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TICKER_LEASE_RENEW_MS'],
+      message: `renewal every ${renewMs} ms does not fit in ttl ${ttl} ms minus the safety margin ${marginMs} ms`,
+    });
+    return z.NEVER;
+  }
+  return { ...raw, TICKER_LEASE_RENEW_MS: renewMs, TICKER_LEASE_SAFETY_MARGIN_MS: marginMs };
+});
 
 export type TickerConfig = z.output<typeof tickerConfigSchema>;
 

@@ -8,6 +8,7 @@ import {
 } from '@openpenpal/messaging';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { retrying } from './retry.ts';
 
 export interface DefinitionTable {
   /** Joins its own consumer group and starts reading the topic from the beginning. */
@@ -67,19 +68,6 @@ export function createDefinitionTable(options: DefinitionTableOptions): Definiti
     }
   };
 
-  // Right after the topic was created the broker may not know its partition leaders yet.
-  const highWatermarks = async () => {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await options.admin.fetchTopicOffsets(options.topic);
-      } catch (error) {
-        if (attempt >= 10) throw error;
-        logger.warn({ err: toError(error), attempt }, 'could not read the topic end offsets; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
-    }
-  };
-
   // A message that could not be decoded goes to the DLQ without reaching the handler; the offsets
   // the runner commits still pass it, so they are watched too until the table is loaded.
   const watchCommits = async () => {
@@ -103,7 +91,12 @@ export function createDefinitionTable(options: DefinitionTableOptions): Definiti
 
   return {
     start: async () => {
-      for (const { partition, high, low } of await highWatermarks()) {
+      const offsets = await retrying(
+        'reading the definitions topic end offsets',
+        () => options.admin.fetchTopicOffsets(options.topic),
+        { logger },
+      );
+      for (const { partition, high, low } of offsets) {
         if (BigInt(high) > BigInt(low)) remaining.set(partition, BigInt(high));
       }
       runner = createConsumerRunner({

@@ -1,5 +1,6 @@
 import type { ExecutionEvent, TaskDefinition, TaskTrigger } from '@openpenpal/contracts';
 import { SchedulerError } from '@openpenpal/errors';
+import { ATTR, startSpan } from '@openpenpal/telemetry';
 import type { Batch, FirePlan } from './batch-plan.ts';
 import type { Clock } from './clock.ts';
 import { buildTrigger, missedEvent, skippedEvent, triggeredEvent } from './events.ts';
@@ -19,6 +20,23 @@ export interface BatchContext {
   forbidSlackMs: number;
   /** The term the batch runs under; undefined once it is no longer valid (checked before sending). */
   currentTerm(): Leadership | undefined;
+}
+
+/** A prepared batch was not released: something it was planned on changed while it waited. */
+export class ReleaseCancelled extends Error {
+  constructor() {
+    super('prepared fire batch cancelled before release');
+    this.name = 'ReleaseCancelled';
+  }
+}
+
+/**
+ * Firing ahead of time is never allowed, but preparing is: planned, fenced and encoded before the
+ * due instant, a batch only waits for `at` and goes. `stillValid` is asked at `at`.
+ */
+export interface Release {
+  at: number;
+  stillValid(): boolean;
 }
 
 /** A batch failed after it may have reached Kafka: the inflight marker says what to reconcile. */
@@ -43,15 +61,18 @@ export function runningDeadline(def: TaskDefinition, fireTime: number, slackMs: 
   return fireTime + timeout * 1000 * (retries + 1) + slackMs;
 }
 
-const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 /**
  * Carries out a planned batch: store the pause change; record the inflight marker and check
  * running slots (fenced); send the TaskMissed/ExecutionSkipped events; send the triggers, one
  * request per topic; send TaskTriggered; commit checkpoints (fenced). Missed events go before the
  * triggers so that a reconciled trigger never hides a miss that was not recorded.
  */
-export async function executeBatch(ctx: BatchContext, term: Leadership, batch: Batch): Promise<void> {
+export async function executeBatch(
+  ctx: BatchContext,
+  term: Leadership,
+  batch: Batch,
+  release?: Release,
+): Promise<void> {
   const { store, publisher, clock, observer, worker } = ctx;
   const { now } = batch;
   if (batch.pause) await store.setPause(term.value, batch.pause);
@@ -120,7 +141,8 @@ export async function executeBatch(ctx: BatchContext, term: Leadership, batch: B
     const triggers: { topic: string; trigger: TaskTrigger }[] = [];
     if (sent.length > 0) {
       if (ctx.currentTerm()?.token !== term.token) throw leaseGone();
-      const fireTime = clock.now();
+      // A prepared batch is stamped with its release instant, when it is handed to Kafka.
+      const fireTime = release?.at ?? clock.now();
       const byTopic = new Map<string, TaskTrigger[]>();
       for (const fire of sent) {
         const trigger = buildTrigger({
@@ -137,21 +159,37 @@ export async function executeBatch(ctx: BatchContext, term: Leadership, batch: B
         if (list) list.push(trigger);
         else byTopic.set(fire.spec.topic, [trigger]);
       }
-      const acks = Promise.all(
-        [...byTopic].map(async ([topic, list]) => {
-          await publisher.sendTriggers(topic, list);
+      await startSpan(
+        'ticker fire',
+        async () => {
+          // Encoded inside the span, so the triggers carry its trace context.
+          const prepared = publisher.prepareTriggers(byTopic);
+          if (release) {
+            await clock.sleepUntil(release.at);
+            if (!release.stillValid()) throw new ReleaseCancelled();
+            if (ctx.currentTerm()?.token !== term.token) throw leaseGone();
+          }
+          // Nothing else runs until the acknowledgement: work done meanwhile only delays noticing
+          // it (measured: working out the next times while waiting raised the p50 fire lag by 3 ms).
+          await prepared.send();
           observer.acknowledged(
-            list.map((t) => ({ nominal: t.nominal_time, taskType: t.task_type, source: t.source })),
+            triggers.map(({ trigger: t }) => ({
+              nominal: t.nominal_time,
+              taskType: t.task_type,
+              source: t.source,
+            })),
             clock.now(),
           );
-        }),
+        },
+        {
+          attributes: {
+            [ATTR.messagingSystem]: 'kafka',
+            [ATTR.messagingOperation]: 'publish',
+            [ATTR.messagingBatchSize]: sent.length,
+          },
+        },
       );
-      // Handled now, awaited below: a failed send must not count as unhandled meanwhile.
-      acks.catch(() => undefined);
-      // Let the producer write its requests first, then use the wait for the acks.
-      await yieldToIo();
       countRunsAndLookAhead(batch, sent);
-      await acks;
     } else {
       countRunsAndLookAhead(batch, sent);
     }

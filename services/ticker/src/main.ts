@@ -6,6 +6,7 @@ import { createLogger, defaultInstanceId, runService, startOpsServer } from '@op
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { loadTickerConfig } from './config.ts';
+import { noDelaySocketFactory } from './kafka-socket.ts';
 import { triggerTopicFor } from './task-spec.ts';
 import { createTicker } from './ticker.ts';
 
@@ -25,6 +26,7 @@ await runService({
       brokers: config.KAFKA_BROKERS,
       clientId: config.KAFKA_CLIENT_ID,
       logger,
+      config: { socketFactory: noDelaySocketFactory },
     });
     const admin = kafka.admin();
     await admin.connect();
@@ -93,6 +95,7 @@ await runService({
         retryBackoffMs: config.TICKER_RETRY_BACKOFF_MS,
         maxSendBatch: config.TICKER_MAX_SEND_BATCH,
         reconcileLookbackMs: config.TICKER_RECONCILE_LOOKBACK_MS,
+        prepareAheadMs: config.TICKER_PREPARE_AHEAD_MS,
       },
     });
     // Registered before it starts: a shutdown while the table loads still closes what started.

@@ -1,5 +1,6 @@
 import type { ExecutionEvent, TaskTrigger } from '@openpenpal/contracts';
 import type { Producer, TopicBinding } from '@openpenpal/messaging';
+import type { TriggerSender } from './trigger-sender.ts';
 
 /** A trigger read back, with the topic it was on. */
 export interface ReadTrigger {
@@ -7,17 +8,26 @@ export interface ReadTrigger {
   trigger: TaskTrigger;
 }
 
+export interface PreparedTriggers {
+  send(): Promise<void>;
+}
+
 /** Where the ticker's output goes (Kafka in production), and how it reads its own recent triggers back. */
 export interface FirePublisher {
-  /** Resolves once Kafka acknowledged every trigger (acks=all). */
-  sendTriggers(topic: string, triggers: readonly TaskTrigger[]): Promise<void>;
+  /**
+   * Encodes the triggers of every topic for one send; `send()` resolves once Kafka acknowledged
+   * all of them (acks=all). Encoding ahead lets a batch be ready before its due instant.
+   */
+  prepareTriggers(groups: ReadonlyMap<string, readonly TaskTrigger[]>): PreparedTriggers;
   sendEvents(events: readonly ExecutionEvent[]): Promise<void>;
   /** Triggers on these topics written at or after `since` (epoch ms), for reconciliation. */
   readTriggers(topics: readonly string[], since: number): Promise<ReadTrigger[]>;
 }
 
 export interface KafkaPublisherOptions {
+  /** For the execution events. */
   producer: Producer;
+  triggers: TriggerSender;
   eventsTopic: string;
   /** Most messages in one produce request; bigger groups go in several. */
   maxBatch: number;
@@ -34,17 +44,27 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): FirePublis
   const { producer, maxBatch } = options;
   const events: TopicBinding<'ExecutionEvent'> = { topic: options.eventsTopic, schema: 'ExecutionEvent' };
   return {
-    sendTriggers: async (topic, triggers) => {
-      const binding: TopicBinding<'TaskTrigger'> = { topic, schema: 'TaskTrigger' };
-      // The execution id is the logical message id, so a re-sent trigger carries the same one.
-      await Promise.all(
-        chunks(triggers, maxBatch).map((part) =>
-          producer.send(
-            binding,
-            part.map((value) => ({ key: value.task_id, value, messageId: value.execution_id })),
-          ),
-        ),
-      );
+    prepareTriggers: (groups) => {
+      // One request for the whole instant, unless it holds more than maxBatch triggers.
+      const requests = [new Map<string, TaskTrigger[]>()];
+      let size = 0;
+      for (const [topic, triggers] of groups) {
+        for (const part of chunks(triggers, maxBatch)) {
+          if (size + part.length > maxBatch && size > 0) {
+            requests.push(new Map<string, TaskTrigger[]>());
+            size = 0;
+          }
+          const request = requests.at(-1);
+          request?.set(topic, [...(request.get(topic) ?? []), ...part]);
+          size += part.length;
+        }
+      }
+      const encoded = requests.filter((r) => r.size > 0).map((request) => options.triggers.encode(request));
+      return {
+        send: async () => {
+          await Promise.all(encoded.map((e) => options.triggers.send(e)));
+        },
+      };
     },
     sendEvents: async (list) => {
       await Promise.all(

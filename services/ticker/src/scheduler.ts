@@ -3,7 +3,7 @@ import { SchedulerError, toError } from '@openpenpal/errors';
 import type { Logger } from 'pino';
 import { planBatch, type Batch } from './batch-plan.ts';
 import type { Clock } from './clock.ts';
-import { BatchFailed, executeBatch } from './fire-batch.ts';
+import { BatchFailed, ReleaseCancelled, executeBatch, type Release } from './fire-batch.ts';
 import { runNowExecutionId } from './ids.ts';
 import {
   createLeaderState,
@@ -34,6 +34,8 @@ export interface SchedulerOptions {
   forbidSlackMs: number;
   retryBackoffMs: number;
   reconcileLookbackMs: number;
+  /** Plan, fence and encode a due instant this long ahead, then release it on time (0: off). */
+  prepareAheadMs: number;
 }
 
 export interface Scheduler {
@@ -174,10 +176,20 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     }
   };
 
+  /** A prepared batch goes only if nothing it was planned on changed while it waited. */
+  const releaseOf = (term: Term, at: number, due: ReadonlyMap<string, number>): Release => ({
+    at,
+    stillValid: () =>
+      !term.stop.signal.aborted &&
+      !term.commands.some((q) => q.command.command === 'pause' || q.command.command === 'resume') &&
+      ![...term.changed].some((taskId) => due.has(taskId)),
+  });
+
   const iteration = async (term: Term, state: LeaderState) => {
     if (term.changed.size === 0 && term.commands.length === 0) {
       settleIdle(term);
-      await sleep(term, nextWake(state) ?? Number.POSITIVE_INFINITY);
+      const head = nextWake(state);
+      await sleep(term, head === undefined ? Number.POSITIVE_INFINITY : head - options.prepareAheadMs);
     }
     if (term.stop.signal.aborted) return;
     if (options.currentTerm()?.token !== term.term.token) {
@@ -185,7 +197,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       term.stop.abort();
       return;
     }
-    const now = clock.now();
+    const awake = clock.now();
+    const head = nextWake(state);
+    // Nothing else pending and the next instant is near: prepare it now, release it on time.
+    const ahead =
+      term.changed.size === 0 &&
+      term.commands.length === 0 &&
+      head !== undefined &&
+      head > awake &&
+      head - awake <= options.prepareAheadMs;
+    const now = ahead ? head : awake;
     const inputs = { changed: term.changed, commands: term.commands, due: popDue(state, now) };
     if (inputs.changed.size === 0 && inputs.commands.length === 0 && inputs.due.size === 0) return;
     term.changed = new Set();
@@ -193,11 +214,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const batch = planBatch({ now, book, state, ...inputs, doneRunNow });
     term.busy = true;
     try {
-      await executeBatch({ ...options, observer }, term.term, batch);
+      await executeBatch(
+        { ...options, observer },
+        term.term,
+        batch,
+        ahead ? releaseOf(term, now, inputs.due) : undefined,
+      );
       applyBatch(state, batch);
     } catch (error) {
       const cause = error instanceof BatchFailed ? error.cause : error;
       requeue(term, state, inputs);
+      if (cause instanceof ReleaseCancelled) return;
       if (isFencedOut(cause)) throw cause;
       observer.batchFailed();
       logger.error({ err: toError(cause) }, 'fire batch failed; retrying');

@@ -37,6 +37,24 @@ export function triggerTopicFor(prefix: string, taskType: TaskType): string {
   return `${prefix}${taskType.replaceAll('_', '-')}`;
 }
 
+/**
+ * Validated schedules shared by every task with the same expression and zone: a CronSchedule
+ * holds a croner matcher of about 80 KiB, so 10,000 tasks would hold 800 MB while they use a few
+ * dozen distinct expressions. Schedules are immutable, so sharing is safe; the cache is bounded.
+ */
+const schedules = new Map<string, CronSchedule>();
+const MAX_SHARED_SCHEDULES = 2_048;
+
+function sharedSchedule(expression: string, timezone: string): CronSchedule {
+  const key = `${expression}\u0000${timezone}`;
+  const known = schedules.get(key);
+  if (known) return known;
+  const schedule = validateCron(expression, timezone);
+  if (schedules.size >= MAX_SHARED_SCHEDULES) schedules.clear();
+  schedules.set(key, schedule);
+  return schedule;
+}
+
 function invalid(taskId: string, field: string, problem: string): SchedulerError {
   return new SchedulerError('VALIDATION_FAILED', `task ${taskId}: ${field} ${problem}`, {
     details: { task_id: taskId, field, problem },
@@ -63,7 +81,7 @@ export function compileDefinition(def: TaskDefinition, topicPrefix: string): Tas
   try {
     // A one-shot or manual task has no expression, yet its zone still reaches the handler: check it
     // with the same validator (a daily descriptor never fails on its own).
-    const schedule = validateCron(cron ?? '@daily', def.timezone);
+    const schedule = sharedSchedule(cron ?? '@daily', def.timezone);
     timing =
       cron !== undefined
         ? { kind: 'cron', schedule }

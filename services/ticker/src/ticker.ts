@@ -20,6 +20,7 @@ import { createRedisTickerStore } from './redis-store.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { createTaskBook } from './task-book.ts';
 import { createTriggerReader } from './trigger-reader.ts';
+import { createTriggerSender } from './trigger-sender.ts';
 
 export interface TickerSettings {
   instanceId: string;
@@ -36,6 +37,7 @@ export interface TickerSettings {
   retryBackoffMs: number;
   maxSendBatch: number;
   reconcileLookbackMs: number;
+  prepareAheadMs: number;
 }
 
 export interface TickerOptions {
@@ -114,8 +116,10 @@ export function createTicker(options: TickerOptions): Ticker {
     logger,
     observer: metrics.lock,
   });
+  const triggerSender = createTriggerSender({ kafka, contracts, logger });
   const publisher = createKafkaPublisher({
     producer,
+    triggers: triggerSender,
     eventsTopic: settings.executionEventsTopic,
     maxBatch: settings.maxSendBatch,
     readTriggers: createTriggerReader({ kafka, admin, contracts, logger, groupPrefix: settings.groupPrefix }),
@@ -132,6 +136,7 @@ export function createTicker(options: TickerOptions): Ticker {
     forbidSlackMs: settings.forbidSlackMs,
     retryBackoffMs: settings.retryBackoffMs,
     reconcileLookbackMs: settings.reconcileLookbackMs,
+    prepareAheadMs: settings.prepareAheadMs,
   });
   const table: DefinitionTable = createDefinitionTable({
     kafka,
@@ -194,6 +199,7 @@ export function createTicker(options: TickerOptions): Ticker {
   let closing: Promise<void> | undefined;
   return {
     start: async () => {
+      await triggerSender.connect();
       await table.start();
       await table.loaded();
       await tracker.start();
@@ -220,6 +226,7 @@ export function createTicker(options: TickerOptions): Ticker {
       (closing ??= (async () => {
         await scheduler.close();
         await lease.close();
+        await triggerSender.close();
         onLeadership(false);
         await transitions;
         await tracker.close();

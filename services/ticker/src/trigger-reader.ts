@@ -4,6 +4,7 @@ import { SchedulerError, toError } from '@openpenpal/errors';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ReadTrigger } from './publisher.ts';
+import { retrying } from './retry.ts';
 
 interface PartitionRange {
   topic: string;
@@ -17,13 +18,15 @@ async function rangesSince(
   admin: Admin,
   topics: readonly string[],
   since: number,
+  logger: Logger,
 ): Promise<PartitionRange[]> {
   const ranges: PartitionRange[] = [];
   for (const topic of topics) {
-    const [starts, highs] = await Promise.all([
-      admin.fetchTopicOffsetsByTimestamp(topic, since),
-      admin.fetchTopicOffsets(topic),
-    ]);
+    const [starts, highs] = await retrying(
+      `reading the offsets of ${topic}`,
+      () => Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, since), admin.fetchTopicOffsets(topic)]),
+      { logger, attempts: 5 },
+    );
     for (const { partition, offset } of starts) {
       const high = highs.find((h) => h.partition === partition);
       if (!high) continue;
@@ -52,7 +55,7 @@ export function createTriggerReader(options: {
   const codec = options.contracts.codec('TaskTrigger');
   const logger = options.logger.child({ component: 'trigger-reader' });
   return async (topics, since) => {
-    const ranges = await rangesSince(options.admin, topics, since);
+    const ranges = await rangesSince(options.admin, topics, since, logger);
     if (ranges.length === 0) return [];
     const groupId = `${options.groupPrefix}-reconcile-${randomBytes(6).toString('hex')}`;
     const consumer = options.kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });

@@ -37,7 +37,7 @@ describe('the leader firing cron tasks', () => {
     });
   });
 
-  it('groups every task due at the same instant into one send per trigger topic', async () => {
+  it('groups every task due at the same instant into one send, grouped by trigger topic', async () => {
     const h = createHarness({ start: at('2026-03-01T10:00:30Z') });
     for (const id of ['a1', 'a2', 'a3']) h.define(definition(id, { cron_expression: '0 * * * * *' }));
     for (const id of ['b1', 'b2'])
@@ -45,9 +45,11 @@ describe('the leader firing cron tasks', () => {
     await h.lead();
     await h.clock.advanceTo(at('2026-03-01T10:01:05Z'));
 
-    expect(h.kafka.sends).toEqual([
-      { topic: 'scheduler.trigger.letter-cleanup', count: 3 },
-      { topic: 'scheduler.trigger.daily-report', count: 2 },
+    expect(h.kafka.requests).toEqual([
+      [
+        { topic: 'scheduler.trigger.letter-cleanup', count: 3 },
+        { topic: 'scheduler.trigger.daily-report', count: 2 },
+      ],
     ]);
     expect(new Set(h.triggers.map((t) => t.fire_time))).toEqual(new Set([at('2026-03-01T10:01:00Z')]));
   });
@@ -112,6 +114,30 @@ describe('the leader firing cron tasks', () => {
     await h.clock.advanceTo(at('2026-03-01T10:01:30Z'));
     expect(firesOf(h.kafka.triggers)).toEqual(['2026-03-01T10:01:00.000Z']);
     expect(eventsOf(h.kafka.events, 'TaskMissed')).toEqual([]);
+  });
+
+  it('prepares an instant ahead of time but never sends before it', async () => {
+    const h = createHarness({ start: at('2026-03-01T10:00:00.500Z'), prepareAheadMs: 300 });
+    h.define(definition('secondly', { cron_expression: '* * * * * *' }));
+    await h.lead();
+    await h.clock.advanceTo(at('2026-03-01T10:00:00.800Z'));
+    // Prepared at 10:00:00.700, still waiting for 10:00:01.
+    expect(h.memory.state.inflight?.since).toBe(at('2026-03-01T10:00:01Z'));
+    expect(h.triggers).toEqual([]);
+    await h.clock.advanceTo(at('2026-03-01T10:00:03.500Z'));
+    expect(h.kafka.sentAt).toEqual(h.triggers.map((t) => t.nominal_time));
+    expect(h.triggers.map((t) => t.fire_time)).toEqual(h.triggers.map((t) => t.nominal_time));
+  });
+
+  it('drops a prepared fire when its task is disabled before the instant', async () => {
+    const h = createHarness({ start: at('2026-03-01T10:00:30Z'), prepareAheadMs: 300 });
+    const def = definition('minutely', { cron_expression: '* * * * *' });
+    h.define(def);
+    await h.lead();
+    await h.clock.advanceTo(at('2026-03-01T10:00:59.900Z'));
+    h.define({ ...def, is_active: false });
+    await h.clock.advanceTo(at('2026-03-01T10:03:00Z'));
+    expect(h.triggers).toEqual([]);
   });
 
   it('fires a one-shot task once at its scheduled time', async () => {

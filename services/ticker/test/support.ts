@@ -177,24 +177,30 @@ export function createMemoryStore() {
 }
 
 /** Kafka in memory: what was sent, in order, and failures to inject per operation. */
-export function createMemoryPublisher() {
+export function createMemoryPublisher(clock?: Clock) {
   const triggers: ReadTrigger[] = [];
   const events: ExecutionEvent[] = [];
-  const sends: { topic: string; count: number }[] = [];
+  /** When each send call went out, on the harness clock. */
+  const sentAt: number[] = [];
+  /** One entry per send call: the topics it carried and how many triggers each. */
+  const requests: { topic: string; count: number }[][] = [];
   const failures = { sendTriggers: 0, sendEvents: 0 };
   /** Runs after triggers were "acknowledged" (a crash right after Kafka, say). */
   const hooks: { afterTriggers?: () => void } = {};
   const publisher: FirePublisher = {
-    sendTriggers: (topic, list) => {
-      if (failures.sendTriggers > 0) {
-        failures.sendTriggers -= 1;
-        return Promise.reject(new Error('injected trigger send failure'));
-      }
-      sends.push({ topic, count: list.length });
-      for (const trigger of list) triggers.push({ topic, trigger });
-      hooks.afterTriggers?.();
-      return Promise.resolve();
-    },
+    prepareTriggers: (groups) => ({
+      send: () => {
+        if (failures.sendTriggers > 0) {
+          failures.sendTriggers -= 1;
+          return Promise.reject(new Error('injected trigger send failure'));
+        }
+        requests.push([...groups].map(([topic, list]) => ({ topic, count: list.length })));
+        sentAt.push(clock?.now() ?? 0);
+        for (const [topic, list] of groups) for (const trigger of list) triggers.push({ topic, trigger });
+        hooks.afterTriggers?.();
+        return Promise.resolve();
+      },
+    }),
     sendEvents: (list) => {
       if (failures.sendEvents > 0) {
         failures.sendEvents -= 1;
@@ -206,7 +212,7 @@ export function createMemoryPublisher() {
     readTriggers: (topics, since) =>
       Promise.resolve(triggers.filter((t) => topics.includes(t.topic) && t.trigger.fire_time >= since)),
   };
-  return { publisher, triggers, events, sends, failures, hooks };
+  return { publisher, triggers, events, requests, sentAt, failures, hooks };
 }
 
 type EventKind = 'TaskTriggered' | 'TaskMissed' | 'ExecutionSkipped';
@@ -268,10 +274,11 @@ export function createHarness(options: {
   kafka?: ReturnType<typeof createMemoryPublisher>;
   observer?: TickerObserver;
   forbidSlackMs?: number;
+  prepareAheadMs?: number;
 }): Harness {
   const clock = options.clock ?? createManualClock(options.start);
   const memory = options.memory ?? createMemoryStore();
-  const kafka = options.kafka ?? createMemoryPublisher();
+  const kafka = options.kafka ?? createMemoryPublisher(clock);
   const lease: Harness['lease'] = { term: undefined, valid: false };
   const book = createTaskBook({ topicPrefix: TOPIC_PREFIX, logger });
   const scheduler = createScheduler({
@@ -286,6 +293,7 @@ export function createHarness(options: {
     forbidSlackMs: options.forbidSlackMs ?? 60_000,
     retryBackoffMs: 500,
     reconcileLookbackMs: 5_000,
+    prepareAheadMs: options.prepareAheadMs ?? 100,
   });
   const revisions = new Map<string, number>();
   return {

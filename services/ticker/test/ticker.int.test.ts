@@ -54,6 +54,7 @@ describe('a ticker on a real broker and Redis', () => {
         retryBackoffMs: 200,
         maxSendBatch: 10_000,
         reconcileLookbackMs: 5_000,
+        prepareAheadMs: 100,
       },
     });
     await ticker.start();

@@ -1,0 +1,280 @@
+// node services/ticker/bench/ticker.bench.ts — fire lag and CPU of one ticker leader holding 10,000
+// tasks, on the real local broker and Redis; writes docs/benchmarks/ticker.json.
+//
+// Two scenarios, each with a fresh set of topics and Redis keys:
+//   spread:  1,000 per-second tasks + 9,000 per-minute tasks whose second is task index mod 60
+//            (1,150 triggers every second) — how schedules usually spread out.
+//   aligned: 1,000 per-second tasks + 9,000 per-minute tasks all at second 0 (10,000 triggers at
+//            the top of each minute, 1,000 in the other seconds) — the worst burst.
+// Tasks are spread round-robin over the ten catalogued task types, so each instant sends to ten
+// trigger topics. Fire lag = the moment Kafka acknowledged the trigger (acks=all) minus its
+// nominal time, for every trigger after the warm-up. CPU = process.cpuUsage() over the measured
+// window (the whole ticker process: table consumer, running tracker, lease, producer).
+// Options (env): BENCH_SECONDS (120, measured per scenario), BENCH_WARMUP_SECONDS (15),
+// BENCH_PER_SECOND (1000), BENCH_PER_MINUTE (9000), BENCH_SCENARIOS ("spread,aligned").
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, type as osType, release } from 'node:os';
+import { join } from 'node:path';
+import { TASK_TYPES, createContracts, type TaskDefinition } from '@openpenpal/contracts';
+import { createKafkaClient, createProducer, provisionTopics } from '@openpenpal/messaging';
+import { findWorkspaceRoot, loadStackEnv, uniqueName, type StackEnv } from '@openpenpal/test-kit';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { noDelaySocketFactory } from '../src/kafka-socket.ts';
+import { noopObserver, type TickerObserver } from '../src/observer.ts';
+import { triggerTopicFor } from '../src/task-spec.ts';
+import { createTicker } from '../src/ticker.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 120);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 15);
+const PER_SECOND = Number(process.env.BENCH_PER_SECOND ?? 1_000);
+const PER_MINUTE = Number(process.env.BENCH_PER_MINUTE ?? 9_000);
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'spread,aligned').split(',') as ('spread' | 'aligned')[];
+const TARGET_P99_MS = 20;
+
+const found = loadStackEnv();
+if (!found) throw new Error('no stack: run `pnpm stack:up` first');
+const stack: StackEnv = found;
+const root = findWorkspaceRoot();
+const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' });
+const contracts = createContracts();
+
+function definitions(scenario: 'spread' | 'aligned'): TaskDefinition[] {
+  const defs: TaskDefinition[] = [];
+  const total = PER_SECOND + PER_MINUTE;
+  for (let i = 0; i < total; i += 1) {
+    const perSecond = i < PER_SECOND;
+    const second = scenario === 'spread' ? i % 60 : 0;
+    defs.push({
+      task_id: `bench-${i}`,
+      name: `bench task ${i}`,
+      description: null,
+      task_type: TASK_TYPES[i % TASK_TYPES.length] ?? 'letter_cleanup',
+      priority: 'normal',
+      cron_expression: perSecond ? '* * * * * *' : `${second} * * * * *`,
+      timezone: i % 2 === 0 ? 'Asia/Shanghai' : 'Europe/Berlin',
+      scheduled_at: null,
+      payload: '{"bench":true}',
+      max_retries: 3,
+      timeout_secs: 60,
+      is_active: true,
+      start_date: null,
+      end_date: null,
+      max_runs: null,
+      misfire_policy: 'fire_once',
+      misfire_grace_ms: 60_000,
+      misfire_fire_all_cap: 100,
+      // `allow`: no handler runs in the benchmark to report executions finished.
+      concurrency_policy: 'allow',
+      revision: 0,
+      created_by: 'bench',
+      created_at: Date.now(),
+      updated_at: Date.now(),
+    });
+  }
+  return defs;
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function runScenario(scenario: 'spread' | 'aligned') {
+  const prefix = uniqueName('bench-ticker');
+  const topics = {
+    definitions: `${prefix}.task-definitions`,
+    commands: `${prefix}.task-commands`,
+    events: `${prefix}.execution-events`,
+    triggerPrefix: `${prefix}.trigger.`,
+  };
+  const kafka = createKafkaClient({
+    brokers: stack.kafkaBrokers,
+    clientId: prefix,
+    logger,
+    config: { socketFactory: noDelaySocketFactory },
+  });
+  await provisionTopics({
+    kafka,
+    logger,
+    topics: [
+      { name: topics.definitions, partitions: 6, retentionMs: -1, cleanupPolicy: 'compact' },
+      { name: topics.commands, partitions: 3, retentionMs: 3_600_000, cleanupPolicy: 'delete' },
+      { name: topics.events, partitions: 6, retentionMs: 3_600_000, cleanupPolicy: 'delete' },
+      ...TASK_TYPES.map((t) => ({
+        name: triggerTopicFor(topics.triggerPrefix, t),
+        partitions: 6,
+        retentionMs: 3_600_000,
+        cleanupPolicy: 'delete' as const,
+      })),
+    ],
+  });
+  const producer = createProducer({ kafka, contracts, logger });
+  await producer.connect();
+  const defs = definitions(scenario);
+  for (let i = 0; i < defs.length; i += 2_000) {
+    await producer.send(
+      { topic: topics.definitions, schema: 'TaskDefinition' },
+      defs.slice(i, i + 2_000).map((value) => ({ key: value.task_id, value })),
+    );
+  }
+  const redis = new Redis(stack.redisUrl, {
+    lazyConnect: true,
+    commandTimeout: 2_000,
+    maxRetriesPerRequest: 1,
+  });
+  await redis.connect();
+  const admin = kafka.admin();
+  await admin.connect();
+
+  const lags = new Float64Array(2_000_000);
+  let count = 0;
+  let measuring = false;
+  const batchSizes: number[] = [];
+  const observer: TickerObserver = {
+    ...noopObserver,
+    acknowledged: (fires, ackAt) => {
+      if (!measuring) return;
+      batchSizes.push(fires.length);
+      for (const fire of fires) if (count < lags.length) lags[count++] = ackAt - fire.nominal;
+    },
+  };
+  const ticker = createTicker({
+    kafka,
+    admin,
+    redis,
+    contracts,
+    producer,
+    logger,
+    registry: new Registry(),
+    observer,
+    settings: {
+      instanceId: 'bench',
+      definitionsTopic: topics.definitions,
+      commandsTopic: topics.commands,
+      executionEventsTopic: topics.events,
+      triggerTopicPrefix: topics.triggerPrefix,
+      redisPrefix: prefix,
+      groupPrefix: prefix,
+      leaseTtlMs: 10_000,
+      leaseRenewMs: 3_333,
+      leaseSafetyMarginMs: 2_000,
+      forbidSlackMs: 60_000,
+      retryBackoffMs: 500,
+      maxSendBatch: 10_000,
+      reconcileLookbackMs: 5_000,
+      prepareAheadMs: 100,
+    },
+  });
+  const loadStarted = performance.now();
+  await ticker.start();
+  const tableLoadMs = performance.now() - loadStarted;
+  while (ticker.role() !== 'leader') await new Promise((resolve) => setTimeout(resolve, 50));
+  console.log(
+    `[${scenario}] table of ${defs.length} loaded in ${round(tableLoadMs, 0)} ms; warming up ${WARMUP} s`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, WARMUP * 1_000));
+
+  measuring = true;
+  const cpuStart = process.cpuUsage();
+  const wallStart = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, SECONDS * 1_000));
+  const cpu = process.cpuUsage(cpuStart);
+  const wallMs = performance.now() - wallStart;
+  measuring = false;
+  const rssMiB = process.memoryUsage().rss / 2 ** 20;
+  const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
+
+  await ticker.close();
+  await producer.close();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1_000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
+  redis.disconnect();
+  const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
+  await admin.deleteTopics({ topics: mine });
+  const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+  if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+  await admin.disconnect();
+
+  const sorted = lags.slice(0, count).sort();
+  const cpuMs = (cpu.user + cpu.system) / 1_000;
+  const tasks = defs.length;
+  const result = {
+    scenario,
+    tasks,
+    perSecondTasks: PER_SECOND,
+    perMinuteTasks: PER_MINUTE,
+    measuredSeconds: round(wallMs / 1_000, 1),
+    triggersMeasured: count,
+    largestBatch: Math.max(0, ...batchSizes),
+    tableLoadMs: round(tableLoadMs, 0),
+    fireLagMs: {
+      p50: round(quantile(sorted, 0.5)),
+      p90: round(quantile(sorted, 0.9)),
+      p99: round(quantile(sorted, 0.99)),
+      p999: round(quantile(sorted, 0.999)),
+      max: round(sorted[sorted.length - 1] ?? Number.NaN),
+    },
+    targetP99Ms: TARGET_P99_MS,
+    targetMet: quantile(sorted, 0.99) <= TARGET_P99_MS,
+    cpu: {
+      totalMs: round(cpuMs, 0),
+      percentOfOneCore: round((cpuMs / wallMs) * 100, 1),
+      msPerSecondPer1000Tasks: round(cpuMs / (wallMs / 1_000) / (tasks / 1_000), 2),
+      usPerTrigger: round((cpuMs * 1_000) / Math.max(1, count), 1),
+    },
+    rssMiB: round(rssMiB, 0),
+    heapUsedMiB: round(heapMiB, 0),
+  };
+  console.log(JSON.stringify(result));
+  return { result, redisVersion };
+}
+
+const results = [];
+let redisVersion = 'unknown';
+for (const scenario of SCENARIOS) {
+  const run = await runScenario(scenario);
+  results.push(run.result);
+  redisVersion = run.redisVersion;
+}
+const cpu = cpus();
+const version = (pkg: string) =>
+  (
+    JSON.parse(readFileSync(join(root, 'node_modules/.pnpm', pkg, 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+const report = {
+  benchmark: 'ticker',
+  date: new Date().toISOString(),
+  command: 'node services/ticker/bench/ticker.bench.ts',
+  machine: {
+    os: `${osType()} ${release()}`,
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  },
+  versions: {
+    kafkajs: version('kafkajs@2.2.4/node_modules/kafkajs'),
+    ioredis: version('ioredis@5.9.2/node_modules/ioredis'),
+    kafkaBroker: '4.4.0 (deploy/local, single node)',
+    redisServer: redisVersion,
+  },
+  params: { seconds: SECONDS, warmupSeconds: WARMUP, taskTypes: TASK_TYPES.length, partitionsPerTopic: 6 },
+  notes: [
+    'fire lag = Kafka acknowledgement (acks=all) of the trigger minus its nominal time',
+    'cpu = process.cpuUsage() of the whole ticker process over the measured window',
+  ],
+  results,
+};
+writeFileSync(join(root, 'docs/benchmarks/ticker.json'), `${JSON.stringify(report, null, 2)}\n`);
+console.log('wrote docs/benchmarks/ticker.json');
