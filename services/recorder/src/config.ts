@@ -36,7 +36,7 @@ const shape = {
   RECORDER_PROVISION_TOPICS: booleanFlag.default(true),
   RECORDER_PARTITIONS_CONCURRENTLY: positiveInt.default(3),
   RECORDER_MAX_EVENTS_PER_APPEND: positiveInt.default(1_000),
-  RECORDER_MAX_STREAMS_PER_APPEND: positiveInt.default(250),
+  RECORDER_MAX_STREAMS_PER_APPEND: positiveInt.default(500),
   RECORDER_FETCH_MAX_WAIT_MS: positiveInt.default(500),
   RECORDER_PROJECTOR_ENABLED: booleanFlag.default(true),
   RECORDER_PROJECTOR_BATCH: positiveInt.default(2_000),

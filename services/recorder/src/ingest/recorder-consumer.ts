@@ -55,7 +55,7 @@ export function createRecorderConsumer(options: RecorderConsumerOptions): Record
   const now = options.now ?? Date.now;
   const limits = {
     maxEvents: options.maxEventsPerAppend ?? 1_000,
-    maxStreams: options.maxStreamsPerAppend ?? 250,
+    maxStreams: options.maxStreamsPerAppend ?? 500,
   };
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
