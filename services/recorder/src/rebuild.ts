@@ -1,4 +1,4 @@
-// `pnpm --filter @openpenpal/recorder rebuild`: empties the read models and replays the event store into
+// `pnpm --filter @openpenpal/recorder run rebuild`: empties the read models and replays the event store into
 // them. Reads the recorder's own variables (see README); needs no Kafka.
 import { toError } from '@openpenpal/errors';
 import { createLogger } from '@openpenpal/service-kit';

@@ -1,4 +1,4 @@
-// `pnpm --filter @openpenpal/recorder republish-definitions`: publishes every task's current definition
+// `pnpm --filter @openpenpal/recorder run republish-definitions`: publishes every task's current definition
 // (a tombstone for a deleted one) from the event store to the task-definitions topic, e.g. after the
 // topic was lost. Reads the recorder's own variables (see README).
 import { createContracts } from '@openpenpal/contracts';
