@@ -45,7 +45,7 @@ const shape = {
   RECORDER_SESSION_TIMEOUT_MS: positiveInt.default(30_000),
 };
 
-export const recorderConfigSchema = z.object(shape).superRefine((config, ctx) => {
+const recorderConfigSchema = z.object(shape).superRefine((config, ctx) => {
   if (config.EVENT_STORE_BACKEND === 'esdb' && !config.EVENTSTORE_CONNECTION_STRING) {
     ctx.addIssue({
       code: 'custom',
@@ -58,7 +58,7 @@ export const recorderConfigSchema = z.object(shape).superRefine((config, ctx) =>
 export type RecorderConfig = z.output<typeof recorderConfigSchema>;
 
 /** What `rebuild` needs: the databases only (no Kafka). The same variables as the service. */
-export const rebuildConfigSchema = z.object({
+const rebuildConfigSchema = z.object({
   LOG_LEVEL: shape.LOG_LEVEL,
   DATABASE_URL: shape.DATABASE_URL,
   EVENT_STORE_BACKEND: shape.EVENT_STORE_BACKEND,

@@ -36,7 +36,7 @@ export interface Recorder {
 }
 
 /** The recorder's topics: what each recorded topic carries, keyed by its (configurable) name. */
-export function recordedTopics(config: RecorderConfig): Map<string, RecordedKind> {
+function recordedTopics(config: RecorderConfig): Map<string, RecordedKind> {
   return new Map<string, RecordedKind>([
     [config.RECORDER_EXECUTION_EVENTS_TOPIC, 'execution'],
     [config.RECORDER_DELAY_EVENTS_TOPIC, 'delayed'],

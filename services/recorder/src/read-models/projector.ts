@@ -13,7 +13,7 @@ import type { ReadModelNames } from './schema.ts';
 import { createTaskProjection } from './task-projection.ts';
 
 /** Runs `work` in one transaction; it resolves false to roll back (the checkpoint had moved). */
-export async function inTransaction(
+async function inTransaction(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<boolean>,
 ): Promise<boolean> {

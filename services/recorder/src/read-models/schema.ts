@@ -31,7 +31,7 @@ export function readModelNames(schema: string): ReadModelNames {
 }
 
 /** Execution statuses that count as still in progress (the task overview shows the task as running). */
-export const ACTIVE_STATUSES = ['triggered', 'running', 'retry_scheduled'] as const;
+const ACTIVE_STATUSES = ['triggered', 'running', 'retry_scheduled'] as const;
 
 function statements(n: ReadModelNames): string[] {
   const active = ACTIVE_STATUSES.map((status) => `'${status}'`).join(', ');
