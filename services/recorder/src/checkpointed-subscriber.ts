@@ -145,12 +145,25 @@ export function createCheckpointedSubscriber(options: CheckpointedSubscriberOpti
       log.info({ position: position.toString() }, 'subscriber started');
     },
     caughtUp: async () => {
-      if (restarting) await restarting;
-      const owner = generation;
-      await subscription?.caughtUp;
-      clearTimeout(timer);
-      timer = undefined;
-      await flush(owner);
+      // A restart (the checkpoint moved, a failure) replaces the subscription: wait for the new one.
+      for (;;) {
+        if (closed) throw new Error(`subscriber ${options.name} is closed`);
+        if (restarting) await restarting;
+        const owner = generation;
+        const caught = await (subscription?.caughtUp ?? Promise.resolve()).then(
+          () => true,
+          () => false,
+        );
+        if (owner !== generation) continue;
+        if (!caught) {
+          await restart(owner, new Error(`subscription ${options.name} stopped before it caught up`));
+          continue;
+        }
+        clearTimeout(timer);
+        timer = undefined;
+        await flush(owner).catch((error: unknown) => restart(owner, error));
+        if (owner === generation) return;
+      }
     },
     position: () => position,
     close: async () => {

@@ -1,3 +1,4 @@
+import type { EventStore } from '@openpenpal/event-store';
 import { createKafkaClient } from '@openpenpal/messaging';
 import { Registry } from 'prom-client';
 import { createRecorder, type Recorder } from '../src/recorder.ts';
@@ -13,6 +14,7 @@ export interface RunningRecorder {
 export async function startRecorder(
   world: RecorderWorld,
   overrides: Partial<RecorderWorld['config']> = {},
+  store: EventStore = world.store,
 ): Promise<RunningRecorder> {
   const kafka = createKafkaClient({ brokers: world.config.KAFKA_BROKERS, clientId: 'recorder-test', logger });
   const admin = kafka.admin();
@@ -21,7 +23,7 @@ export async function startRecorder(
   const recorder = createRecorder({
     config: { ...world.config, ...overrides },
     pool: world.pg.pool,
-    store: world.store,
+    store,
     kafka,
     admin,
     producer: world.producer,

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DelayedMessageEvent, NotificationEvent } from '@openpenpal/contracts';
+import { SchedulerError } from '@openpenpal/errors';
+import type { EventStore } from '@openpenpal/event-store';
 import { DLQ_HEADERS, headerText } from '@openpenpal/messaging';
 import { uniqueName } from '@openpenpal/test-kit';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
@@ -29,8 +31,8 @@ describe('the recorder', () => {
     for (const recorder of running) await recorder.close();
     await world.close();
   });
-  const start = async (overrides: Parameters<typeof startRecorder>[1] = {}) => {
-    const recorder = await startRecorder(world, overrides);
+  const start = async (overrides: Parameters<typeof startRecorder>[1] = {}, store?: EventStore) => {
+    const recorder = await startRecorder(world, overrides, store);
     running.push(recorder);
     return recorder;
   };
@@ -159,6 +161,44 @@ describe('the recorder', () => {
     }
   });
 
+  it('holds the partition while the store is unreachable and records everything once it is back', async () => {
+    let failures = 0;
+    let down = true;
+    const store: EventStore = {
+      ...world.store,
+      appendMany: (requests) => {
+        if (down) {
+          failures++;
+          return Promise.reject(
+            new SchedulerError('DEPENDENCY_UNAVAILABLE', 'PostgreSQL unavailable during appendMany'),
+          );
+        }
+        return world.store.appendMany(requests);
+      },
+    };
+    const recorder = await start({}, store);
+    const lives = Array.from({ length: 10 }, () => executionLife(randomUUID(), 'cleanup', 'succeeded'));
+    await sendExecutionEvents(world, lives.flat());
+
+    await waitFor(() => failures >= 3, 30_000, 'retried appends');
+    expect(await countEvents(world.pg.pool, world.pg.schema)).toEqual({ total: 0, distinct: 0 });
+    expect(await committedOffsets(world)).toBe(0);
+    down = false;
+
+    await waitFor(
+      async () => (await countEvents(world.pg.pool, world.pg.schema)).total === 30,
+      30_000,
+      'recovery',
+    );
+    await waitFor(async () => (await committedOffsets(world)) === 30, 30_000, 'the commits');
+    expect(
+      await metricValue(recorder.registry, 'recorder_append_retries_total', {
+        code: 'DEPENDENCY_UNAVAILABLE',
+      }),
+    ).toBeGreaterThanOrEqual(3);
+    expect(await metricValue(recorder.registry, 'recorder_dead_lettered_total')).toBe(0);
+  });
+
   it('dead-letters a message it cannot decode and records the rest of the batch', async () => {
     const life = executionLife(randomUUID(), 'cleanup', 'succeeded');
     await world.producer.sendRaw(world.kafka.topics.executions!, [
@@ -247,6 +287,49 @@ describe('the recorder', () => {
     expect(await readModelSnapshot(world.pg.pool, world.names)).toEqual(live);
   });
 
+  it('lets a rebuild run while the recorder records, neither applying an event twice', async () => {
+    await start({ RECORDER_PROJECTOR_BATCH: 50, RECORDER_PROJECTOR_FLUSH_MS: 5 });
+    const lives = Array.from({ length: 300 }, (_, index) =>
+      executionLife(randomUUID(), `task-${index % 5}`, index % 4 === 0 ? 'dead_lettered' : 'succeeded'),
+    );
+    await sendExecutionEvents(world, lives.slice(0, 150).flat());
+    await waitFor(
+      async () => (await countEvents(world.pg.pool, world.pg.schema)).total > 200,
+      30_000,
+      'some events',
+    );
+    const [rebuilt] = await Promise.all([
+      rebuildReadModels({
+        pool: world.pg.pool,
+        store: world.store,
+        names: world.names,
+        logger,
+        maxBatch: 40,
+      }),
+      sendExecutionEvents(world, lives.slice(150).flat()),
+    ]);
+    expect(rebuilt.executions).toBeGreaterThan(0n);
+    const total = lives.flat().length;
+    await waitFor(
+      async () => (await countEvents(world.pg.pool, world.pg.schema)).total === total,
+      30_000,
+      'every event',
+    );
+    const last = (await world.store.readAll({ maxCount: 10_000 })).at(-1)!.position;
+    await waitFor(
+      async () => (await positionOf(world, 'projection:executions')) === last,
+      30_000,
+      'the live projector',
+    );
+
+    const live = await readModelSnapshot(world.pg.pool, world.names);
+    const stats = live.task_stats as { run_count: string; failure_count: string }[];
+    expect(stats.reduce((sum, row) => sum + Number(row.run_count), 0)).toBe(300);
+    expect(stats.reduce((sum, row) => sum + Number(row.failure_count), 0)).toBe(75);
+    await rebuildReadModels({ pool: world.pg.pool, store: world.store, names: world.names, logger });
+    expect(await readModelSnapshot(world.pg.pool, world.names)).toEqual(live);
+  });
+
   it('serves /readyz and /metrics through the ops server of the service kit', async () => {
     const recorder = await start();
     const checks = recorder.recorder.readinessChecks();
@@ -268,6 +351,24 @@ describe('the recorder', () => {
     expect(text).toContain('recorder_projection_lag_positions');
   });
 });
+
+/** Messages of the executions topic the recorder's group has committed past, over all partitions. */
+async function committedOffsets(world: RecorderWorld): Promise<number> {
+  const admin = world.kafka.kafka.admin();
+  await admin.connect();
+  try {
+    const [topic] = await admin.fetchOffsets({
+      groupId: world.config.RECORDER_GROUP_ID,
+      topics: [world.kafka.topics.executions!],
+    });
+    return (topic?.partitions ?? []).reduce(
+      (sum, partition) => sum + Math.max(0, Number(partition.offset)),
+      0,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 async function positionOf(world: RecorderWorld, name: string): Promise<bigint> {
   const result = await world.pg.pool.query<{ position: string }>(
