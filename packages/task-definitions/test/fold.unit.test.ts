@@ -1,6 +1,7 @@
 import { createContracts } from '@openpenpal/contracts';
 import { describe, expect, it } from 'vitest';
 import {
+  computeNextRunAt,
   definitionMessage,
   foldTask,
   parseTaskEvent,
@@ -167,5 +168,49 @@ describe('mapping a definition to Kafka', () => {
       reason: 'backfill',
       payload_override: '{"days_old":1}',
     });
+  });
+});
+
+describe('the next run of a task', () => {
+  const now = Date.parse('2026-12-01T02:30:00Z');
+  const task = (overrides: Partial<Parameters<typeof computeNextRunAt>[0]> = {}) => ({
+    cron_expression: '0 3 * * *',
+    timezone: 'UTC',
+    scheduled_at: null,
+    start_date: null,
+    end_date: null,
+    max_runs: null,
+    is_active: true,
+    ...overrides,
+  });
+
+  it('is the next cron time in the task zone, within its limits', () => {
+    expect(computeNextRunAt(task(), { now, runCount: 0 })).toBe(Date.parse('2026-12-01T03:00:00Z'));
+    expect(computeNextRunAt(task({ timezone: 'Asia/Shanghai' }), { now, runCount: 0 })).toBe(
+      Date.parse('2026-12-01T19:00:00Z'),
+    );
+    expect(
+      computeNextRunAt(task({ start_date: Date.parse('2026-12-05T00:00:00Z') }), { now, runCount: 0 }),
+    ).toBe(Date.parse('2026-12-05T03:00:00Z'));
+  });
+
+  it('is none for an inactive or deleted task, after max_runs or past end_date', () => {
+    expect(computeNextRunAt(task({ is_active: false }), { now, runCount: 0 })).toBeNull();
+    expect(computeNextRunAt({ ...task(), deleted: true }, { now, runCount: 0 })).toBeNull();
+    expect(computeNextRunAt(task({ max_runs: 3 }), { now, runCount: 3 })).toBeNull();
+    expect(
+      computeNextRunAt(task({ end_date: Date.parse('2026-12-01T02:59:00Z') }), { now, runCount: 0 }),
+    ).toBeNull();
+  });
+
+  it('is the one-shot time while it lies ahead, and none for a task without a schedule', () => {
+    const at = Date.parse('2026-12-24T00:00:00Z');
+    expect(computeNextRunAt(task({ cron_expression: null, scheduled_at: at }), { now, runCount: 0 })).toBe(
+      at,
+    );
+    expect(
+      computeNextRunAt(task({ cron_expression: null, scheduled_at: now - 1 }), { now, runCount: 0 }),
+    ).toBeNull();
+    expect(computeNextRunAt(task({ cron_expression: null }), { now, runCount: 0 })).toBeNull();
   });
 });

@@ -138,7 +138,12 @@ describe('folding an execution stream', () => {
 
   it('ignores event types it does not know', () => {
     const state = foldExecution([triggered(1, T0 + 1)])!;
-    expect(evolveExecution(state, ev('ExecutionPaused', {}, T0 + 2))).toEqual(state);
+    expect(evolveExecution(state, ev('ExecutionPaused', {}, T0 + 2))).toBe(state);
+  });
+
+  it('knows no execution before its first lifecycle event', () => {
+    expect(foldExecution([ev('ExecutionPaused', {}, T0)])).toBeUndefined();
+    expect(foldExecution([ev('ExecutionReplayed', { new_execution_id: 'x' }, T0)])).toBeUndefined();
   });
 });
 
@@ -148,6 +153,7 @@ describe('counting runs per task', () => {
     let current = stats;
     for (const event of events) {
       const next = evolveExecution(state, event);
+      if (next === undefined) continue;
       current = evolveTaskStats(current, state, next);
       state = next;
     }

@@ -121,20 +121,27 @@ function stepOf(
   }
 }
 
-/** Applies one recorded event; pure. Unknown types change nothing, so newer producers cannot break it. */
+/**
+ * Applies one recorded event; pure. Unknown types change nothing (newer producers cannot break it), and
+ * an execution exists from its first known lifecycle event on: undefined until then.
+ */
 export function evolveExecution(
   state: ExecutionState | undefined,
   event: ExecutionEventInput,
-): ExecutionState {
+): ExecutionState | undefined {
+  if (event.type === EXECUTION_REPLAYED) {
+    if (state === undefined) return undefined;
+    return {
+      ...state,
+      replayed_as: str(event.data, 'new_execution_id') ?? state.replayed_as,
+      updated_at: Math.max(state.updated_at, event.recordedAt),
+    };
+  }
   const base = state ?? initial(event);
+  const step = stepOf(base, event);
+  if (step === undefined) return state;
   const { data } = event;
   const next: ExecutionState = { ...base, updated_at: Math.max(base.updated_at, event.recordedAt) };
-  if (event.type === EXECUTION_REPLAYED) {
-    next.replayed_as = str(data, 'new_execution_id') ?? next.replayed_as;
-    return next;
-  }
-  const step = stepOf(base, event);
-  if (step === undefined) return state ?? next;
   const attempt = num(data, 'attempt') ?? num(data, 'attempts');
   if (attempt !== null) next.attempts = Math.max(next.attempts, attempt);
   if (event.type === 'TaskMissed' || event.type === 'TaskTriggered')

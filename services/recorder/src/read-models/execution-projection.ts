@@ -180,7 +180,7 @@ export function createExecutionProjection(names: ReadModelNames): ExecutionProje
           data: event.data,
           recordedAt: event.createdAt.getTime(),
         });
-        if (after === before) continue;
+        if (after === undefined || after === before) continue;
         // The stream id is the key; a first event without the envelope (none today) would leave it empty.
         if (after.execution_id !== id) after.execution_id = id;
         executions.set(id, after);

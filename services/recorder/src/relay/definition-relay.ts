@@ -79,16 +79,17 @@ export function createDefinitionRelay(options: {
       for (const recorded of events) {
         const event = parseTaskEvent(recorded);
         if (event === undefined) continue;
+        // Run requests go through the cache too, so that it stays one revision behind the next event.
+        const state = await stateAt(event, recorded.streamId);
         if (event.type === 'TaskRunRequested') {
           commands.push({
             key: event.data.task_id,
             value: runNowCommand(recorded.id, event),
             messageId: recorded.id,
           });
-          continue;
+        } else if (state !== undefined) {
+          definitions.push({ ...definitionMessage(state), messageId: recorded.id });
         }
-        const state = await stateAt(event, recorded.streamId);
-        if (state !== undefined) definitions.push({ ...definitionMessage(state), messageId: recorded.id });
       }
       if (definitions.length > 0) {
         await producer.send({ topic: topics.definitions, schema: 'TaskDefinition' }, definitions);
