@@ -23,7 +23,7 @@ export interface FirePlan {
 }
 
 /** A task's state after the batch, applied to memory only once the batch is committed. */
-export interface TaskUpdate {
+interface TaskUpdate {
   /** Its run count grows by the fires actually sent. */
   checkpoint: Checkpoint;
   cursor: number;

@@ -52,7 +52,7 @@ export const tickerConfigShape = {
   TICKER_PREPARE_AHEAD_MS: nonNegativeInt.max(900).default(100),
 };
 
-export const tickerConfigSchema = z.object(tickerConfigShape).transform((raw, ctx) => {
+const tickerConfigSchema = z.object(tickerConfigShape).transform((raw, ctx) => {
   const ttl = raw.TICKER_LEASE_TTL_MS;
   const renewMs = raw.TICKER_LEASE_RENEW_MS ?? Math.floor(ttl / 3);
   const marginMs = raw.TICKER_LEASE_SAFETY_MARGIN_MS ?? Math.max(200, Math.floor(ttl / 5));

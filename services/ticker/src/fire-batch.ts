@@ -141,8 +141,9 @@ export async function executeBatch(
     const triggers: { topic: string; trigger: TaskTrigger }[] = [];
     if (sent.length > 0) {
       if (ctx.currentTerm()?.token !== term.token) throw leaseGone();
-      // A prepared batch is stamped with its release instant, when it is handed to Kafka.
-      const fireTime = release?.at ?? clock.now();
+      // A prepared batch is stamped with its release instant, when it is handed to Kafka (or now,
+      // if preparing took longer than the lead).
+      const fireTime = Math.max(release?.at ?? 0, clock.now());
       const byTopic = new Map<string, TaskTrigger[]>();
       for (const fire of sent) {
         const trigger = buildTrigger({

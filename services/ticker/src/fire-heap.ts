@@ -1,5 +1,5 @@
 /** One task's next due time. `version` lets a rescheduled task leave its old entry behind. */
-export interface HeapEntry {
+interface HeapEntry {
   at: number;
   taskId: string;
   version: number;

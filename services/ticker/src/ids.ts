@@ -4,7 +4,7 @@ import { parse, v5 } from 'uuid';
  * The ticker's UUID v5 namespace. Fixed forever: changing it would give every nominal time a new
  * execution id, so a handler could no longer recognise a duplicate across the change.
  */
-export const TICKER_NAMESPACE = '03e9e948-bde7-4e9d-b014-a2bc6cba4a39';
+const TICKER_NAMESPACE = '03e9e948-bde7-4e9d-b014-a2bc6cba4a39';
 
 // Parsed once: uuid parses a string namespace on every call, which is most of its cost.
 const namespace = parse(TICKER_NAMESPACE);

@@ -3,7 +3,7 @@ import type { LockObserver } from './lease.ts';
 import type { TickerObserver } from './observer.ts';
 
 /** The lease's `lock` label value on the scheduler_distributed_locks_* series. */
-export const LEADER_LOCK = 'ticker-leader';
+const LEADER_LOCK = 'ticker-leader';
 
 export interface TickerMetrics {
   observer: TickerObserver;

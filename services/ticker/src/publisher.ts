@@ -8,7 +8,7 @@ export interface ReadTrigger {
   trigger: TaskTrigger;
 }
 
-export interface PreparedTriggers {
+interface PreparedTriggers {
   send(): Promise<void>;
 }
 

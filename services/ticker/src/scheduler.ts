@@ -1,7 +1,8 @@
 import type { TaskCommand, TaskDefinition } from '@openpenpal/contracts';
 import { SchedulerError, toError } from '@openpenpal/errors';
 import type { Logger } from 'pino';
-import { planBatch, type Batch } from './batch-plan.ts';
+import { applyBatch } from './batch-apply.ts';
+import { planBatch } from './batch-plan.ts';
 import type { Clock } from './clock.ts';
 import { BatchFailed, ReleaseCancelled, executeBatch, type Release } from './fire-batch.ts';
 import { runNowExecutionId } from './ids.ts';
@@ -9,7 +10,6 @@ import {
   createLeaderState,
   nextWake,
   popDue,
-  precomputeExecutionIds,
   scheduleTask,
   type LeaderState,
   type QueuedCommand,
@@ -87,51 +87,6 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (term.changed.size > 0 || term.commands.length > 0 || (head !== undefined && head <= clock.now()))
       return;
     for (const resolve of idleWaiters.splice(0)) resolve();
-  };
-
-  const applyBatch = (state: LeaderState, batch: Batch) => {
-    for (const [taskId, update] of batch.updates) {
-      if (update.remove) {
-        state.tasks.delete(taskId);
-        continue;
-      }
-      let task = state.tasks.get(taskId);
-      if (!task) {
-        task = {
-          checkpoint: update.checkpoint,
-          spec: undefined,
-          cursor: update.cursor,
-          next: undefined,
-          nextExecutionId: undefined,
-          version: 0,
-        };
-        state.tasks.set(taskId, task);
-      }
-      task.checkpoint = update.checkpoint;
-      task.cursor = update.cursor;
-      task.spec = update.spec;
-      scheduleTask(state, taskId, task, update.nextAt);
-    }
-    if (batch.pause) {
-      state.pause = batch.pause;
-      observer.paused(batch.pause.paused);
-      logger.info(
-        { paused: batch.pause.paused, by: batch.pause.by },
-        batch.pause.paused ? 'ticker paused' : 'ticker resumed',
-      );
-    }
-    if (batch.resumed) {
-      for (const [taskId, task] of state.tasks) {
-        if (task.spec && task.cursor > task.checkpoint.lastNominal)
-          scheduleTask(state, taskId, task, batch.now);
-      }
-    }
-    for (const fire of batch.fires) if (fire.source === 'run_now') doneRunNow.add(fire.executionId);
-    for (const { queued, outcome } of batch.outcomes) {
-      observer.command(queued.command.command, outcome);
-      queued.resolve(outcome);
-    }
-    precomputeExecutionIds(batch.updates.keys(), state);
   };
 
   const requeue = (
@@ -220,7 +175,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         batch,
         ahead ? releaseOf(term, now, inputs.due) : undefined,
       );
-      applyBatch(state, batch);
+      applyBatch(state, batch, { observer, logger, doneRunNow });
     } catch (error) {
       const cause = error instanceof BatchFailed ? error.cause : error;
       requeue(term, state, inputs);

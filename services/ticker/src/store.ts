@@ -43,7 +43,7 @@ export interface CommitRequest {
   clearInflight: boolean;
 }
 
-export interface StoredState {
+interface StoredState {
   checkpoints: Map<string, Checkpoint>;
   inflight: InflightMarker | undefined;
   pause: PauseState;

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { compileDefinition, type TaskSpec } from './task-spec.ts';
 
 /** What the ticker knows about one task id. */
-export interface BookEntry {
+interface BookEntry {
   /** The last definition received (valid or not); its revision orders updates. */
   def: TaskDefinition;
   /** The compiled definition; undefined when the definition is invalid (it never fires). */

@@ -14,7 +14,7 @@ import {
 } from '@openpenpal/cron';
 import { SchedulerError } from '@openpenpal/errors';
 
-export type Timing =
+type Timing =
   | { kind: 'cron'; schedule: CronSchedule }
   | { kind: 'once'; at: number }
   /** Neither cron nor scheduled_at: the task runs only on run_now. */

@@ -22,7 +22,7 @@ import { createTaskBook } from './task-book.ts';
 import { createTriggerReader } from './trigger-reader.ts';
 import { createTriggerSender } from './trigger-sender.ts';
 
-export interface TickerSettings {
+interface TickerSettings {
   instanceId: string;
   definitionsTopic: string;
   commandsTopic: string;
