@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, release, totalmem, type as osType } from 'node:os';
+import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createContracts, type ExecutionEvent } from '@openpenpal/contracts';
 import { createProducer } from '@openpenpal/messaging';
@@ -23,6 +23,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 5_000);
 const PACED_SECONDS = Number(process.env.BENCH_PACED_SECONDS ?? 15);
 const TARGET = 5_000;
 
+// Other work on the machine shares its CPUs with Kafka, PostgreSQL and the recorder: recorded with the result.
+const loadBefore = loadavg()[0];
 const stack = loadStackEnv();
 if (!stack) throw new Error('no stack: run `pnpm stack:up` first');
 const root = findWorkspaceRoot();
@@ -238,6 +240,8 @@ try {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? 'unknown',
       memoryGiB: Math.round(totalmem() / 2 ** 30),
+      loadAverage1mBefore: Math.round((loadBefore ?? 0) * 100) / 100,
+      loadAverage1mAfter: Math.round((loadavg()[0] ?? 0) * 100) / 100,
       node: process.version,
     },
     versions: {
