@@ -43,7 +43,7 @@ const triggerTopics: TopicSpec[] = TASK_TYPES.map((taskType) => ({
   partitions: 6,
   retentionMs: 7 * DAY_MS,
   cleanupPolicy: 'delete',
-  producers: ['ticker', 'delay-queue', 'api', 'recorder (replay)'],
+  producers: ['ticker', 'delay-queue', 'api (run now and replay)'],
   consumers: [`handler-${taskType.replaceAll('_', '-')}`],
   description: `Triggers of ${taskType} executions: one message per execution attempt.`,
 }));
@@ -69,7 +69,7 @@ export const TOPICS: readonly TopicSpec[] = [
     partitions: 3,
     retentionMs: 7 * DAY_MS,
     cleanupPolicy: 'delete',
-    producers: ['api'],
+    producers: ['api', 'recorder (relayed run requests)'],
     consumers: ['ticker'],
     description: 'Pause, resume and run-now commands.',
   },
