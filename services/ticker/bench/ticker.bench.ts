@@ -13,7 +13,7 @@
 // Options (env): BENCH_SECONDS (120, measured per scenario), BENCH_WARMUP_SECONDS (15),
 // BENCH_PER_SECOND (1000), BENCH_PER_MINUTE (9000), BENCH_SCENARIOS ("spread,aligned").
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, type as osType, release } from 'node:os';
+import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { TASK_TYPES, createContracts, type TaskDefinition } from '@openpenpal/contracts';
 import { createKafkaClient, createProducer, provisionTopics } from '@openpenpal/messaging';
@@ -23,6 +23,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { noDelaySocketFactory } from '../src/kafka-socket.ts';
 import { noopObserver, type TickerObserver } from '../src/observer.ts';
+import { retrying } from '../src/retry.ts';
 import { triggerTopicFor } from '../src/task-spec.ts';
 import { createTicker } from '../src/ticker.ts';
 
@@ -97,21 +98,27 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     logger,
     config: { socketFactory: noDelaySocketFactory },
   });
-  await provisionTopics({
-    kafka,
-    logger,
-    topics: [
-      { name: topics.definitions, partitions: 6, retentionMs: -1, cleanupPolicy: 'compact' },
-      { name: topics.commands, partitions: 3, retentionMs: 3_600_000, cleanupPolicy: 'delete' },
-      { name: topics.events, partitions: 6, retentionMs: 3_600_000, cleanupPolicy: 'delete' },
-      ...TASK_TYPES.map((t) => ({
-        name: triggerTopicFor(topics.triggerPrefix, t),
-        partitions: 6,
-        retentionMs: 3_600_000,
-        cleanupPolicy: 'delete' as const,
-      })),
-    ],
-  });
+  // Topic creation can fail transiently while the broker still deletes the last scenario's topics.
+  await retrying(
+    'provisioning the benchmark topics',
+    () =>
+      provisionTopics({
+        kafka,
+        logger,
+        topics: [
+          { name: topics.definitions, partitions: 6, retentionMs: -1, cleanupPolicy: 'compact' },
+          { name: topics.commands, partitions: 3, retentionMs: 3_600_000, cleanupPolicy: 'delete' },
+          { name: topics.events, partitions: 6, retentionMs: 3_600_000, cleanupPolicy: 'delete' },
+          ...TASK_TYPES.map((t) => ({
+            name: triggerTopicFor(topics.triggerPrefix, t),
+            partitions: 6,
+            retentionMs: 3_600_000,
+            cleanupPolicy: 'delete' as const,
+          })),
+        ],
+      }),
+    { logger, attempts: 5, delayMs: 1_000 },
+  );
   const producer = createProducer({ kafka, contracts, logger });
   await producer.connect();
   const defs = definitions(scenario);
@@ -179,6 +186,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
   await new Promise((resolve) => setTimeout(resolve, WARMUP * 1_000));
 
   measuring = true;
+  const loadBefore = loadavg()[0] ?? 0;
   const cpuStart = process.cpuUsage();
   const wallStart = performance.now();
   await new Promise((resolve) => setTimeout(resolve, SECONDS * 1_000));
@@ -231,6 +239,8 @@ async function runScenario(scenario: 'spread' | 'aligned') {
       msPerSecondPer1000Tasks: round(cpuMs / (wallMs / 1_000) / (tasks / 1_000), 2),
       usPerTrigger: round((cpuMs * 1_000) / Math.max(1, count), 1),
     },
+    // Other processes on the machine (other test suites, the broker) compete for the same CPUs.
+    machineLoad1m: { before: round(loadBefore), after: round(loadavg()[0] ?? 0) },
     rssMiB: round(rssMiB, 0),
     heapUsedMiB: round(heapMiB, 0),
   };

@@ -63,9 +63,10 @@ export function runningDeadline(def: TaskDefinition, fireTime: number, slackMs: 
 
 /**
  * Carries out a planned batch: store the pause change; record the inflight marker and check
- * running slots (fenced); send the TaskMissed/ExecutionSkipped events; send the triggers, one
- * request per topic; send TaskTriggered; commit checkpoints (fenced). Missed events go before the
- * triggers so that a reconciled trigger never hides a miss that was not recorded.
+ * running slots (fenced); send the TaskMissed/ExecutionSkipped events; encode the triggers, wait
+ * for the release instant when the batch was prepared ahead, send them all in one request; send
+ * TaskTriggered; commit checkpoints (fenced). Missed events go before the triggers so that a
+ * reconciled trigger never hides a miss that was not recorded.
  */
 export async function executeBatch(
   ctx: BatchContext,
