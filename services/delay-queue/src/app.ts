@@ -104,11 +104,19 @@ export async function startDelayQueue(options: {
   });
   register({ name: 'delay-store', close: () => store.close() });
 
+  // Producers are broker connections with one request in flight each: the intake's events (and
+  // dead letters) get two, so a request's event need not wait for a send under way, and never
+  // queue behind a dispatch batch's thousand events; due messages go out in one request for all
+  // their topics (sendBatch) on a connection of their own.
   const producer = createProducer({ kafka, contracts, logger });
   await producer.connect();
   register({ name: 'producer', close: () => producer.close() });
-  // Due messages go out through a producer of their own: one request carries every target topic
-  // of a batch (sendBatch), and it does not queue behind event sends on the other connection.
+  const secondIntakeProducer = createProducer({ kafka, contracts, logger });
+  await secondIntakeProducer.connect();
+  register({ name: 'intake-events-producer', close: () => secondIntakeProducer.close() });
+  const dispatchEventsProducer = createProducer({ kafka, contracts, logger });
+  await dispatchEventsProducer.connect();
+  register({ name: 'dispatch-events-producer', close: () => dispatchEventsProducer.close() });
   const targetProducer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -116,8 +124,16 @@ export async function startDelayQueue(options: {
   });
   await targetProducer.connect();
   register({ name: 'target-producer', close: () => targetProducer.disconnect() });
-  const events = createEventPublisher({ producer, binding: eventsBinding });
-  register({ name: 'delay-events', close: () => events.close() });
+  const intakeEvents = createEventPublisher({
+    producers: [producer, secondIntakeProducer],
+    binding: eventsBinding,
+  });
+  register({ name: 'intake-events', close: () => intakeEvents.close() });
+  const dispatchEvents = createEventPublisher({
+    producers: [dispatchEventsProducer],
+    binding: eventsBinding,
+  });
+  register({ name: 'dispatch-events', close: () => dispatchEvents.close() });
   const admin = kafka.admin();
   await admin.connect();
   register({ name: 'kafka-admin', close: () => admin.disconnect() });
@@ -127,13 +143,14 @@ export async function startDelayQueue(options: {
   const dispatcher = createDispatcher({
     store,
     producer: targetProducer,
-    events,
+    events: dispatchEvents,
     clock,
     metrics,
     logger: logger.child({ component: 'dispatcher' }),
     batchSize: config.DELAY_QUEUE_BATCH_SIZE,
     visibilityMs: config.DELAY_QUEUE_VISIBILITY_MS,
     maxSleepMs: config.DELAY_QUEUE_MAX_SLEEP_MS,
+    minClaimIntervalMs: config.DELAY_QUEUE_MIN_CLAIM_INTERVAL_MS,
     backoffMaxMs: config.DELAY_QUEUE_BACKOFF_MAX_MS,
   });
   const runner = createConsumerRunner({
@@ -152,7 +169,7 @@ export async function startDelayQueue(options: {
         requestsBinding,
         createIntakeHandler({
           store,
-          events,
+          events: intakeEvents,
           clock,
           metrics,
           logger: logger.child({ component: 'intake' }),

@@ -1,5 +1,12 @@
 import { findTopic } from '@openpenpal/contracts';
-import { baseConfigShape, booleanFlag, csv, loadConfig, positiveInt } from '@openpenpal/service-kit';
+import {
+  baseConfigShape,
+  booleanFlag,
+  csv,
+  loadConfig,
+  nonNegativeInt,
+  positiveInt,
+} from '@openpenpal/service-kit';
 import { z } from 'zod';
 import { MAX_CLAIM_LIMIT, MAX_VISIBILITY_MS } from './store/index.ts';
 
@@ -56,6 +63,7 @@ export const delayQueueConfigSchema = z.object({
   DELAY_QUEUE_BATCH_SIZE: positiveInt.max(MAX_CLAIM_LIMIT).default(1_000),
   DELAY_QUEUE_VISIBILITY_MS: positiveInt.max(MAX_VISIBILITY_MS).default(30_000),
   DELAY_QUEUE_MAX_SLEEP_MS: positiveInt.default(1_000),
+  DELAY_QUEUE_MIN_CLAIM_INTERVAL_MS: nonNegativeInt.default(5),
   DELAY_QUEUE_BACKOFF_MAX_MS: positiveInt.default(5_000),
   DELAY_QUEUE_FIRED_TTL_MS: positiveInt.min(60_000).default(7 * DAY_MS),
 });

@@ -76,18 +76,20 @@ interface Waiting {
 }
 
 /**
- * Sends delay events on the events topic, coalescing: while one send is in flight, everything
- * published meanwhile waits and goes out together in the next send. Callers from many partitions
- * (and the dispatcher's batches) therefore share Kafka round trips instead of queueing one each
- * behind the producer's single in-flight request, without a linger timer adding latency.
+ * Sends delay events on the events topic, coalescing: each producer has one send in flight, and
+ * everything published meanwhile waits and goes out together in the next free producer's send.
+ * Callers from many partitions (or a dispatcher's batches) thus share Kafka round trips instead of
+ * queueing one request each, without a linger timer adding latency; a second producer (a second
+ * connection) lets an event go out while a send is still in flight. Events of one caller keep their
+ * order only while that caller awaits each publish (the intake does, per partition).
  */
 export function createEventPublisher(options: {
-  producer: Producer;
+  producers: readonly Producer[];
   binding: TopicBinding<'DelayedMessageEvent'>;
 }): EventPublisher {
-  const { producer, binding } = options;
+  const { producers, binding } = options;
   let queue: Waiting[] = [];
-  let sending: Promise<void> | undefined;
+  const sending = new Map<Producer, Promise<void>>();
   let closed = false;
 
   const takeBatch = (): Waiting[] => {
@@ -103,7 +105,7 @@ export function createEventPublisher(options: {
     return batch;
   };
 
-  const drain = async (): Promise<void> => {
+  const drain = async (producer: Producer): Promise<void> => {
     while (queue.length > 0) {
       const batch = takeBatch();
       const messages = batch.flatMap((waiting) =>
@@ -120,11 +122,18 @@ export function createEventPublisher(options: {
   };
 
   const kick = (): void => {
-    sending ??= drain().finally(() => {
-      sending = undefined;
-      // Something may have arrived between the last check and this cleanup.
-      if (queue.length > 0) kick();
-    });
+    for (const producer of producers) {
+      if (queue.length === 0) return;
+      if (sending.has(producer)) continue;
+      sending.set(
+        producer,
+        drain(producer).finally(() => {
+          sending.delete(producer);
+          // Something may have arrived between the last check and this cleanup.
+          kick();
+        }),
+      );
+    }
   };
 
   return {
@@ -140,7 +149,7 @@ export function createEventPublisher(options: {
     },
     close: async () => {
       closed = true;
-      while (sending) await sending;
+      while (sending.size > 0) await Promise.allSettled([...sending.values()]);
       queue = [];
     },
   };

@@ -19,6 +19,9 @@ export async function connectRedis(settings: RedisSettings, logger: Logger, role
   const redis = new Redis(settings.url, {
     lazyConnect: true,
     enableOfflineQueue: false,
+    // Commands issued in the same tick (several partitions' requests, a claim and an ack) go out
+    // in one write: fewer system calls per message.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     commandTimeout: settings.commandTimeoutMs,
     connectionName: `delay-queue-${role}`,

@@ -80,7 +80,7 @@ export async function createDispatcherContext(stack: StackEnv): Promise<Dispatch
       const targetProducer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
       await targetProducer.connect();
       const events: EventPublisher = createEventPublisher({
-        producer,
+        producers: [producer],
         binding: { topic: kafka.topics.events ?? '', schema: 'DelayedMessageEvent' },
       });
       const registry = new Registry();
@@ -95,6 +95,7 @@ export async function createDispatcherContext(stack: StackEnv): Promise<Dispatch
         batchSize,
         visibilityMs: 5_000,
         maxSleepMs,
+        minClaimIntervalMs: 0,
         backoffMaxMs: 500,
       });
       if (wakeups) {

@@ -1,0 +1,212 @@
+// pnpm bench:delay-queue (node services/delay-queue/bench/delay-queue.bench.ts) — this service (Kafka
+// in, Redis, Kafka out; the service runs as its own process, src/main.ts) against BullMQ delayed jobs
+// with a no-op worker, on the same machine and the same Redis: (a) scheduling throughput, (b) dispatch
+// throughput of a backlog that falls due at once, (c) lateness at a steady rate with many other
+// messages pending, (d) Redis memory per pending message. Writes docs/benchmarks/delay-queue.json.
+// Options (env): BENCH_ONLY (ours,bull), BENCH_SCHEDULE (50000), BENCH_BACKLOG (100000),
+// BENCH_BACKGROUND (1000000), BENCH_RATE (2000), BENCH_SECONDS (90), BENCH_SPREAD_MS (60000),
+// BENCH_BULL_CONCURRENCY (100), BENCH_PAYLOAD_BYTES (200), BENCH_CPU_PROF_DIR (profile the service),
+// BENCH_OUT (result file).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findWorkspaceRoot, loadStackEnv } from '@openpenpal/test-kit';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { encodeRecord } from '../src/record.ts';
+import { bullBacklog, bullLateness, bullMemory, bullScheduling } from './bullmq.ts';
+import { TRACEPARENT, machineInfo, redisVersion, round, textPayload, triggerPayload } from './common.ts';
+import { oursBacklog, oursLateness } from './ours-runs.ts';
+import { oursMemory, oursScheduling, scheduleRequest, startOurs } from './ours.ts';
+import { freePort } from '../test/own-redis.ts';
+
+const env = process.env;
+const num = (name: string, fallback: number): number => Number(env[name] ?? fallback);
+const params = {
+  schedule: num('BENCH_SCHEDULE', 50_000),
+  backlog: num('BENCH_BACKLOG', 100_000),
+  background: num('BENCH_BACKGROUND', 1_000_000),
+  rate: num('BENCH_RATE', 2_000),
+  seconds: num('BENCH_SECONDS', 90),
+  spreadMs: num('BENCH_SPREAD_MS', 60_000),
+  bullConcurrency: num('BENCH_BULL_CONCURRENCY', 100),
+  payloadBytes: num('BENCH_PAYLOAD_BYTES', 200),
+};
+const only = new Set((env.BENCH_ONLY ?? 'ours,bull').split(','));
+const TARGETS = { latenessP99Ms: 50, latenessMaxMs: 250, dispatchVsBullmq: 1, memoryVsBullmq: 0.6 };
+const CATALOGUE_TARGET = 'scheduler.trigger.ai-penpal-reply';
+const TARGET_KEY = 'ai_penpal_reply';
+
+const stack = loadStackEnv();
+if (!stack) throw new Error('no stack: run `pnpm stack:up` first');
+const stackEnv = stack;
+const logger = pino({ level: 'warn' });
+const redis = new Redis(stack.redisUrl);
+const payload = triggerPayload(params.payloadBytes);
+const bullPayload = textPayload(params.payloadBytes);
+const root = findWorkspaceRoot();
+const log = (message: string): void => {
+  console.log(`[${new Date().toISOString()}] ${message}`);
+};
+
+async function runOurs() {
+  const ctx = await startOurs({
+    stack: stackEnv,
+    redis,
+    logger,
+    httpPort: await freePort(),
+    cpuProfDir: env.BENCH_CPU_PROF_DIR,
+  });
+  try {
+    log(`ours (a): ${params.schedule} schedule requests through Kafka`);
+    const build = (i: number) =>
+      scheduleRequest(`a-${i}`, Date.now() + 3_600_000, ctx.topics.target, payload, TRACEPARENT);
+    const scheduling = await oursScheduling(ctx, params.schedule, build);
+    log(`ours (b): backlog of ${params.backlog}`);
+    const backlogRecord = encodeRecord({
+      topic: ctx.topics.target,
+      key: TARGET_KEY,
+      headers: { traceparent: Buffer.from(TRACEPARENT) },
+      payload,
+    });
+    const backlog = await oursBacklog(ctx, params.backlog, backlogRecord);
+    log(`ours (c)+(d): ${params.background} pending, then ${params.rate}/s for ${params.seconds} s`);
+    const typical = encodeRecord({
+      topic: CATALOGUE_TARGET,
+      key: TARGET_KEY,
+      headers: { traceparent: Buffer.from(TRACEPARENT) },
+      payload,
+    });
+    const lateness = await oursLateness(ctx, {
+      ...params,
+      backgroundRecord: typical,
+      payload,
+      traceparent: TRACEPARENT,
+    });
+    log('ours (d): payload-only record shape');
+    const payloadOnly = await oursMemory(redis, params.background, {
+      topic: CATALOGUE_TARGET,
+      key: null,
+      headers: {},
+      payload,
+    });
+    return {
+      schedulingMsgPerSec: Math.round(scheduling),
+      backlog,
+      lateness,
+      memory: {
+        typicalRecordBytes: typical.length,
+        typicalBytesPerItem: round(lateness.backgroundBytesPerItem),
+        payloadOnlyRecordBytes: encodeRecord({ topic: CATALOGUE_TARGET, key: null, headers: {}, payload })
+          .length,
+        payloadOnlyBytesPerItem: round(payloadOnly),
+      },
+    };
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function runBull() {
+  log(`bullmq (a): ${params.schedule} adds`);
+  const scheduling = await bullScheduling(stackEnv.redisUrl, redis, params.schedule, bullPayload);
+  log(`bullmq (b): backlog of ${params.backlog}`);
+  const backlog = await bullBacklog(
+    stackEnv.redisUrl,
+    redis,
+    params.backlog,
+    bullPayload,
+    params.bullConcurrency,
+  );
+  log(`bullmq (c)+(d): ${params.background} pending, then ${params.rate}/s for ${params.seconds} s`);
+  const lateness = await bullLateness(stackEnv.redisUrl, redis, {
+    ...params,
+    payload: bullPayload,
+    concurrency: params.bullConcurrency,
+  });
+  log('bullmq (d): UUID jobIds');
+  const uuidIds = await bullMemory(stackEnv.redisUrl, redis, params.background, bullPayload, true);
+  return {
+    scheduling,
+    backlog,
+    lateness,
+    memory: {
+      autoIdBytesPerItem: round(lateness.backgroundBytesPerItem),
+      uuidJobIdBytesPerItem: round(uuidIds),
+    },
+  };
+}
+
+type OursResult = Awaited<ReturnType<typeof runOurs>>;
+type BullResult = Awaited<ReturnType<typeof runBull>>;
+
+const verdict = (value: number | undefined, target: number, atMost: boolean) => ({
+  value: value === undefined ? null : round(value, 3),
+  target: `${atMost ? '<=' : '>='} ${target}`,
+  met: value === undefined ? null : atMost ? value <= target : value >= target,
+});
+
+function verdicts(ours: OursResult | undefined, bull: BullResult | undefined) {
+  const both = ours && bull;
+  return {
+    latenessP99Ms: verdict(ours?.lateness.dispatch.p99, TARGETS.latenessP99Ms, true),
+    latenessMaxMs: verdict(ours?.lateness.dispatch.max, TARGETS.latenessMaxMs, true),
+    dispatchThroughputVsBullmq: verdict(
+      both && ours.backlog.msgPerSec / bull.backlog.msgPerSec,
+      TARGETS.dispatchVsBullmq,
+      false,
+    ),
+    memoryTypicalRecordVsBullmqAutoIds: verdict(
+      both && ours.memory.typicalBytesPerItem / bull.memory.autoIdBytesPerItem,
+      TARGETS.memoryVsBullmq,
+      true,
+    ),
+    memoryPayloadOnlyVsBullmqAutoIds: verdict(
+      both && ours.memory.payloadOnlyBytesPerItem / bull.memory.autoIdBytesPerItem,
+      TARGETS.memoryVsBullmq,
+      true,
+    ),
+    memoryTypicalRecordVsBullmqUuidJobIds: verdict(
+      both && ours.memory.typicalBytesPerItem / bull.memory.uuidJobIdBytesPerItem,
+      TARGETS.memoryVsBullmq,
+      true,
+    ),
+  };
+}
+
+const started = Date.now();
+try {
+  const ours = only.has('ours') ? await runOurs() : undefined;
+  const bull = only.has('bull') ? await runBull() : undefined;
+  const bullmqVersion = (
+    JSON.parse(readFileSync(join(root, 'services/delay-queue/node_modules/bullmq/package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+  const report = {
+    benchmark: 'delay-queue',
+    date: new Date().toISOString(),
+    command: 'pnpm bench:delay-queue',
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    machine: machineInfo(),
+    versions: {
+      redis: await redisVersion(redis),
+      bullmq: bullmqVersion,
+      kafkajs: '2.2.4',
+      kafkaBroker: '4.4.0 (deploy/local)',
+    },
+    params: {
+      ...params,
+      bullmqJobData: `${params.payloadBytes}-character string`,
+      ourPayload: `${params.payloadBytes}-byte Avro TaskTrigger`,
+    },
+    ours,
+    bullmq: bull,
+    targets: verdicts(ours, bull),
+  };
+  const out = env.BENCH_OUT ?? join(root, 'docs/benchmarks/delay-queue.json');
+  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote ${out}`);
+  console.log(JSON.stringify(report.targets, null, 2));
+} finally {
+  redis.disconnect();
+}
