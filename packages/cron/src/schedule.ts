@@ -128,6 +128,25 @@ function parseExpression(expression: string): { format: CronSchedule['format']; 
   return { format, matcher };
 }
 
+// A croner matcher holds tens of KiB of lookup tables and answers nextRun() from its pattern
+// alone, so schedules with one expression share one (10,000 tasks on a handful of expressions
+// would otherwise hold 10,000 matchers). Bounded: the oldest entry goes first.
+const MAX_CACHED_EXPRESSIONS = 10_000;
+const parsedExpressions = new Map<string, ReturnType<typeof parseExpression>>();
+
+function parsedExpression(expression: string): ReturnType<typeof parseExpression> {
+  let parsed = parsedExpressions.get(expression);
+  if (!parsed) {
+    parsed = parseExpression(expression);
+    if (parsedExpressions.size >= MAX_CACHED_EXPRESSIONS) {
+      const oldest = parsedExpressions.keys().next().value;
+      if (oldest !== undefined) parsedExpressions.delete(oldest);
+    }
+    parsedExpressions.set(expression, parsed);
+  }
+  return parsed;
+}
+
 function parseTimezone(timezone: string): string {
   if (timezone.trim() === '') throw invalid('timezone', 'time zone is empty');
   // Intl also takes UTC offsets ("+08:00"); they have no DST history, so they are not zones here.
@@ -158,7 +177,7 @@ export function validateCron(expression: unknown, timezone: unknown = DEFAULT_TI
   if (typeof timezone !== 'string') throw invalid('timezone', 'must be a string');
   const trimmed = expression.trim();
   if (trimmed === '') throw invalid('cron_expression', 'expression is empty');
-  const { format, matcher } = parseExpression(trimmed);
+  const { format, matcher } = parsedExpression(trimmed);
   const schedule: CronSchedule = Object.freeze({
     expression: trimmed,
     timezone: parseTimezone(timezone),
