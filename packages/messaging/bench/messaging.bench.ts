@@ -4,7 +4,7 @@
 // bare consumer decodes each value and awaits the same no-op async handler per message, so the
 // ratio is what the layer adds (typing, headers, tracing,
 // retries, dead letters, commit bookkeeping).
-// Options (env): BENCH_MESSAGES (default 50000), BENCH_ROUNDS (3), BENCH_BATCH (500).
+// Options (env): BENCH_MESSAGES (default 200000), BENCH_ROUNDS (5), BENCH_BATCH (500).
 import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createContracts, type TaskTrigger } from '@openpenpal/contracts';
@@ -20,8 +20,8 @@ import {
 } from '../src/index.ts';
 import { machineInfo, median } from './machine.ts';
 
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 50_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BATCH = Number(process.env.BENCH_BATCH ?? 500);
 const TARGET_RATIO = 0.8;
 

@@ -1,4 +1,5 @@
 import type { Contracts } from '@openpenpal/contracts';
+import { isTracingEnabled } from '@openpenpal/telemetry';
 import { toError } from '@openpenpal/errors';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -118,12 +119,14 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     };
     try {
       let index = 0;
+      // Whether an SDK is registered cannot change within a batch; asking once keeps it off the hot path.
+      const tracing = isTracingEnabled();
       for (const message of batch.messages) {
         // isStale() (a rebalance or seek took the partition) builds a string key per call; every
         // 32nd message is often enough, and stopping a little late only redoes a few messages.
         if (stopping || !payload.isRunning() || ((index++ & 31) === 0 && payload.isStale())) break;
         try {
-          await processMessage(deps, subscription, backoff, batch.partition, message, abort.signal);
+          await processMessage(deps, subscription, backoff, batch.partition, message, abort.signal, tracing);
         } catch (error) {
           if (error instanceof ProcessingAborted) break;
           throw error;

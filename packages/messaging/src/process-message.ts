@@ -139,8 +139,9 @@ export function processMessage(
   partition: number,
   message: KafkaMessage,
   signal: AbortSignal,
+  tracing: boolean = isTracingEnabled(),
 ): Promise<MessageOutcome> {
-  if (!isTracingEnabled()) {
+  if (!tracing) {
     return handleMessage(deps, subscription, backoffFactory, partition, message, signal, NON_RECORDING_SPAN);
   }
   const run = (span: Span) =>
