@@ -121,7 +121,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       lastClaimAt = claimedAt;
       let claims: ClaimedItem[];
       try {
-        claims = await store.claimDue({ limit: batchSize - held, visibilityMs: options.visibilityMs });
+        // Half a batch per claim, so a backlog flows as two overlapping batches: one publishing
+        // while the other records its events and acknowledges.
+        const limit = Math.min(batchSize - held, Math.ceil(batchSize / 2));
+        claims = await store.claimDue({ limit, visibilityMs: options.visibilityMs });
       } catch (error) {
         failures += 1;
         await wait(redisFailed('claimDue', error, failures));
