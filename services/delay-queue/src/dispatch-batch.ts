@@ -21,7 +21,7 @@ export interface BatchDependencies {
   backoffMaxMs: number;
 }
 
-export interface OutgoingItem {
+interface OutgoingItem {
   claim: ClaimedItem;
   topic: string;
   message: Message & { headers: Record<string, Buffer> };

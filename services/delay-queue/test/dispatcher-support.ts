@@ -19,7 +19,7 @@ import { scanKeys } from './support.ts';
 
 const clock = { now: () => Date.now() };
 
-export interface Replica {
+interface Replica {
   store: DelayStore;
   dispatcher: Dispatcher;
   metrics: DelayQueueMetrics;

@@ -167,7 +167,7 @@ export interface ServiceContext {
 }
 
 /** Settings of a service on this test's own topics, consumer group and Redis prefix. */
-export function testConfig(
+function testConfig(
   stack: StackEnv,
   kafka: KafkaTestContext,
   overrides: NodeJS.ProcessEnv = {},

@@ -15,7 +15,7 @@ import type {
   WakeupSubscription,
 } from './types.ts';
 
-export const DEFAULT_FIRED_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+const DEFAULT_FIRED_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 /** Bounds one script's run time, which blocks the whole Redis server while it runs. */
 export const MAX_CLAIM_LIMIT = 10_000;
 /** Ids are hash fields and sorted-set members; a bound keeps a bad request from bloating both. */

@@ -15,7 +15,7 @@ export const FIRED_BUCKETS = 7;
 /** How many bucket keys a lookup must check: every bucket that can still exist. */
 export const FIRED_LOOKUP_KEYS = FIRED_BUCKETS + 1;
 
-export interface FiredBucketWrite {
+interface FiredBucketWrite {
   key: string;
   /** Epoch ms at which the whole bucket expires (PEXPIREAT). */
   expireAt: number;

@@ -43,20 +43,20 @@ export interface ClaimedItem extends Claim {
   redelivered: boolean;
 }
 
-export interface ClaimOptions {
+interface ClaimOptions {
   /** At most this many items (1 to MAX_CLAIM_LIMIT). */
   limit: number;
   /** How long the claim holds before another `claimDue` may take the items again. */
   visibilityMs: number;
 }
 
-export interface AckResult {
+interface AckResult {
   acked: number;
   /** Ids whose claim was no longer current (expired and claimed again, or acked before). */
   stale: string[];
 }
 
-export interface ReleaseResult {
+interface ReleaseResult {
   /** Back to pending at their due time. */
   released: number;
   /** Cancelled while in flight, so removed instead. */
@@ -64,7 +64,7 @@ export interface ReleaseResult {
   stale: string[];
 }
 
-export interface StoreStats {
+interface StoreStats {
   pending: number;
   inFlight: number;
 }
