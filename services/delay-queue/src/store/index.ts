@@ -1,9 +1,4 @@
-export {
-  MAX_CLAIM_LIMIT,
-  MAX_ID_LENGTH,
-  MAX_VISIBILITY_MS,
-  createDelayStore,
-} from './delay-store.ts';
+export { MAX_CLAIM_LIMIT, MAX_ID_LENGTH, MAX_VISIBILITY_MS, createDelayStore } from './delay-store.ts';
 export { FIRED_BUCKETS, delayStoreKeys } from './keys.ts';
 export type {
   CancelOutcome,
