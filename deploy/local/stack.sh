@@ -63,7 +63,14 @@ install_packages() {
   fi
 }
 
-pg_bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+# The newest PostgreSQL version whose *server* binaries are installed: the client package alone
+# (psql, which many machines have) puts a bin folder there too, without initdb.
+pg_bin_dir() {
+  local initdb
+  initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$initdb" ] && dirname "$initdb"
+  return 0
+}
 
 ensure_prerequisites() {
   local missing=()
@@ -189,9 +196,25 @@ EOF
 }
 
 # ---------------------------------------------------------------- postgres
+# As root the cluster belongs to the postgres user, which must be able to reach its folder. A
+# project under a private home (/root/...) is out of its reach: the cluster then lives in a folder
+# of its own under /var/tmp, named after the stack folder so up, down and status agree on it.
+resolve_pg_dir() {
+  [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 || return 0
+  mkdir -p "$PG_DIR"
+  chown postgres: "$PG_DIR"
+  if ! runuser -u postgres -- test -w "$PG_DIR"; then
+    PG_DIR=/var/tmp/openpenpal-stack-$(printf '%s' "$STACK_DIR" | cksum | cut -d' ' -f1)/postgres
+    mkdir -p "$PG_DIR"
+    chmod 755 "$(dirname "$PG_DIR")"
+    chown postgres: "$PG_DIR"
+  fi
+}
+
 # initdb refuses to run as root, so as root the cluster belongs to the postgres system user.
 as_pg_owner() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From / so the postgres user is not left in a working folder it may not enter.
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 pg_ready() { as_pg_owner "$(pg_bin_dir)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
@@ -204,7 +227,7 @@ pg_up() {
   if [ "$(id -u)" = 0 ]; then
     chown postgres: "$PG_DIR" "$PG_DIR/run"
     runuser -u postgres -- test -w "$PG_DIR" \
-      || die "the postgres user cannot reach $PG_DIR; put the project (or STACK_DIR) in a folder it can traverse, or set DATABASE_URL"
+      || die "the postgres user cannot reach $PG_DIR; set STACK_DIR to a folder it can traverse, or set DATABASE_URL"
   fi
   if [ -f "$data/postmaster.pid" ] && pg_ready; then log "postgres already running"; return 0; fi
   port_open "$PG_PORT" && die "port $PG_PORT is taken by another process; set PG_PORT"
@@ -302,14 +325,21 @@ case "${1:-}" in
   up)
     ensure_prerequisites
     mkdir -p "$STACK_DIR"
+    resolve_pg_dir
     kafka_up
     redis_up
     pg_up
     write_env
     status
     ;;
-  down) down ;;
-  status) status ;;
-  reset) down; rm -rf "$STACK_DIR"; log "removed $STACK_DIR" ;;
+  down) resolve_pg_dir; down ;;
+  status) resolve_pg_dir; status ;;
+  reset)
+    resolve_pg_dir
+    down
+    rm -rf "$STACK_DIR"
+    case "$PG_DIR" in /var/tmp/openpenpal-stack-*) rm -rf "$(dirname "$PG_DIR")" ;; esac
+    log "removed $STACK_DIR"
+    ;;
   *) echo "usage: $0 up|down|status|reset" >&2; exit 2 ;;
 esac
