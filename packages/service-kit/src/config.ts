@@ -48,6 +48,12 @@ export const booleanFlag = z.string().transform((value, ctx) => {
   return z.NEVER;
 });
 
+/** A Kafka topic name (letters, digits, `.`, `_`, `-`). */
+export const topicName = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9._-]+$/, 'a Kafka topic name (letters, digits, . _ -)');
+
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Settings shared by every service; each service extends this object. */

@@ -6,6 +6,7 @@ export {
   logLevel,
   nonNegativeInt,
   positiveInt,
+  topicName,
 } from './config.ts';
 export { startOpsServer, type OpsServer, type OpsServerOptions, type ReadinessCheck } from './http.ts';
 export { closeAll, runService, type Closeable } from './lifecycle.ts';

@@ -1,6 +1,7 @@
-import { findTopic } from '@openpenpal/contracts';
+import { topicSpec } from '@openpenpal/contracts';
 import {
   baseConfigShape,
+  topicName,
   booleanFlag,
   csv,
   loadConfig,
@@ -9,16 +10,6 @@ import {
 } from '@openpenpal/service-kit';
 import { z } from 'zod';
 import { MAX_CLAIM_LIMIT, MAX_VISIBILITY_MS } from './store/index.ts';
-
-const topicName = z
-  .string()
-  .min(1)
-  .regex(/^[A-Za-z0-9._-]+$/, 'a Kafka topic name (letters, digits, . _ -)');
-
-const catalogued = (name: string): string => {
-  if (!findTopic(name)) throw new Error(`${name} is missing from the topic catalogue`);
-  return name;
-};
 
 /** Comma-separated topic names or prefixes (ending in `*`); empty allows nothing extra. */
 const topicPatterns = z
@@ -51,8 +42,8 @@ export const delayQueueConfigSchema = z.object({
     .default('openpenpal:delay-queue'),
   DELAY_QUEUE_REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(5_000),
   DELAY_QUEUE_REDIS_RECONNECT_MAX_MS: positiveInt.default(2_000),
-  DELAY_QUEUE_REQUESTS_TOPIC: topicName.default(catalogued('scheduler.delay-requests')),
-  DELAY_QUEUE_EVENTS_TOPIC: topicName.default(catalogued('scheduler.delay-events')),
+  DELAY_QUEUE_REQUESTS_TOPIC: topicName.default(topicSpec('scheduler.delay-requests').name),
+  DELAY_QUEUE_EVENTS_TOPIC: topicName.default(topicSpec('scheduler.delay-events').name),
   DELAY_QUEUE_CONSUMER_GROUP: z.string().min(1).default('delay-queue'),
   DELAY_QUEUE_PROVISION_TOPICS: booleanFlag.default(true),
   DELAY_QUEUE_INTAKE_CONCURRENCY: positiveInt.default(6),

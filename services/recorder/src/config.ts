@@ -1,11 +1,13 @@
 import { topicSpec } from '@openpenpal/contracts';
-import { baseConfigShape, booleanFlag, csv, loadConfig, positiveInt } from '@openpenpal/service-kit';
+import {
+  baseConfigShape,
+  topicName,
+  booleanFlag,
+  csv,
+  loadConfig,
+  positiveInt,
+} from '@openpenpal/service-kit';
 import { z } from 'zod';
-
-const topicName = z
-  .string()
-  .min(1)
-  .regex(/^[A-Za-z0-9._-]+$/, 'a Kafka topic name (letters, digits, . _ -)');
 
 const schemaName = z
   .string()

@@ -1,6 +1,7 @@
-import { TOPICS } from '@openpenpal/contracts';
+import { topicSpec } from '@openpenpal/contracts';
 import {
   baseConfigShape,
+  topicName,
   booleanFlag,
   csv,
   loadConfig,
@@ -8,17 +9,6 @@ import {
   positiveInt,
 } from '@openpenpal/service-kit';
 import { z } from 'zod';
-
-const topicName = z
-  .string()
-  .min(1)
-  .regex(/^[A-Za-z0-9._-]+$/, 'a Kafka topic name (letters, digits, . _ -)');
-
-const catalogued = (name: string): string => {
-  const spec = TOPICS.find((t) => t.name === name);
-  if (!spec) throw new Error(`${name} is missing from the topic catalogue`);
-  return spec.name;
-};
 
 /**
  * The ticker's settings. Topic names, the Redis prefix and the consumer-group prefix are settings
@@ -37,9 +27,9 @@ export const tickerConfigShape = {
     .default('openpenpal:ticker'),
   TICKER_REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(1_000),
   TICKER_GROUP_PREFIX: z.string().min(1).default('ticker'),
-  TICKER_DEFINITIONS_TOPIC: topicName.default(catalogued('scheduler.task-definitions')),
-  TICKER_COMMANDS_TOPIC: topicName.default(catalogued('scheduler.task-commands')),
-  TICKER_EXECUTION_EVENTS_TOPIC: topicName.default(catalogued('scheduler.execution-events')),
+  TICKER_DEFINITIONS_TOPIC: topicName.default(topicSpec('scheduler.task-definitions').name),
+  TICKER_COMMANDS_TOPIC: topicName.default(topicSpec('scheduler.task-commands').name),
+  TICKER_EXECUTION_EVENTS_TOPIC: topicName.default(topicSpec('scheduler.execution-events').name),
   TICKER_TRIGGER_TOPIC_PREFIX: z.string().min(1).default('scheduler.trigger.'),
   TICKER_PROVISION_TOPICS: booleanFlag.default(true),
   TICKER_LEASE_TTL_MS: positiveInt.min(1_000).default(10_000),
