@@ -52,12 +52,18 @@ export async function oursBacklog(ctx: OursContext, count: number, record: Buffe
   };
 }
 
-async function joinedConsumer(kafka: Kafka, topics: string[], onBatch: (payload: EachBatchPayload) => void) {
+/**
+ * A consumer that reads only what is produced after it returns: it starts at the end of the topics
+ * (the earlier phases' hundreds of thousands of messages would otherwise be fetched and decoded
+ * while the measured stream runs, taking CPU from the service) and has fetched once, so the end
+ * offsets are fixed before the caller produces.
+ */
+async function freshConsumer(kafka: Kafka, topics: string[], onBatch: (payload: EachBatchPayload) => void) {
   const consumer: Consumer = kafka.consumer({ groupId: uniqueName('bench-dq-read'), maxWaitTimeInMs: 20 });
   await consumer.connect();
-  await consumer.subscribe({ topics, fromBeginning: true });
-  const joined = new Promise<void>((resolve) => {
-    const remove = consumer.on(consumer.events.GROUP_JOIN, () => {
+  await consumer.subscribe({ topics, fromBeginning: false });
+  const fetched = new Promise<void>((resolve) => {
+    const remove = consumer.on(consumer.events.FETCH, () => {
       remove();
       resolve();
     });
@@ -68,7 +74,7 @@ async function joinedConsumer(kafka: Kafka, topics: string[], onBatch: (payload:
       return Promise.resolve();
     },
   });
-  await joined;
+  await fetched;
   return consumer;
 }
 
@@ -80,6 +86,8 @@ export interface LatenessRun {
   dispatch: LatenessStats;
   /** The same, only for messages due once the due rate was steady (after the first `spreadMs`). */
   dispatchSteady: LatenessStats;
+  /** The same, only for messages already stored when they fell due (the dispatcher's share). */
+  dispatchStoredInTime: LatenessStats;
   /** Receipt by a consumer of the target topic minus the due time (adds the consumer's fetch). */
   receipt: LatenessStats;
   /** DelayedMessageScheduled.occurred_at minus the time the request was produced. */
@@ -130,29 +138,37 @@ export async function oursLateness(
   const receipt: number[] = [];
   let redelivered = 0;
   const dispatchTimeline = new Timeline();
+  const scheduledAt = new Map<string, number>();
+  const dispatched: { id: string; dueAt: number; lateness: number }[] = [];
   const intakeTimeline = new Timeline();
   let steadyFrom = Number.POSITIVE_INFINITY;
   let steadyTo = Number.POSITIVE_INFINITY;
   const codec = contracts.codec('DelayedMessageEvent');
-  const events = await joinedConsumer(ctx.kafka, [ctx.topics.events], ({ batch }) => {
+  const events = await freshConsumer(ctx.kafka, [ctx.topics.events], ({ batch }) => {
     for (const message of batch.messages) {
       if (!message.key?.toString().startsWith('c-') || !message.value) continue;
       const event = codec.decode(message.value);
       const branch = unionBranch(event.event);
       if (branch.name === 'org.openpenpal.scheduler.DelayedMessageScheduled') {
+        scheduledAt.set(event.message_id, event.occurred_at);
         const requestedAt = requested.get(event.message_id) ?? event.occurred_at;
         intake.push(event.occurred_at - requestedAt);
         intakeTimeline.add(requestedAt, event.occurred_at - requestedAt);
       }
       if (branch.name !== 'org.openpenpal.scheduler.DelayedMessageDispatched') continue;
       dispatch.push(branch.value.lateness_ms);
+      dispatched.push({
+        id: event.message_id,
+        dueAt: branch.value.due_at,
+        lateness: branch.value.lateness_ms,
+      });
       dispatchTimeline.add(branch.value.due_at, branch.value.lateness_ms);
       if (branch.value.due_at >= steadyFrom && branch.value.due_at <= steadyTo)
         steady.push(branch.value.lateness_ms);
       if (branch.value.redelivered) redelivered += 1;
     }
   });
-  const target = await joinedConsumer(ctx.kafka, [ctx.topics.target], ({ batch }) => {
+  const target = await freshConsumer(ctx.kafka, [ctx.topics.target], ({ batch }) => {
     const now = Date.now();
     for (const message of batch.messages) {
       // The dispatcher writes the delayed message id as `message-id`; the key is the task id.
@@ -199,6 +215,13 @@ export async function oursLateness(
     },
     dispatch: latenessStats(dispatch),
     dispatchSteady: latenessStats(steady),
+    // Only messages that were in Redis before they fell due: the dispatcher's own lateness, without
+    // the time a request waited in the intake.
+    dispatchStoredInTime: latenessStats(
+      dispatched
+        .filter((d) => (scheduledAt.get(d.id) ?? Number.POSITIVE_INFINITY) <= d.dueAt)
+        .map((d) => d.lateness),
+    ),
     receipt: latenessStats(receipt),
     intake: latenessStats(intake),
     redelivered,
