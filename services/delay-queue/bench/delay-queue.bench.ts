@@ -185,7 +185,7 @@ try {
   const report = {
     benchmark: 'delay-queue',
     date: new Date().toISOString(),
-    command: 'pnpm bench:delay-queue',
+    command: 'node services/delay-queue/bench/delay-queue.bench.ts (root script bench:delay-queue)',
     durationSeconds: Math.round((Date.now() - started) / 1000),
     machine: machineInfo(),
     versions: {

@@ -9,6 +9,8 @@ import { freePort } from './own-redis.ts';
 import {
   collect,
   contracts,
+  decodeEvents,
+  dispatchedOf,
   deleteStoreKeys,
   deleteTopics,
   scheduleRequest,
@@ -80,6 +82,7 @@ describe('delay queue process crash', () => {
   it('loses no message when the dispatcher process is SIGKILLed mid-dispatch, and repeats at most a batch', async () => {
     const target = kafka.topics.target ?? '';
     const out = await collect(kafka.kafka, [target]);
+    const events = await collect(kafka.kafka, [kafka.topics.events ?? '']);
     const requester = createProducer({
       kafka: createKafkaClient({ brokers: stack.kafkaBrokers, clientId: 'crash-test', logger: testLogger }),
       contracts,
@@ -109,9 +112,15 @@ describe('delay queue process crash', () => {
         throw new Error(`${String(error)}\n${first.output()}`);
       },
     );
+    // Kill while the dispatcher holds claims, so the restarted process must redeliver them.
+    const keys = delayStoreKeys(env.DELAY_QUEUE_REDIS_PREFIX ?? '', 7 * 86_400_000);
+    const deadline = Date.now() + 10_000;
+    while ((await redis.zcard(keys.inFlight)) === 0 && Date.now() < deadline);
     const exited = once(first.child, 'exit');
     first.child.kill('SIGKILL');
     await exited;
+    // What the killed process held claimed: each of these must be claimed again and published.
+    const claimedAtKill = await redis.zrange(keys.inFlight, 0, -1);
     const atKill = out.messages.length;
     const killedAt = Date.now();
 
@@ -122,23 +131,35 @@ describe('delay queue process crash', () => {
       throw new Error(`${String(error)}: ${ids().size} of ${MESSAGES}\n${second.output()}`);
     });
     // Publishes happen before acks, so once nothing is pending or claimed no copy is still coming.
-    const keys = delayStoreKeys(env.DELAY_QUEUE_REDIS_PREFIX ?? '', 7 * 86_400_000);
     await waitFor(async () => {
       const [pending, inFlight] = await Promise.all([redis.zcard(keys.pending), redis.zcard(keys.inFlight)]);
       return pending + inFlight === 0 ? true : undefined;
     });
     const recoveredMs = Date.now() - killedAt;
+    const redelivered = await waitFor(() => {
+      const found = new Set(
+        decodeEvents(events.messages)
+          .filter((event) => dispatchedOf(event)?.redelivered)
+          .map((event) => event.message_id),
+      );
+      return claimedAtKill.every((id) => found.has(id)) ? found : undefined;
+    });
     const exitedCleanly = once(second.child, 'exit');
     second.child.kill('SIGTERM');
     const [code] = (await exitedCleanly) as [number | null];
     await out.close();
+    await events.close();
 
     const duplicates = out.messages.length - ids().size;
     console.info(
-      `crash test: ${atKill} published before SIGKILL, ${out.messages.length} received, ${ids().size} unique, ${duplicates} duplicates, all delivered ${recoveredMs} ms after the kill`,
+      `crash test: ${atKill} published before SIGKILL, ${out.messages.length} received, ${ids().size} unique, ${duplicates} duplicates, ${claimedAtKill.length} claimed at the kill and ${redelivered.size} redelivered, all delivered ${recoveredMs} ms after the kill`,
     );
     expect(atKill).toBeLessThan(MESSAGES);
     expect(ids().size).toBe(MESSAGES);
+    expect(claimedAtKill.length).toBeGreaterThan(0);
+    expect(claimedAtKill.length).toBeLessThanOrEqual(BATCH_SIZE);
+    // Every copy beyond the first comes from a claim that expired with the killed process.
+    expect(duplicates).toBeLessThanOrEqual(claimedAtKill.length);
     expect(duplicates).toBeLessThanOrEqual(BATCH_SIZE);
     expect(code).toBe(0);
   });
