@@ -54,6 +54,19 @@ export const topicName = z
   .min(1)
   .regex(/^[A-Za-z0-9._-]+$/, 'a Kafka topic name (letters, digits, . _ -)');
 
+/** A TCP port for an HTTP listener (0 picks a free one). */
+export const httpPort = z.coerce.number().int().min(0).max(65_535);
+
+export const redisUrl = z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL');
+
+export const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL');
+
+/** A Redis key prefix the owner wraps in a hash tag itself, so it must not contain braces. */
+export const redisKeyPrefix = z
+  .string()
+  .min(1)
+  .regex(/^[^{}]+$/, 'no braces: the prefix is wrapped in a hash tag by the service');
+
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** Settings shared by every service; each service extends this object. */

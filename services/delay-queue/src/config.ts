@@ -1,6 +1,9 @@
 import { topicSpec } from '@openpenpal/contracts';
 import {
   baseConfigShape,
+  httpPort,
+  redisUrl,
+  redisKeyPrefix,
   topicName,
   booleanFlag,
   csv,
@@ -31,15 +34,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export const delayQueueConfigSchema = z.object({
   ...baseConfigShape,
-  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8_102),
+  HTTP_PORT: httpPort.default(8_102),
   KAFKA_BROKERS: csv,
   KAFKA_CLIENT_ID: z.string().min(1).default('delay-queue'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
-  DELAY_QUEUE_REDIS_PREFIX: z
-    .string()
-    .min(1)
-    .regex(/^[^{}]+$/, 'no braces: the store wraps the prefix in a hash tag itself')
-    .default('openpenpal:delay-queue'),
+  REDIS_URL: redisUrl,
+  DELAY_QUEUE_REDIS_PREFIX: redisKeyPrefix.default('openpenpal:delay-queue'),
   DELAY_QUEUE_REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(5_000),
   DELAY_QUEUE_REDIS_RECONNECT_MAX_MS: positiveInt.default(2_000),
   DELAY_QUEUE_REQUESTS_TOPIC: topicName.default(topicSpec('scheduler.delay-requests').name),

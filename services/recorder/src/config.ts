@@ -1,6 +1,8 @@
 import { topicSpec } from '@openpenpal/contracts';
 import {
   baseConfigShape,
+  httpPort,
+  postgresUrl,
   topicName,
   booleanFlag,
   csv,
@@ -20,10 +22,10 @@ const schemaName = z
  */
 const shape = {
   ...baseConfigShape,
-  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8_103),
+  HTTP_PORT: httpPort.default(8_103),
   KAFKA_BROKERS: csv,
   KAFKA_CLIENT_ID: z.string().min(1).default('recorder'),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
+  DATABASE_URL: postgresUrl,
   DATABASE_POOL_SIZE: positiveInt.default(10),
   EVENT_STORE_BACKEND: z.enum(['postgres', 'esdb']).default('postgres'),
   EVENT_STORE_PG_SCHEMA: schemaName.default('event_store'),

@@ -1,6 +1,9 @@
 import { topicSpec } from '@openpenpal/contracts';
 import {
   baseConfigShape,
+  httpPort,
+  redisUrl,
+  redisKeyPrefix,
   topicName,
   booleanFlag,
   csv,
@@ -16,15 +19,11 @@ import { z } from 'zod';
  */
 export const tickerConfigShape = {
   ...baseConfigShape,
-  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8_101),
+  HTTP_PORT: httpPort.default(8_101),
   KAFKA_BROKERS: csv,
   KAFKA_CLIENT_ID: z.string().min(1).default('ticker'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
-  TICKER_REDIS_PREFIX: z
-    .string()
-    .min(1)
-    .regex(/^[^{}]+$/, 'no braces: the ticker wraps the prefix in a hash tag itself')
-    .default('openpenpal:ticker'),
+  REDIS_URL: redisUrl,
+  TICKER_REDIS_PREFIX: redisKeyPrefix.default('openpenpal:ticker'),
   TICKER_REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(1_000),
   TICKER_GROUP_PREFIX: z.string().min(1).default('ticker'),
   TICKER_DEFINITIONS_TOPIC: topicName.default(topicSpec('scheduler.task-definitions').name),
