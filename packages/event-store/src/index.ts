@@ -25,3 +25,4 @@ export {
 } from './postgres/store.ts';
 export { DEFAULT_SCHEMA as DEFAULT_POSTGRES_SCHEMA } from './postgres/schema.ts';
 export { createEsdbEventStore, type EsdbEventStoreOptions } from './esdb/store.ts';
+export { createInMemoryEventStore, type InMemoryEventStoreOptions } from './memory/store.ts';
