@@ -55,8 +55,36 @@ const releaseTrigger: TaskTrigger = {
   business_key: LETTER,
 };
 
-// The delay queue publishes this payload byte for byte, so it is already single-object encoded.
-const releasePayload = createContracts().codec('TaskTrigger').encode(releaseTrigger);
+// The delay queue publishes these payloads byte for byte, so they are already single-object encoded.
+const triggerCodec = createContracts().codec('TaskTrigger');
+const releasePayload = triggerCodec.encode(releaseTrigger);
+// The writer first picked 18:00 for the release, then moved it to 20:00 (a replace).
+const FIRST_RELEASE_AT = at('2026-12-31T18:00:00+08:00');
+const firstReleasePayload = triggerCodec.encode({
+  ...releaseTrigger,
+  nominal_time: FIRST_RELEASE_AT,
+  fire_time: FIRST_RELEASE_AT,
+});
+const RETRY_AT = at('2026-12-02T08:01:30.004+08:00');
+
+// The second attempt of an AI reply whose provider timed out: same execution id, attempt + 1.
+const aiRetryTrigger: TaskTrigger = {
+  execution_id: AI_EXECUTION,
+  task_id: 'ai-penpal-reply',
+  task_type: 'ai_penpal_reply',
+  task_name: 'AI Penpal Scheduled Replies',
+  timezone: 'Asia/Shanghai',
+  nominal_time: at('2026-12-02T08:00:00+08:00'),
+  fire_time: at('2026-12-02T08:01:30.118+08:00'),
+  attempt: 2,
+  max_retries: 3,
+  timeout_secs: 900,
+  payload: JSON.stringify({ aiReplyId: AI_REPLY }),
+  source: 'retry',
+  fencing_token: 0,
+  original_execution_id: null,
+  business_key: AI_REPLY,
+};
 
 const TRIGGERS: TaskTrigger[] = [
   releaseTrigger,
@@ -71,24 +99,7 @@ const TRIGGERS: TaskTrigger[] = [
     fencing_token: 17,
     business_key: null,
   },
-  {
-    // The second attempt of an AI reply whose provider timed out: same execution id, attempt + 1.
-    execution_id: AI_EXECUTION,
-    task_id: 'ai-penpal-reply',
-    task_type: 'ai_penpal_reply',
-    task_name: 'AI Penpal Scheduled Replies',
-    timezone: 'Asia/Shanghai',
-    nominal_time: at('2026-12-02T08:00:00+08:00'),
-    fire_time: at('2026-12-02T08:01:30.118+08:00'),
-    attempt: 2,
-    max_retries: 3,
-    timeout_secs: 900,
-    payload: JSON.stringify({ aiReplyId: AI_REPLY }),
-    source: 'retry',
-    fencing_token: 0,
-    original_execution_id: null,
-    business_key: AI_REPLY,
-  },
+  aiRetryTrigger,
   {
     // An operator replayed last night's daily report: a new execution naming the original.
     execution_id: 'f0e1d2c3-b4a5-5968-8776-655443322110',
@@ -285,6 +296,27 @@ export const SAMPLES: { [S in SchemaName]: SchemaTypes[S][] } = {
 
   DelayRequest: [
     {
+      // The letter is first scheduled for 18:00; a redelivered copy of this request keeps it.
+      request_id: '0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f',
+      requested_at: at('2026-11-28T21:30:11.902+08:00'),
+      source: 'handler-future-letter-unlock',
+      event: {
+        'org.openpenpal.scheduler.ScheduleDelayedMessage': {
+          message_id: `future_letter_unlock:${LETTER}`,
+          due_at: FIRST_RELEASE_AT,
+          target_topic: 'scheduler.trigger.future-letter-unlock',
+          target_key: 'future-letter-unlock',
+          headers: {
+            schema: utf8('TaskTrigger'),
+            traceparent: utf8('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'),
+          },
+          payload: firstReleasePayload,
+          if_pending: 'keep',
+        },
+      },
+    },
+    {
+      // The writer moved the release to 20:00: the pending message takes the new time and payload.
       request_id: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
       requested_at: at('2026-12-01T10:15:02.250+08:00'),
       source: 'handler-future-letter-unlock',
@@ -300,6 +332,24 @@ export const SAMPLES: { [S in SchemaName]: SchemaTypes[S][] } = {
             traceparent: utf8('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'),
           },
           payload: releasePayload,
+          if_pending: 'replace',
+        },
+      },
+    },
+    {
+      // A retry of the AI reply, written by a v1 producer: no if_pending, which reads as keep.
+      request_id: '3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a',
+      requested_at: at('2026-12-02T08:00:15.004+08:00'),
+      source: 'handler-ai-penpal-reply',
+      event: {
+        'org.openpenpal.scheduler.ScheduleDelayedMessage': {
+          message_id: `retry:${AI_EXECUTION}:2`,
+          due_at: RETRY_AT,
+          target_topic: 'scheduler.trigger.ai-penpal-reply',
+          target_key: 'ai-penpal-reply',
+          headers: { schema: utf8('TaskTrigger') },
+          payload: triggerCodec.encode(aiRetryTrigger),
+          if_pending: null,
         },
       },
     },
@@ -318,6 +368,19 @@ export const SAMPLES: { [S in SchemaName]: SchemaTypes[S][] } = {
 
   DelayedMessageEvent: [
     {
+      event_id: '3e4d5c6b-7a89-4b0c-9d1e-2f3a4b5c6d7e',
+      message_id: `future_letter_unlock:${LETTER}`,
+      request_id: '0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f',
+      occurred_at: at('2026-11-28T21:30:11.950+08:00'),
+      event: {
+        'org.openpenpal.scheduler.DelayedMessageScheduled': {
+          due_at: FIRST_RELEASE_AT,
+          target_topic: 'scheduler.trigger.future-letter-unlock',
+          schedule_outcome: 'scheduled',
+        },
+      },
+    },
+    {
       event_id: '4f5e6d7c-8b9a-4c0d-a1e2-f3a4b5c6d7e8',
       message_id: `future_letter_unlock:${LETTER}`,
       request_id: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
@@ -326,7 +389,21 @@ export const SAMPLES: { [S in SchemaName]: SchemaTypes[S][] } = {
         'org.openpenpal.scheduler.DelayedMessageScheduled': {
           due_at: RELEASE_AT,
           target_topic: 'scheduler.trigger.future-letter-unlock',
-          schedule_outcome: 'scheduled',
+          schedule_outcome: 'rescheduled',
+        },
+      },
+    },
+    {
+      // The retry request was delivered twice; the second copy changed nothing.
+      event_id: '8d9e0f1a-2b3c-4d4e-a5f6-a7b8c9d0e1f2',
+      message_id: `retry:${AI_EXECUTION}:2`,
+      request_id: '3d4e5f6a-7b8c-4d9e-8f0a-1b2c3d4e5f6a',
+      occurred_at: at('2026-12-02T08:00:15.388+08:00'),
+      event: {
+        'org.openpenpal.scheduler.DelayedMessageScheduled': {
+          due_at: RETRY_AT,
+          target_topic: 'scheduler.trigger.ai-penpal-reply',
+          schedule_outcome: 'duplicate',
         },
       },
     },
@@ -342,6 +419,20 @@ export const SAMPLES: { [S in SchemaName]: SchemaTypes[S][] } = {
           lateness_ms: 87,
           target_topic: 'scheduler.trigger.future-letter-unlock',
           redelivered: false,
+        },
+      },
+    },
+    {
+      // The handler's schedule request was consumed again after the release: nothing is scheduled.
+      event_id: '9e0f1a2b-3c4d-4e5f-86a7-b8c9d0e1f2a3',
+      message_id: `future_letter_unlock:${LETTER}`,
+      request_id: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+      occurred_at: at('2026-12-31T20:00:04.612+08:00'),
+      event: {
+        'org.openpenpal.scheduler.DelayedMessageScheduled': {
+          due_at: RELEASE_AT,
+          target_topic: 'scheduler.trigger.future-letter-unlock',
+          schedule_outcome: 'already_fired',
         },
       },
     },

@@ -73,7 +73,7 @@ export interface AiReplyRequested {
   delay: { 'org.openpenpal.platform.AiReplyDelayHours': AiReplyDelayHours } | { 'org.openpenpal.platform.AiReplyDelayPreset': AiReplyDelayPreset } | { 'org.openpenpal.platform.AiReplyDelayRelative': AiReplyDelayRelative } | { 'org.openpenpal.platform.AiReplyDelayAbsolute': AiReplyDelayAbsolute };
 }
 
-/** Asks the delay queue to drop a pending message. Cancelling an id that already fired or is unknown changes nothing and says so (DelayedMessageCancelled). */
+/** Asks the delay queue to drop a message that has not fired. Pending: removed, and the id is forgotten, so a later schedule schedules it anew (cancelled). In flight: the copy under way cannot be recalled and may still land; nothing is published after it, including a replacement waiting behind it (already_fired). Already fired or unknown: nothing changes, and DelayedMessageCancelled says so. */
 export interface CancelDelayedMessage {
   /** Delayed-message id, the idempotency key, chosen by the requester (plain string). Derive it from the business key (e.g. future_letter_unlock:<letterId>) so that a cancel can name it without a lookup and a redelivered request schedules nothing new. */
   message_id: string;
@@ -200,7 +200,7 @@ export interface DelayedMessageDispatched {
   redelivered: boolean;
 }
 
-/** What happened to a delayed message, on scheduler.delay-events keyed by message id: accepted, published, cancelled or rejected. Produced by the delay queue. */
+/** What happened to a delayed message, on scheduler.delay-events keyed by message id: accepted, published, cancelled or rejected. Produced by the delay queue. v2 adds the schedule outcome rescheduled. */
 export interface DelayedMessageEvent {
   /** UUID of this event; consumers drop a redelivered event by it. */
   event_id: string;
@@ -222,9 +222,9 @@ export interface DelayedMessageRejected {
   reason: string;
 }
 
-/** A schedule request was processed. */
+/** A schedule request was processed; schedule_outcome says what it did (see ScheduleDelayedMessage in DelayRequest for each state of the id). */
 export interface DelayedMessageScheduled {
-  /** The due time of the request. */
+  /** The due time of the request (for duplicate and already_fired, not necessarily the due time of the message that is kept or fired). */
   due_at: number;
   /** The topic the message is for. */
   target_topic: string;
@@ -232,7 +232,7 @@ export interface DelayedMessageScheduled {
   schedule_outcome: ScheduleOutcome;
 }
 
-/** A request to the delay queue on scheduler.delay-requests, keyed by the delayed message id so requests for one message stay in order. The delay queue commits the offset only after Redis accepted the request; an invalid request goes to scheduler.delay-requests.dlq. */
+/** A request to the delay queue on scheduler.delay-requests, keyed by the delayed message id so requests for one message stay in order. The delay queue commits the offset only after Redis accepted the request; an invalid request goes to scheduler.delay-requests.dlq. v2 adds ScheduleDelayedMessage.if_pending. */
 export interface DelayRequest {
   /** UUID minted by the producer for this request message; echoed in the DelayedMessageEvent it causes. */
   request_id: string;
@@ -376,6 +376,9 @@ export interface FutureLetterScheduled {
   timezone?: null | string;
 }
 
+/** What a schedule request does to a message with its id that has not fired yet. keep: leave it as it is; the request changes nothing (the behaviour of v1 requests). replace: the request's due time, target, key, headers and payload take its place; a copy already being published cannot be recalled, so the request then follows it as a replacement (see ScheduleDelayedMessage). A symbol added later reads as keep, which changes nothing already scheduled. */
+export type IfPending = 'keep' | 'replace';
+
 /** An old letter never bound to a code moved to draft_cleanup; its author was notified (letter_cleanup_notice). On openpenpal.letters.cleanup keyed by letterId. */
 export interface LetterMovedToCleanup {
   /** UUID of this event, minted by its producer; consumers drop a redelivered event by it. */
@@ -491,7 +494,7 @@ export type NotificationType = 'future_letter_unlocked' | 'ai_reply_received' | 
 /** An AI pen-pal persona (the platform's fixed list): poet, philosopher, artist, scientist, traveler, historian, mentor, friend. unknown: never written; a persona added later reads as unknown, and the scheduler rejects a reply request for it rather than answer in the wrong voice. */
 export type Persona = 'poet' | 'philosopher' | 'artist' | 'scientist' | 'traveler' | 'historian' | 'mentor' | 'friend' | 'unknown';
 
-/** Asks the delay queue to publish a message to target_topic at due_at. Scheduling an id that is already pending keeps the pending message. */
+/** Asks the delay queue to publish a message to target_topic at due_at. An id is published once: what a request for an id that is already known does depends on if_pending and on the state of that id. Unknown (never scheduled, cancelled while pending, or fired longer ago than the delay queue remembers, 7 days by default): the message is scheduled (outcome scheduled). Pending (waiting for its due time): keep leaves it unchanged (duplicate); replace swaps its due time, target, key, headers and payload for this request's (rescheduled; duplicate when they are all equal already). In flight (a dispatcher is publishing it now): keep leaves it alone (duplicate); replace cannot recall the copy under way, which may still reach the target, so this request waits as the id's replacement and becomes pending at due_at once that publish settled (rescheduled); if that publish fails, only the replacement goes out. A replacement is published with a message-id header of its own, so consumers that drop duplicates by message-id keep both. In flight after a cancel: either mode schedules this request behind the copy under way, as above (scheduled). Already fired (published and acknowledged): nothing is scheduled in either mode (already_fired); to publish again, use a new id. */
 export interface ScheduleDelayedMessage {
   /** Delayed-message id, the idempotency key, chosen by the requester (plain string). Derive it from the business key (e.g. future_letter_unlock:<letterId>) so that a cancel can name it without a lookup and a redelivered request schedules nothing new. */
   message_id: string;
@@ -505,10 +508,12 @@ export interface ScheduleDelayedMessage {
   headers: Record<string, Buffer>;
   /** The message value, already encoded for target_topic (Avro single-object encoding of its schema); published byte for byte. */
   payload: Buffer;
+  /** Re-schedule behaviour when this id is already pending or in flight; null (and every v1 request) means keep. A fired id is never scheduled again, whatever this says. */
+  if_pending?: null | IfPending;
 }
 
-/** What a schedule request did. scheduled: the message is now pending. duplicate: a message with this id was already pending and is kept unchanged. already_fired: a message with this id was already published; nothing is scheduled. unknown: never written; an outcome added later reads as unknown. */
-export type ScheduleOutcome = 'scheduled' | 'duplicate' | 'already_fired' | 'unknown';
+/** What a schedule request did. scheduled: the message is now pending (the id was unknown or cancelled; when a cancelled copy was still being published, the new message follows it). duplicate: a message with this id is pending or being published and is kept unchanged (if_pending keep, or a replace with nothing different). already_fired: a message with this id was already published; nothing is scheduled. rescheduled: if_pending replace took effect: the pending message now has this request's due time, target, key, headers and payload; when the old message was being published at that moment, that copy may still reach the target and this one follows it under a message-id of its own. unknown: never written; an outcome added later reads as unknown (a v1 reader reads rescheduled as unknown). */
+export type ScheduleOutcome = 'scheduled' | 'duplicate' | 'already_fired' | 'rescheduled' | 'unknown';
 
 /** Why a handler did not run a triggered execution. already_done: its effects already exist (a duplicate trigger, or the item was handled by a sweep). not_applicable: the item no longer qualifies (e.g. the letter is no longer scheduled). concurrency_forbidden: an earlier execution still runs and the task forbids overlap. cancelled: the item was cancelled. A reason added later reads as not_applicable. */
 export type SkipReason = 'already_done' | 'not_applicable' | 'concurrency_forbidden' | 'cancelled';
