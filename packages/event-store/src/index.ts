@@ -17,6 +17,15 @@ export type {
   Subscription,
 } from './port.ts';
 export { DEFAULT_READ_ALL_COUNT } from './port.ts';
+export {
+  createCommandHandler,
+  type CommandHandler,
+  type CommandHandlerOptions,
+  type CommandHandlerResult,
+  type Decider,
+  type HandleOptions,
+  type NewEvent,
+} from './command-handler.ts';
 export { categoryOf } from './validation.ts';
 export {
   createPostgresEventStore,
