@@ -20,6 +20,10 @@ export const DLQ_HEADERS = {
   originalTimestamp: 'dlq.original.timestamp',
   consumerGroup: 'dlq.consumer.group',
   failedAt: 'dlq.failed.at',
+  /** Present ('true') when the value is only an excerpt: the original was too large for the DLQ topic. */
+  valueTruncated: 'dlq.value.truncated',
+  /** The original value's size in bytes, with `valueTruncated`. */
+  valueBytes: 'dlq.value.bytes',
 } as const;
 
 /** A header's value as text (the last one when a header repeats). */

@@ -1,25 +1,31 @@
-export { createConsumerRunner, type ConsumerRunner, type ConsumerRunnerOptions } from './consumer.ts';
-export { sendToDeadLetterTopic, type DeadLetter } from './dead-letter.ts';
+export { sendToDeadLetterTopic, DLQ_EXCERPT_BYTES, type DeadLetter } from './consumer/dead-letter.ts';
+export { createConsumerRunner, type ConsumerRunner, type ConsumerRunnerOptions } from './consumer/runner.ts';
+export {
+  batchSubscription,
+  subscription,
+  type AnySubscription,
+  type BatchHandler,
+  type BatchResult,
+  type BatchSubscription,
+  type ConsumedMessage,
+  type ConsumerObserver,
+  type HandlerContext,
+  type MessageHandler,
+  type MessageOutcome,
+  type RetryPolicy,
+  type Subscription,
+} from './consumer/types.ts';
 export { DLQ_HEADERS, HEADERS, headerText, headersAsText } from './headers.ts';
 export { createKafkaClient, type KafkaClientOptions } from './kafka.ts';
-export { subscription } from './process-message.ts';
-export type {
-  AnySubscription,
-  ConsumedMessage,
-  ConsumerObserver,
-  HandlerContext,
-  MessageHandler,
-  MessageOutcome,
-  RetryPolicy,
-  Subscription,
-} from './process-message.ts';
 export {
   bindTopic,
   createProducer,
+  type EncodedBatch,
   type OutgoingMessage,
   type Producer,
   type ProducerOptions,
   type TopicBinding,
+  type TopicGroup,
 } from './producer.ts';
 export { provisionTopics, type ProvisionResult, type TopicToProvision } from './provision.ts';
 export { extractTraceContext, injectTraceContext } from './tracing.ts';

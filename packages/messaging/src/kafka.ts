@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import type { Logger } from 'pino';
+import { noDelaySocketFactory } from './socket.ts';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -22,7 +23,7 @@ export interface KafkaClientOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
-  /** Extra kafkajs settings (ssl, sasl, timeouts). */
+  /** Extra kafkajs settings (ssl, sasl, timeouts); sockets default to TCP_NODELAY (see socket.ts). */
   config?: Partial<KafkaConfig>;
 }
 
@@ -33,6 +34,7 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
     logLevel: logLevel.INFO,
     logCreator: pinoLogCreator(options.logger.child({ component: 'kafkajs' })),
     retry: { initialRetryTime: 100, retries: 8 },
+    socketFactory: noDelaySocketFactory,
     ...options.config,
   });
 }

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { SpanKind } from '@opentelemetry/api';
 import type { Contracts, SchemaName, SchemaTypes, TopicSpec } from '@openpenpal/contracts';
 import { SchedulerError } from '@openpenpal/errors';
-import { ATTR, startSpan } from '@openpenpal/telemetry';
-import type { Kafka, Message, Producer as KafkaProducer, RecordMetadata } from 'kafkajs';
+import { ATTR, isTracingEnabled, startSpan } from '@openpenpal/telemetry';
+import type { Kafka, Message, Producer as KafkaProducer, RecordMetadata, TopicMessages } from 'kafkajs';
 import type { Logger } from 'pino';
 import { HEADERS } from './headers.ts';
 import { injectTraceContext } from './tracing.ts';
@@ -31,6 +31,15 @@ export interface OutgoingMessage<T> {
   messageId?: string;
 }
 
+/** One topic's messages of a multi-topic send. */
+export interface TopicGroup<S extends SchemaName = SchemaName> {
+  binding: TopicBinding<S>;
+  messages: readonly OutgoingMessage<SchemaTypes[S]>[];
+}
+
+/** Messages of one topic, encoded and ready to send (values, `message-id`, `schema`, trace context). */
+export type EncodedBatch = TopicMessages;
+
 export interface Producer {
   connect(): Promise<void>;
   /** Encodes each value with its topic's schema and sends them; resolves once all replicas have them (acks=all). */
@@ -38,6 +47,21 @@ export interface Producer {
     binding: TopicBinding<S>,
     messages: readonly OutgoingMessage<SchemaTypes[S]>[],
   ): Promise<RecordMetadata[]>;
+  /**
+   * Sends messages for several topics in one produce request per broker (one round trip instead of
+   * one per topic); resolves once all replicas have all of them.
+   */
+  sendMany(groups: readonly TopicGroup[]): Promise<RecordMetadata[]>;
+  /**
+   * Encodes messages now to send them later with `sendEncoded` (the ticker prepares a firing
+   * instant's triggers ahead of time). The trace context is that of the span active now.
+   */
+  encode<S extends SchemaName>(
+    binding: TopicBinding<S>,
+    messages: readonly OutgoingMessage<SchemaTypes[S]>[],
+  ): EncodedBatch;
+  /** Sends encoded or raw batches of several topics in one produce request per broker. */
+  sendEncoded(batches: readonly EncodedBatch[]): Promise<RecordMetadata[]>;
   /** Sends already-encoded messages as they are (dead letters, delayed messages falling due). */
   sendRaw(topic: string, messages: Message[]): Promise<RecordMetadata[]>;
   /** Disconnects; safe to call twice. */
@@ -48,6 +72,15 @@ export interface ProducerOptions {
   kafka: Kafka;
   contracts: Contracts;
   logger: Logger;
+}
+
+function publishAttributes(topics: string, schema: string) {
+  return {
+    [ATTR.messagingSystem]: 'kafka',
+    [ATTR.messagingOperation]: 'publish',
+    [ATTR.messagingDestination]: topics,
+    [ATTR.schema]: schema,
+  };
 }
 
 /**
@@ -65,10 +98,45 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
 
   const connect = () => (connecting ??= producer.connect());
 
+  const ensureOpen = (what: string) => {
+    if (closing) throw new SchedulerError('SHUTTING_DOWN', `producer is closed; cannot send to ${what}`);
+  };
+
   const sendRaw = async (topic: string, messages: Message[]) => {
-    if (closing) throw new SchedulerError('SHUTTING_DOWN', `producer is closed; cannot send to ${topic}`);
+    ensureOpen(topic);
     await connect();
     return producer.send({ topic, acks: -1, messages });
+  };
+
+  const sendEncoded = async (batches: readonly EncodedBatch[]) => {
+    ensureOpen(batches.map((b) => b.topic).join(','));
+    await connect();
+    return producer.sendBatch({ acks: -1, topicMessages: [...batches] });
+  };
+
+  const encode = <S extends SchemaName>(
+    binding: TopicBinding<S>,
+    messages: readonly OutgoingMessage<SchemaTypes[S]>[],
+  ): EncodedBatch => {
+    const codec = contracts.codec(binding.schema);
+    // Whether an SDK is registered cannot change within one call; asking once keeps it off the loop.
+    const tracing = isTracingEnabled();
+    return {
+      topic: binding.topic,
+      messages: messages.map((message) => {
+        const headers: Record<string, string | Buffer> = {
+          ...message.headers,
+          [HEADERS.messageId]: message.messageId ?? randomUUID(),
+          [HEADERS.schema]: binding.schema,
+        };
+        if (tracing) injectTraceContext(headers);
+        return {
+          key: message.key,
+          value: message.value === null ? null : codec.encode(message.value),
+          headers,
+        };
+      }),
+    };
   };
 
   return {
@@ -77,33 +145,29 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
       startSpan(
         `${binding.topic} publish`,
         async (span) => {
-          const codec = contracts.codec(binding.schema);
-          const encoded: Message[] = messages.map((message) => {
-            const headers: Record<string, string | Buffer> = {
-              ...message.headers,
-              [HEADERS.messageId]: message.messageId ?? randomUUID(),
-              [HEADERS.schema]: binding.schema,
-            };
-            injectTraceContext(headers);
-            return {
-              key: message.key,
-              value: message.value === null ? null : codec.encode(message.value),
-              headers,
-            };
-          });
           span.setAttribute(ATTR.messagingBatchSize, messages.length);
-          return sendRaw(binding.topic, encoded);
+          const batch = encode(binding, messages);
+          return sendRaw(binding.topic, batch.messages);
         },
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: {
-            [ATTR.messagingSystem]: 'kafka',
-            [ATTR.messagingOperation]: 'publish',
-            [ATTR.messagingDestination]: binding.topic,
-            [ATTR.schema]: binding.schema,
-          },
-        },
+        { kind: SpanKind.PRODUCER, attributes: publishAttributes(binding.topic, binding.schema) },
       ),
+    sendMany: (groups) => {
+      const topics = [...new Set(groups.map((g) => g.binding.topic))].join(',');
+      const schemas = [...new Set(groups.map((g) => g.binding.schema))].join(',');
+      return startSpan(
+        `${topics} publish`,
+        async (span) => {
+          span.setAttribute(
+            ATTR.messagingBatchSize,
+            groups.reduce((sum, g) => sum + g.messages.length, 0),
+          );
+          return sendEncoded(groups.map((g) => encode(g.binding, g.messages)));
+        },
+        { kind: SpanKind.PRODUCER, attributes: publishAttributes(topics, schemas) },
+      );
+    },
+    encode,
+    sendEncoded,
     sendRaw,
     close: () =>
       (closing ??= (async () => {

@@ -1,5 +1,7 @@
 import { dlqTopicName, DLQ_RETENTION_MS } from '@openpenpal/contracts';
-import type { Kafka, ITopicConfig } from 'kafkajs';
+import { toError } from '@openpenpal/errors';
+import { retry } from '@openpenpal/timing';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 
 export interface TopicToProvision {
@@ -16,30 +18,71 @@ export interface ProvisionResult {
   mismatched: { topic: string; partitions: number; expected: number }[];
 }
 
-function topicConfig(topic: TopicToProvision, replicationFactor: number): ITopicConfig {
+/** The broker default largest record batch (message.max.bytes) a source topic takes. */
+const SOURCE_MAX_MESSAGE_BYTES = 1_048_588;
+/**
+ * What a dead-letter topic takes: its source's largest record plus room for the `dlq.*` headers
+ * (bounded to about 6 KB by the messaging layer), so a dead letter of any message that fitted its
+ * source topic fits its DLQ.
+ */
+export const DLQ_MAX_MESSAGE_BYTES = SOURCE_MAX_MESSAGE_BYTES + 64 * 1024;
+
+function topicConfig(
+  topic: TopicToProvision & { maxMessageBytes?: number },
+  replication: { factor: number; minInsync: number },
+): ITopicConfig {
   return {
     topic: topic.name,
     numPartitions: topic.partitions,
-    replicationFactor,
+    replicationFactor: replication.factor,
     configEntries: [
       { name: 'cleanup.policy', value: topic.cleanupPolicy },
       { name: 'retention.ms', value: String(topic.retentionMs) },
+      { name: 'min.insync.replicas', value: String(replication.minInsync) },
+      ...(topic.maxMessageBytes ? [{ name: 'max.message.bytes', value: String(topic.maxMessageBytes) }] : []),
     ],
   };
 }
 
+/** Resolves once every partition of every topic has a leader (another process may have created them). */
+async function waitForLeaders(admin: Admin, topics: readonly string[], logger: Logger): Promise<void> {
+  await retry(
+    async () => {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const leaderless = metadata.topics.filter(
+        (t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0),
+      );
+      if (leaderless.length > 0) {
+        throw new Error(`no leader yet for ${leaderless.map((t) => t.name).join(', ')}`);
+      }
+    },
+    {
+      initialDelayMs: 100,
+      maxDelayMs: 1_000,
+      attempts: 40,
+      onRetry: (error, attempt) =>
+        logger.debug({ err: toError(error), attempt }, 'waiting for topic leaders'),
+    },
+  );
+}
+
 /**
- * Creates the topics that do not exist yet, each with its dead-letter topic, and reports the
- * rest. Idempotent: running it again (or from several services at once) changes nothing.
+ * Creates the topics that do not exist yet, each with its dead-letter topic, waits until every
+ * partition of every topic has a leader, and reports the rest. Idempotent: running it again (or
+ * from several services at once) changes nothing. Retriable broker errors (a broker still
+ * starting, metadata not yet propagated) are retried with backoff.
  */
 export async function provisionTopics(options: {
   kafka: Kafka;
   topics: readonly TopicToProvision[];
   withDeadLetters?: boolean;
+  /** Copies of each partition (default 1, for one broker; 3 in production). */
   replicationFactor?: number;
+  /** Replicas that must have a write before it is acknowledged (default 1; 2 in production). */
+  minInsyncReplicas?: number;
   logger: Logger;
 }): Promise<ProvisionResult> {
-  const wanted = new Map<string, TopicToProvision>();
+  const wanted = new Map<string, TopicToProvision & { maxMessageBytes?: number }>();
   for (const topic of options.topics) {
     wanted.set(topic.name, topic);
     if (options.withDeadLetters ?? true) {
@@ -49,35 +92,52 @@ export async function provisionTopics(options: {
         partitions: topic.partitions,
         retentionMs: DLQ_RETENTION_MS,
         cleanupPolicy: 'delete',
+        maxMessageBytes: DLQ_MAX_MESSAGE_BYTES,
       });
     }
   }
+  const replication = { factor: options.replicationFactor ?? 1, minInsync: options.minInsyncReplicas ?? 1 };
   const admin = options.kafka.admin();
   await admin.connect();
   try {
-    const existingNames = new Set(await admin.listTopics());
-    const missing = [...wanted.values()].filter((t) => !existingNames.has(t.name));
-    if (missing.length > 0) {
-      // createTopics reports false (not an error) for topics another process created meanwhile.
-      await admin.createTopics({
-        topics: missing.map((t) => topicConfig(t, options.replicationFactor ?? 1)),
-        waitForLeaders: true,
-      });
-    }
-    const existing = [...wanted.keys()].filter((name) => existingNames.has(name));
-    const mismatched: ProvisionResult['mismatched'] = [];
-    if (existing.length > 0) {
-      const metadata = await admin.fetchTopicMetadata({ topics: existing });
-      for (const topic of metadata.topics) {
-        const expected = wanted.get(topic.name)?.partitions ?? topic.partitions.length;
-        if (topic.partitions.length !== expected) {
-          mismatched.push({ topic: topic.name, partitions: topic.partitions.length, expected });
+    return await retry(
+      async () => {
+        const existingNames = new Set(await admin.listTopics());
+        const missing = [...wanted.values()].filter((t) => !existingNames.has(t.name));
+        if (missing.length > 0) {
+          // createTopics reports false (not an error) for topics another process created meanwhile.
+          await admin.createTopics({
+            topics: missing.map((t) => topicConfig(t, replication)),
+            waitForLeaders: true,
+          });
         }
-      }
-    }
-    for (const m of mismatched) options.logger.warn(m, 'topic partition count differs from the catalogue');
-    options.logger.info({ created: missing.length, existing: existing.length }, 'topics provisioned');
-    return { created: missing.map((t) => t.name), existing, mismatched };
+        await waitForLeaders(admin, [...wanted.keys()], options.logger);
+        const existing = [...wanted.keys()].filter((name) => existingNames.has(name));
+        const mismatched: ProvisionResult['mismatched'] = [];
+        if (existing.length > 0) {
+          const metadata = await admin.fetchTopicMetadata({ topics: existing });
+          for (const topic of metadata.topics) {
+            const expected = wanted.get(topic.name)?.partitions ?? topic.partitions.length;
+            if (topic.partitions.length !== expected) {
+              mismatched.push({ topic: topic.name, partitions: topic.partitions.length, expected });
+            }
+          }
+        }
+        for (const m of mismatched)
+          options.logger.warn(m, 'topic partition count differs from the catalogue');
+        options.logger.info({ created: missing.length, existing: existing.length }, 'topics provisioned');
+        return { created: missing.map((t) => t.name), existing, mismatched };
+      },
+      {
+        initialDelayMs: 200,
+        maxDelayMs: 2_000,
+        attempts: 10,
+        // kafkajs marks errors worth another try (a broker not ready, a leader moving) as retriable.
+        shouldRetry: (error) => (error as { retriable?: unknown }).retriable === true,
+        onRetry: (error, attempt) =>
+          options.logger.warn({ err: toError(error), attempt }, 'topic provisioning failed; retrying'),
+      },
+    );
   } finally {
     await admin.disconnect();
   }

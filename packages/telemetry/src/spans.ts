@@ -6,6 +6,7 @@ import {
   trace,
   type Attributes,
   type Context,
+  type Link,
   type Span,
   type SpanKind,
 } from '@opentelemetry/api';
@@ -20,6 +21,8 @@ export interface SpanOptions {
   attributes?: Attributes;
   /** Parent context; the active one when omitted (e.g. a context extracted from Kafka headers). */
   parent?: Context;
+  /** Spans this one follows from without being their child (a batch links each message's trace). */
+  links?: Link[];
 }
 
 // A fresh proxy's delegate is the API's shared no-op provider, which is what the global proxy
@@ -57,6 +60,7 @@ export async function startSpan<T>(
     {
       ...(options.kind === undefined ? {} : { kind: options.kind }),
       ...(options.attributes ? { attributes: options.attributes } : {}),
+      ...(options.links?.length ? { links: options.links } : {}),
     },
     parent,
   );

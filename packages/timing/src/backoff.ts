@@ -46,7 +46,7 @@ export function createBackoff(policy: BackoffPolicy): Backoff {
   let current: IBackoff<unknown> | undefined;
   return {
     next: () => {
-      current = current ? current.next(undefined) : factory.next(undefined);
+      current = current ? current.next(undefined) : factory.next();
       return Math.min(policy.maxDelayMs, current.duration);
     },
   };
@@ -68,7 +68,10 @@ export interface RetryOptions extends BackoffPolicy {
  * Runs `operation` until it succeeds, retrying failures with backoff. The last failure is thrown
  * when tries run out, `shouldRetry` refuses, or `signal` aborts.
  */
-export async function retry<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function retry<T>(
+  operation: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
   const backoff = createBackoff(options);
   const clock = options.clock ?? systemClock;
   for (let attempt = 1; ; attempt += 1) {
@@ -76,7 +79,8 @@ export async function retry<T>(operation: (attempt: number) => Promise<T>, optio
       return await operation(attempt);
     } catch (error) {
       const outOfTries = options.attempts !== undefined && attempt >= options.attempts;
-      if (outOfTries || options.signal?.aborted || options.shouldRetry?.(error, attempt) === false) throw error;
+      if (outOfTries || options.signal?.aborted || options.shouldRetry?.(error, attempt) === false)
+        throw error;
       const delay = backoff.next();
       options.onRetry?.(error, attempt, delay);
       await sleep(delay, options.signal, clock);

@@ -19,10 +19,9 @@ describe('backoff', () => {
   it('retries until the operation succeeds', async () => {
     let calls = 0;
     const result = await retry(
-      async (attempt) => {
+      (attempt) => {
         calls += 1;
-        if (attempt < 3) throw new Error('not yet');
-        return 'done';
+        return attempt < 3 ? Promise.reject(new Error('not yet')) : Promise.resolve('done');
       },
       { initialDelayMs: 1, maxDelayMs: 2 },
     );
@@ -32,9 +31,9 @@ describe('backoff', () => {
 
   it('throws the last failure when tries run out or a failure is not retryable', async () => {
     let calls = 0;
-    const fail = async (attempt: number) => {
+    const fail = (attempt: number) => {
       calls += 1;
-      throw new Error(`try ${attempt}`);
+      return Promise.reject(new Error(`try ${attempt}`));
     };
     await expect(retry(fail, { initialDelayMs: 1, maxDelayMs: 1, attempts: 2 })).rejects.toThrow('try 2');
     expect(calls).toBe(2);
@@ -46,12 +45,13 @@ describe('backoff', () => {
   it('stops waiting when aborted', async () => {
     const controller = new AbortController();
     const started = Date.now();
-    const run = retry(
-      async () => {
-        throw new Error('down');
-      },
-      { initialDelayMs: 60_000, maxDelayMs: 60_000, jitter: 'full', random: () => 0.5, signal: controller.signal },
-    );
+    const run = retry(() => Promise.reject(new Error('down')), {
+      initialDelayMs: 60_000,
+      maxDelayMs: 60_000,
+      jitter: 'full',
+      random: () => 0.5,
+      signal: controller.signal,
+    });
     setTimeout(() => controller.abort(), 20);
     await expect(run).rejects.toThrow('down');
     expect(Date.now() - started).toBeLessThan(10_000);

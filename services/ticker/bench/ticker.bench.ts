@@ -21,7 +21,6 @@ import { findWorkspaceRoot, loadStackEnv, uniqueName, type StackEnv } from '@ope
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { noDelaySocketFactory } from '../src/kafka-socket.ts';
 import { noopObserver, type TickerObserver } from '../src/observer.ts';
 import { retrying } from '../src/retry.ts';
 import { triggerTopicFor } from '../src/task-spec.ts';
@@ -96,7 +95,6 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     brokers: stack.kafkaBrokers,
     clientId: prefix,
     logger,
-    config: { socketFactory: noDelaySocketFactory },
   });
   // Topic creation can fail transiently while the broker still deletes the last scenario's topics.
   await retrying(

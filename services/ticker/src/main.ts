@@ -6,7 +6,6 @@ import { createLogger, defaultInstanceId, runService, startOpsServer } from '@op
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { loadTickerConfig } from './config.ts';
-import { noDelaySocketFactory } from './kafka-socket.ts';
 import { triggerTopicFor } from './task-spec.ts';
 import { createTicker } from './ticker.ts';
 
@@ -26,7 +25,6 @@ await runService({
       brokers: config.KAFKA_BROKERS,
       clientId: config.KAFKA_CLIENT_ID,
       logger,
-      config: { socketFactory: noDelaySocketFactory },
     });
     const admin = kafka.admin();
     await admin.connect();

@@ -3,16 +3,17 @@ import { isTracingEnabled } from '@openpenpal/telemetry';
 import { toError } from '@openpenpal/errors';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import {
-  ProcessingAborted,
-  buildBackoff,
-  processMessage,
-  type ConsumerObserver,
-  type ProcessDependencies,
-  type RetryPolicy,
-  type AnySubscription,
-} from './process-message.ts';
-import type { Producer } from './producer.ts';
+import type { Producer } from '../producer.ts';
+import { ProcessingAborted, type PartitionHold } from './hold.ts';
+import { processBatch } from './process-batch.ts';
+import { processMessage, type ProcessDependencies } from './process-message.ts';
+import type {
+  AnySubscription,
+  BatchSubscription,
+  ConsumerObserver,
+  RetryPolicy,
+  Subscription,
+} from './types.ts';
 
 export interface ConsumerRunnerOptions {
   kafka: Kafka;
@@ -39,6 +40,11 @@ export interface ConsumerRunnerOptions {
   /** Longest a fetch waits for data (default 1 s); close() may wait this long for it. */
   maxWaitTimeMs?: number;
   observer?: ConsumerObserver;
+  /**
+   * Called once when the consumer stopped for good (kafkajs gave up and will not restart it): the
+   * service runtime fails readiness and exits non-zero so a supervisor restarts the process.
+   */
+  onFatal?: (error: Error) => void;
   now?: () => number;
 }
 
@@ -58,17 +64,24 @@ const DEFAULT_RETRY: RetryPolicy = {
   blockingErrorCodes: ['DEPENDENCY_UNAVAILABLE'],
 };
 
+const DEFAULT_MAX_BATCH = 1_000;
+
+function isBatchSubscription(s: AnySubscription): s is BatchSubscription & AnySubscription {
+  return 'batchHandler' in s;
+}
+
 /**
  * Runs handlers over Kafka messages with at-least-once delivery: an offset is committed only
  * after its message was handled (or dead-lettered) and everything the handler produced was
  * acknowledged, so a crash redelivers instead of losing. Per-key order holds because a
- * partition's messages run one after another, retries included.
+ * partition's messages run one after another, retries included. A subscription handles either
+ * one message per call or a slice of the fetched batch per call (`batchSubscription`), under the
+ * same commit, retry, dead-letter and hold-the-partition rules.
  */
 export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRunner {
   const logger = options.logger.child({ component: 'consumer', groupId: options.groupId });
   const now = options.now ?? Date.now;
   const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  const backoff = buildBackoff(retryPolicy);
   const commitEveryMessages = options.commitEvery?.messages ?? 5_000;
   const commitEveryMs = options.commitEvery?.ms ?? 1_000;
   const deps: ProcessDependencies = {
@@ -80,7 +93,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     observer: options.observer,
     now,
   };
-  const byTopic = new Map(options.subscriptions.map((s) => [s.binding.topic, s]));
+  const byTopic = new Map<string, AnySubscription>(options.subscriptions.map((s) => [s.binding.topic, s]));
   const abort = new AbortController();
   const consumer: Consumer = options.kafka.consumer({
     groupId: options.groupId,
@@ -95,13 +108,21 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
   consumer.on(consumer.events.CRASH, (event) => {
     const { error, restart } = event.payload;
     logger.error({ err: error, restart }, 'consumer crashed');
-    if (!restart) running = false;
+    if (!restart && !stopping) {
+      running = false;
+      options.onFatal?.(toError(error));
+    }
   });
 
   const eachBatch = async (payload: EachBatchPayload) => {
     const { batch } = payload;
     const subscription = byTopic.get(batch.topic);
     if (!subscription) throw new Error(`no subscription for topic ${batch.topic}`);
+    const hold: PartitionHold = {
+      signal: abort.signal,
+      heartbeat: () => payload.heartbeat(),
+      isStale: () => stopping || !payload.isRunning() || payload.isStale(),
+    };
     let uncommitted: string | undefined;
     let sinceCommit = 0;
     let lastCommit = now();
@@ -117,36 +138,51 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       sinceCommit = 0;
       lastCommit = now();
     };
+    const done = async (offset: string, count: number) => {
+      uncommitted = offset;
+      sinceCommit += count;
+      if (sinceCommit >= commitEveryMessages || now() - lastCommit >= commitEveryMs) {
+        await commit();
+        // kafkajs throttles heartbeats itself; asking once per commit keeps the hot loop lean.
+        await payload.heartbeat();
+      }
+    };
+    // Whether an SDK is registered cannot change within a batch; asking once keeps it off the hot path.
+    const tracing = isTracingEnabled();
     try {
-      let index = 0;
-      // Whether an SDK is registered cannot change within a batch; asking once keeps it off the hot path.
-      const tracing = isTracingEnabled();
-      for (const message of batch.messages) {
-        // isStale() (a rebalance or seek took the partition) builds a string key per call; every
-        // 32nd message is often enough, and stopping a little late only redoes a few messages.
-        if (stopping || !payload.isRunning() || ((index++ & 31) === 0 && payload.isStale())) break;
-        try {
-          await processMessage(deps, subscription, backoff, batch.partition, message, abort.signal, tracing);
-        } catch (error) {
-          if (error instanceof ProcessingAborted) break;
-          throw error;
+      if (isBatchSubscription(subscription)) {
+        const size = subscription.maxBatchSize ?? DEFAULT_MAX_BATCH;
+        for (let from = 0; from < batch.messages.length; from += size) {
+          if (hold.isStale()) break;
+          const slice = batch.messages.slice(from, from + size);
+          await processBatch(deps, subscription, batch.partition, slice, hold, tracing);
+          const last = slice.at(-1);
+          if (last) await done(last.offset, slice.length);
         }
-        uncommitted = message.offset;
-        sinceCommit += 1;
-        if (sinceCommit >= commitEveryMessages || now() - lastCommit >= commitEveryMs) {
-          await commit();
-          // kafkajs throttles heartbeats itself; asking once per commit keeps the hot loop lean.
-          await payload.heartbeat();
+      } else {
+        let index = 0;
+        for (const message of batch.messages) {
+          // isStale() (a rebalance or seek took the partition) builds a string key per call; every
+          // 32nd message is often enough, and stopping a little late only redoes a few messages.
+          if (stopping || !payload.isRunning() || ((index++ & 31) === 0 && payload.isStale())) break;
+          await processMessage(deps, subscription as Subscription, batch.partition, message, hold, tracing);
+          await done(message.offset, 1);
         }
       }
+    } catch (error) {
+      if (!(error instanceof ProcessingAborted)) throw error;
     } finally {
-      // Commit what is done even when a later message failed hard, so it is not redone.
+      // Commit what is done even when a later message was interrupted, so it is not redone.
       await commit().catch((error: unknown) => {
         logger.warn(
           { err: toError(error), topic: batch.topic, partition: batch.partition },
           'offset commit failed',
         );
       });
+      if (options.observer?.onLag && batch.messages.length > 0) {
+        const lag = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
+        options.observer.onLag({ topic: batch.topic, partition: batch.partition, lag: Math.max(0, lag) });
+      }
     }
   };
 
