@@ -1,0 +1,3 @@
+local function double(n)
+  return tonumber(n) * 2
+end
