@@ -1,7 +1,6 @@
 // Task definitions (events, fold, commands, defaults, messages)
 export {
   createTaskDefinitions,
-  type Clock,
   type CommandOptions,
   type CommandResult,
   type ReasonOptions,
@@ -14,7 +13,9 @@ export {
   decideEnable,
   decideRunRequest,
   decideUpdate,
+  taskDecider,
   type DecisionContext,
+  type TaskCommand,
 } from './definitions/decide.ts';
 export {
   DEFAULT_TASKS,

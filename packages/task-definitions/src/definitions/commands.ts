@@ -1,17 +1,10 @@
 import { SchedulerError, isSchedulerError } from '@openpenpal/errors';
-import type { EventData, EventStore } from '@openpenpal/event-store';
+import { createCommandHandler, type CurrentRevision, type EventStore } from '@openpenpal/event-store';
+import type { Clock } from '@openpenpal/timing';
 import { commandEventId, randomId } from '../ids.ts';
-import {
-  decideCreate,
-  decideDelete,
-  decideDisable,
-  decideEnable,
-  decideRunRequest,
-  decideUpdate,
-  type DecisionContext,
-} from './decide.ts';
-import { parseTaskEvents, taskStreamId, type RecordedTaskEvent, type TaskEvent } from './events.ts';
-import { evolveTask, foldTask, type TaskState } from './fold.ts';
+import { taskDecider, type DecisionContext, type TaskCommand } from './decide.ts';
+import { parseTaskEvent, parseTaskEvents, taskStreamId, type RecordedTaskEvent } from './events.ts';
+import { foldTask, type TaskState } from './fold.ts';
 import {
   assertActor,
   assertTaskId,
@@ -19,19 +12,16 @@ import {
   checkReason,
   parseCreateInput,
   parseUpdateInput,
+  validationFailed,
 } from './validation.ts';
-
-export interface Clock {
-  now(): number;
-}
 
 /** What every command takes besides its own input. */
 export interface CommandOptions {
   /** Who asks: an admin's user id or a service name; recorded on the event. */
   actor: string;
   /**
-   * The revision the caller last saw (for example from an ETag): a write over a newer revision is a
-   * CONFLICT instead of silently overwriting a change the caller has not seen.
+   * The revision the caller last saw (for example from an ETag; -1 for no task): a write over a newer
+   * revision is a CONFLICT instead of silently overwriting a change the caller has not seen.
    */
   expectedRevision?: number;
   /**
@@ -69,122 +59,131 @@ export interface TaskDefinitions {
   readTaskEvents(taskId: string): Promise<RecordedTaskEvent[]>;
 }
 
-type Decide = (state: TaskState | undefined, ctx: DecisionContext) => TaskEvent[];
+/** The caller's revision as the store counts: -1 is no task yet. */
+function toExpectedRevision(revision: number | undefined): CurrentRevision | undefined {
+  if (revision === undefined) return undefined;
+  if (!Number.isSafeInteger(revision) || revision < -1) {
+    throw validationFailed([
+      {
+        field: 'expected_revision',
+        problem: 'a revision the caller saw: an integer >= 0, or -1 for no task',
+      },
+    ]);
+  }
+  return revision === -1 ? 'no_stream' : BigInt(revision);
+}
+
+/** A revision of the store's CONFLICT details ('3', 'no_stream') as the task API counts it: 3, null. */
+function taskRevision(revision: unknown): unknown {
+  if (revision === 'no_stream') return null;
+  return typeof revision === 'string' && /^\d+$/.test(revision) ? Number(revision) : revision;
+}
 
 /**
- * The commands of the admin API on event-sourced task definitions. Each one validates its input, reads
- * stream `task-<id>`, folds it, decides, and appends with the revision it read as the expected
- * revision, so a concurrent write in between is a CONFLICT rather than a lost update.
+ * The commands of the admin API on event-sourced task definitions. Each one validates its input, then
+ * runs on the event store's command handler: read stream `task-<id>`, fold it, decide (`taskDecider`),
+ * append with the revision it read as the expected revision, so a concurrent write in between is a
+ * CONFLICT rather than a lost update.
  */
-export function createTaskDefinitions(deps: { store: EventStore; clock: Clock }): TaskDefinitions {
+export function createTaskDefinitions(deps: {
+  store: EventStore;
+  clock: Pick<Clock, 'now'>;
+}): TaskDefinitions {
   const { store, clock } = deps;
+  const handle = createCommandHandler({
+    store,
+    decider: taskDecider,
+    fromStored: parseTaskEvent,
+    eventId: commandEventId,
+    randomEventId: randomId,
+  });
 
   const read = async (taskId: string): Promise<RecordedTaskEvent[]> =>
     parseTaskEvents(await store.readStream(taskStreamId(taskId)));
 
-  const run = async (taskId: string, options: CommandOptions, decide: Decide): Promise<CommandResult> => {
+  const run = async (
+    taskId: string,
+    options: CommandOptions,
+    command: (context: DecisionContext) => TaskCommand,
+  ): Promise<CommandResult> => {
     assertActor(options.actor);
-    const events = await read(taskId);
-    const state = foldTask(events);
-    if (options.commandId !== undefined) {
-      const firstId = commandEventId(options.commandId, 0);
-      const done = events.findIndex((event) => event.id === firstId);
-      if (done !== -1 && state !== undefined) {
-        const ids = events
-          .slice(done)
-          .filter((event, index) => event.id === commandEventId(options.commandId ?? '', index));
-        return {
-          task: state,
-          revision: ids.at(-1)?.revision ?? state.revision,
-          changed: true,
-          eventIds: ids.map((e) => e.id),
-        };
-      }
-    }
-    if (options.expectedRevision !== undefined && options.expectedRevision !== (state?.revision ?? -1)) {
-      throw new SchedulerError(
-        'CONFLICT',
-        `task ${taskId} changed since revision ${options.expectedRevision}`,
-        {
-          details: { task_id: taskId, expected: options.expectedRevision, actual: state?.revision ?? null },
-        },
-      );
-    }
-    const decided = decide(state, { taskId, actor: options.actor, now: clock.now() });
-    if (decided.length === 0) {
-      if (state === undefined) throw new SchedulerError('INTERNAL', 'a decision on no task appended nothing');
-      return { task: state, revision: state.revision, changed: false, eventIds: [] };
-    }
-    const toAppend: EventData[] = decided.map((event, index) => ({
-      id: options.commandId === undefined ? randomId() : commandEventId(options.commandId, index),
-      type: event.type,
-      data: event.data,
-    }));
+    const expectedRevision = toExpectedRevision(options.expectedRevision);
+    const stream = taskStreamId(taskId);
     let result;
     try {
-      result = await store.append(taskStreamId(taskId), toAppend, {
-        expectedRevision: state === undefined ? 'no_stream' : BigInt(state.revision),
+      result = await handle(stream, command({ taskId, actor: options.actor, now: clock.now() }), {
+        ...(options.commandId === undefined ? {} : { commandId: options.commandId }),
+        ...(expectedRevision === undefined ? {} : { expectedRevision }),
       });
     } catch (error) {
-      if (isSchedulerError(error) && error.code === 'CONFLICT') {
+      // A CONFLICT naming the stream is about its revision (a stale expectedRevision or a concurrent
+      // write); a decision's own CONFLICT (a create over a live task) passes as it is.
+      if (isSchedulerError(error) && error.code === 'CONFLICT' && error.details.stream === stream) {
         throw new SchedulerError(
           'CONFLICT',
-          `task ${taskId} was changed concurrently; read it again and retry`,
+          `task ${taskId} was changed by another write; read it again and retry`,
           {
             cause: error,
-            details: { task_id: taskId, ...error.details },
+            details: {
+              task_id: taskId,
+              ...error.details,
+              expected: taskRevision(error.details.expected),
+              actual: taskRevision(error.details.actual),
+            },
           },
         );
       }
       throw error;
     }
-    const first = Number(result.nextExpectedRevision) - decided.length + 1;
-    const task = decided.reduce<TaskState | undefined>(
-      (current, event, index) =>
-        evolveTask(current, {
-          ...event,
-          id: toAppend[index]?.id ?? '',
-          revision: first + index,
-          position: result.position,
-          recordedAt: new Date(clock.now()),
-        }),
-      state,
-    );
+    const task = result.state;
     if (task === undefined) throw new SchedulerError('INTERNAL', 'a command left no task state');
-    return { task, revision: task.revision, changed: true, eventIds: toAppend.map((event) => event.id) };
+    return {
+      task,
+      revision: result.revision === 'no_stream' ? task.revision : Number(result.revision),
+      changed: result.appended.length > 0,
+      eventIds: result.appended.map((event) => event.id),
+    };
   };
 
   return {
     createTask: async (input, options) => {
       const parsed = parseCreateInput(input);
       const taskId = parsed.taskId ?? randomId();
-      return run(taskId, options, (state, ctx) => decideCreate(state, parsed, ctx));
+      return run(taskId, options, (context) => ({
+        type: 'CreateTask',
+        input: { fields: parsed.fields, isActive: parsed.isActive },
+        context,
+      }));
     },
     updateTask: async (taskId, patch, options) => {
       assertTaskId(taskId);
       const parsed = parseUpdateInput(patch);
-      return run(taskId, options, (state, ctx) => decideUpdate(state, parsed, ctx));
+      return run(taskId, options, (context) => ({ type: 'UpdateTask', patch: parsed, context }));
     },
     enableTask: async (taskId, options) => {
       assertTaskId(taskId);
       const reason = checkReason(options.reason);
-      return run(taskId, options, (state, ctx) => decideEnable(state, reason, ctx));
+      return run(taskId, options, (context) => ({ type: 'EnableTask', reason, context }));
     },
     disableTask: async (taskId, options) => {
       assertTaskId(taskId);
       const reason = checkReason(options.reason);
-      return run(taskId, options, (state, ctx) => decideDisable(state, reason, ctx));
+      return run(taskId, options, (context) => ({ type: 'DisableTask', reason, context }));
     },
     deleteTask: async (taskId, options) => {
       assertTaskId(taskId);
       const reason = checkReason(options.reason);
-      return run(taskId, options, (state, ctx) => decideDelete(state, reason, ctx));
+      return run(taskId, options, (context) => ({ type: 'DeleteTask', reason, context }));
     },
     requestRun: async (taskId, options) => {
       assertTaskId(taskId);
       const reason = checkReason(options.reason);
       const payloadOverride = checkPayloadOverride(options.payloadOverride);
-      return run(taskId, options, (state, ctx) => decideRunRequest(state, { reason, payloadOverride }, ctx));
+      return run(taskId, options, (context) => ({
+        type: 'RequestTaskRun',
+        input: { reason, payloadOverride },
+        context,
+      }));
     },
     getTask: async (taskId, options = {}) => {
       assertTaskId(taskId);

@@ -1,22 +1,40 @@
 import { SchedulerError } from '@openpenpal/errors';
-import type { JsonObject } from '@openpenpal/event-store';
-import type { TaskEvent } from './events.ts';
+import type { Decider, JsonObject } from '@openpenpal/event-store';
+import type { RecordedTaskEvent, TaskEvent } from './events.ts';
 import { TASK_FIELD_NAMES, type TaskDefinitionFields } from './fields.ts';
-import type { TaskState } from './fold.ts';
+import { evolveTask, type TaskState } from './fold.ts';
 import { checkDefinition } from './validation.ts';
 
 /*
  * Decisions: pure functions from the current state and a validated command to the events to append
  * (none when the command changes nothing). They throw NOT_FOUND for a task that does not exist or was
- * deleted, CONFLICT for a create over an existing task. The store write (with the expected revision)
- * happens in commands.ts.
+ * deleted, CONFLICT for a create over an existing task. `taskDecider` puts them together with the fold;
+ * the store write (with the expected revision) is the event store's command handler's, in commands.ts.
  */
 
+/** Which task a command is on, who asks and when. */
 export interface DecisionContext {
   taskId: string;
   actor: string;
   now: number;
 }
+
+/** A command on one task, its input already validated (validation.ts). */
+export type TaskCommand =
+  | {
+      type: 'CreateTask';
+      input: { fields: TaskDefinitionFields; isActive: boolean };
+      context: DecisionContext;
+    }
+  | { type: 'UpdateTask'; patch: Partial<TaskDefinitionFields>; context: DecisionContext }
+  | { type: 'EnableTask'; reason: string | null; context: DecisionContext }
+  | { type: 'DisableTask'; reason: string | null; context: DecisionContext }
+  | { type: 'DeleteTask'; reason: string | null; context: DecisionContext }
+  | {
+      type: 'RequestTaskRun';
+      input: { reason: string | null; payloadOverride: JsonObject | null };
+      context: DecisionContext;
+    };
 
 function notFound(taskId: string, state: TaskState | undefined): SchedulerError {
   return new SchedulerError(
@@ -140,3 +158,25 @@ export function decideRunRequest(
     },
   ];
 }
+
+/** Task definitions as a decider: no state for a stream without events, the fold, the decisions above. */
+export const taskDecider: Decider<TaskState | undefined, TaskCommand, TaskEvent, RecordedTaskEvent> = {
+  initialState: () => undefined,
+  evolve: evolveTask,
+  decide: (command, state) => {
+    switch (command.type) {
+      case 'CreateTask':
+        return decideCreate(state, command.input, command.context);
+      case 'UpdateTask':
+        return decideUpdate(state, command.patch, command.context);
+      case 'EnableTask':
+        return decideEnable(state, command.reason, command.context);
+      case 'DisableTask':
+        return decideDisable(state, command.reason, command.context);
+      case 'DeleteTask':
+        return decideDelete(state, command.reason, command.context);
+      case 'RequestTaskRun':
+        return decideRunRequest(state, command.input, command.context);
+    }
+  },
+};

@@ -1,6 +1,6 @@
 import type { EventStore } from '@openpenpal/event-store';
+import type { Clock } from '@openpenpal/timing';
 import { seedEventId } from '../ids.ts';
-import type { Clock } from './commands.ts';
 import { parseTaskEvents, taskStreamId } from './events.ts';
 import { FIELD_DEFAULTS, type TaskDefinitionFields } from './fields.ts';
 import { foldTask } from './fold.ts';
@@ -101,7 +101,7 @@ export type SeedOutcome = 'created' | 'exists' | 'deleted' | 'restored';
  * same task is recognised by the store as the same event and stored once.
  */
 export async function seedDefaultTasks(
-  deps: { store: EventStore; clock: Clock },
+  deps: { store: EventStore; clock: Pick<Clock, 'now'> },
   options: { actor: string; restoreDeleted?: boolean },
 ): Promise<{ task_id: string; outcome: SeedOutcome; revision: number }[]> {
   const results: { task_id: string; outcome: SeedOutcome; revision: number }[] = [];

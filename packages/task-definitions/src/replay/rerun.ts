@@ -2,7 +2,7 @@ import { topicSpec, triggerTopicName, type ExecutionEvent, type TaskTrigger } fr
 import { SchedulerError } from '@openpenpal/errors';
 import type { EventStore, RecordedEvent } from '@openpenpal/event-store';
 import type { Producer } from '@openpenpal/messaging';
-import type { Clock } from '../definitions/commands.ts';
+import type { Clock } from '@openpenpal/timing';
 import { parseTaskEvents, taskStreamId } from '../definitions/events.ts';
 import type { RunnableTaskType } from '../definitions/fields.ts';
 import { foldTask } from '../definitions/fold.ts';
@@ -14,7 +14,7 @@ import { randomId, replayExecutionId, replayMessageId } from '../ids.ts';
 export interface RerunDeps {
   store: EventStore;
   producer: Producer;
-  clock: Clock;
+  clock: Pick<Clock, 'now'>;
   /** Where execution events and triggers go; the catalogue's topics by default (tests pass their own). */
   topics?: { executionEvents?: string; trigger?: (taskType: RunnableTaskType) => string };
   /** Recorded as the TaskTriggered event's `worker` (the API instance). */
