@@ -1,3 +1,4 @@
+export { deciderSpec } from './decider.ts';
 export {
   createKafkaTestContext,
   testKafkaClient,
