@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { errorCodeOf, toError } from '@openpenpal/errors';
 import { HEADERS } from '@openpenpal/messaging';
 import type { Message, Producer as KafkaProducer } from 'kafkajs';
@@ -33,6 +34,27 @@ export interface BatchResult {
   failed: number;
 }
 
+/** Namespace of the UUID v5 message ids of replacements. Fixed forever: redeliveries must derive the same id. */
+const REPLACEMENT_NAMESPACE = Buffer.from('d7d0eb40dcb84cc681599629d4b365e8', 'hex');
+
+/**
+ * The `message-id` header of a delayed message: its id, which a redelivery after a crash repeats,
+ * so consumers can drop the copy. A replacement that follows a copy that may have reached the
+ * target (generation 1 and up) is another message, so it gets an id of its own: a UUID v5 of the
+ * generation and the id. (A readable suffix such as `<id>#2` could equal another message's id.)
+ */
+export function dispatchMessageId(id: string, generation: number): string {
+  if (generation === 0) return id;
+  const hash = createHash('sha1')
+    .update(REPLACEMENT_NAMESPACE)
+    .update(`${generation}:${id}`, 'utf8')
+    .digest();
+  hash.writeUInt8((hash.readUInt8(6) & 0x0f) | 0x50, 6);
+  hash.writeUInt8((hash.readUInt8(8) & 0x3f) | 0x80, 8);
+  const hex = hash.toString('hex', 0, 16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** Decodes claimed records; an item it cannot read stays claimed, so its claim expires for another replica. */
 function prepare(deps: BatchDependencies, claims: readonly ClaimedItem[]): OutgoingItem[] {
   const items: OutgoingItem[] = [];
@@ -41,7 +63,7 @@ function prepare(deps: BatchDependencies, claims: readonly ClaimedItem[]): Outgo
       const record = decodeRecord(claim.record);
       const headers: Record<string, Buffer> = { ...record.headers };
       // Duplicates (a redelivery after a crash) carry the same id, so consumers can drop them.
-      headers[HEADERS.messageId] = Buffer.from(claim.id);
+      headers[HEADERS.messageId] = Buffer.from(dispatchMessageId(claim.id, claim.generation));
       items.push({
         claim,
         topic: record.topic,

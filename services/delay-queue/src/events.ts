@@ -14,22 +14,20 @@ type EventBody = DelayedMessageEvent['event'];
 const MAX_EVENTS_PER_SEND = 5_000;
 
 /**
- * The store's outcomes in the contract's words. `rescheduled` (a pending id with a new due time or
- * record replaced the old one) is `scheduled`: the message is now pending as requested, and the
- * event carries the new due time. `in_flight` (a dispatcher is publishing it right now, so the
- * request changed nothing) is `duplicate` for a schedule and `already_fired` for a cancel: the
- * publish under way may land, so a requester must treat it as fired.
+ * The store's outcomes in the contract's words (DelayedMessageEvent v2). `in_flight` (a dispatcher
+ * is publishing the id right now and the request changed nothing) is `duplicate` for a schedule and
+ * `already_fired` for a cancel: the publish under way may land, so a requester must treat it as
+ * fired.
  */
 export function scheduleOutcomeForEvent(outcome: ScheduleOutcome): EventScheduleOutcome {
   switch (outcome) {
     case 'scheduled':
     case 'rescheduled':
-      return 'scheduled';
     case 'duplicate':
+    case 'already_fired':
+      return outcome;
     case 'in_flight':
       return 'duplicate';
-    case 'already_fired':
-      return 'already_fired';
   }
 }
 

@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { cancelOutcomeForEvent, delayEvent, scheduleOutcomeForEvent, type EventPublisher } from './events.ts';
 import type { DelayQueueMetrics } from './metrics.ts';
 import { encodeRecord } from './record.ts';
-import type { Clock, DelayStore } from './store/index.ts';
+import type { Clock, DelayStore, IfPending } from './store/index.ts';
 import type { RequestValidator } from './validation.ts';
 
 export interface IntakeDependencies {
@@ -35,10 +35,12 @@ function isRejection(error: unknown): error is SchedulerError {
 
 /**
  * The requester's headers, plus the trace context of this consumer span when the requester sent
- * none, so the trace still runs requester → delay queue → target consumer.
+ * none, so the trace still runs requester → delay queue → target consumer. Not for a replace: it
+ * compares the stored bytes with what is pending, and a redelivered request must not differ from
+ * its first delivery (in flight, a difference would publish the message a second time).
  */
-function headersWithTrace(headers: Record<string, Buffer>): Record<string, Buffer> {
-  if (!isTracingEnabled() || headers.traceparent !== undefined) return headers;
+function headersWithTrace(headers: Record<string, Buffer>, ifPending: IfPending): Record<string, Buffer> {
+  if (ifPending === 'replace' || !isTracingEnabled() || headers.traceparent !== undefined) return headers;
   const carrier: Record<string, string | Buffer> = {};
   injectTraceContext(carrier);
   const out = { ...headers };
@@ -79,18 +81,20 @@ export function createIntakeHandler(deps: IntakeDependencies): MessageHandler<De
       if (isRejection(error)) return reject(request, value.message_id, error);
       throw error;
     }
+    // v1 requests (and v2 ones that leave it null) keep what is pending.
+    const ifPending = value.if_pending ?? 'keep';
     const record = encodeRecord(
       {
         topic: value.target_topic,
         key: value.target_key ?? null,
-        headers: headersWithTrace(value.headers),
+        headers: headersWithTrace(value.headers, ifPending),
         payload: value.payload,
       },
       NOT_STORED,
     );
     let outcome;
     try {
-      outcome = await store.schedule({ id: value.message_id, dueAt: value.due_at, record });
+      outcome = await store.schedule({ id: value.message_id, dueAt: value.due_at, record, ifPending });
     } catch (error) {
       if (isRejection(error)) return reject(request, value.message_id, error);
       throw failed('schedule', error);

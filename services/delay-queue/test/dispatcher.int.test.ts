@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { dispatchMessageId } from '../src/dispatch-batch.ts';
+import { encodeRecord } from '../src/record.ts';
 import { counterValue, createDispatcherContext, type DispatcherContext } from './dispatcher-support.ts';
 import { collect, decodeEvents, dispatchedOf, waitFor } from './service-support.ts';
 
@@ -104,5 +106,83 @@ describe('dispatcher', () => {
     const message = await waitFor(() => arrived('early'));
     expect(message.receivedAt - dueAt).toBeLessThan(1_000);
     expect(arrived('late')).toBeUndefined();
+  });
+
+  describe('a replace while the copy is being published', () => {
+    const replacement = (id: string) =>
+      encodeRecord({ topic: target, key: id, headers: {}, payload: Buffer.from(`replacement of ${id}`) });
+
+    /** A replica whose first publish waits until `open` is called, then succeeds or fails. */
+    const gatedReplica = async () => {
+      const replica = await ctx.replica();
+      const original = replica.targetProducer.sendBatch.bind(replica.targetProducer);
+      let started!: () => void;
+      const publishing = new Promise<void>((resolve) => (started = resolve));
+      let open!: (fail: boolean) => void;
+      const gate = new Promise<boolean>((resolve) => (open = resolve));
+      let calls = 0;
+      replica.targetProducer.sendBatch = async (batch) => {
+        calls += 1;
+        if (calls === 1) {
+          started();
+          if (await gate) throw new Error('broker refused the batch');
+        }
+        return original(batch);
+      };
+      return { publishing, open };
+    };
+    const messagesOf = (id: string) =>
+      out
+        .on(target)
+        .filter((message) => message.key === id)
+        .map((m) => [m.headers['message-id'], m.value?.toString()]);
+
+    it('publishes the copy under way, then the replacement under a message-id of its own', async () => {
+      await ctx.schedule('moved', Date.now());
+      const { publishing, open } = await gatedReplica();
+      await publishing;
+      const dueAt = Date.now() + 300;
+      const outcome = await ctx.store.schedule({
+        id: 'moved',
+        dueAt,
+        record: replacement('moved'),
+        ifPending: 'replace',
+      });
+      expect(outcome).toBe('rescheduled');
+      open(false);
+      await waitFor(() => (messagesOf('moved').length >= 2 ? true : undefined));
+      const second = dispatchMessageId('moved', 1);
+      expect(messagesOf('moved')).toEqual([
+        ['moved', 'payload of moved'],
+        [second, 'replacement of moved'],
+      ]);
+      expect(second).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const replacementArrived = out.on(target).find((m) => m.headers['message-id'] === second);
+      expect(replacementArrived?.receivedAt).toBeGreaterThanOrEqual(dueAt);
+      await waitFor(async () => ((await ctx.store.stats()).inFlight === 0 ? true : undefined));
+      const dispatched = decodeEvents(out.on(ctx.kafka.topics.events ?? ''))
+        .filter((event) => event.message_id === 'moved')
+        .map((event) => dispatchedOf(event)?.redelivered);
+      expect(dispatched).toEqual([false, false]);
+      expect(messagesOf('moved')).toHaveLength(2);
+    });
+
+    it('publishes only the replacement when the publish under way fails', async () => {
+      await ctx.schedule('retried', Date.now());
+      const { publishing, open } = await gatedReplica();
+      await publishing;
+      const outcome = await ctx.store.schedule({
+        id: 'retried',
+        dueAt: Date.now(),
+        record: replacement('retried'),
+        ifPending: 'replace',
+      });
+      expect(outcome).toBe('rescheduled');
+      open(true);
+      await waitFor(() => (messagesOf('retried').length >= 1 ? true : undefined));
+      await waitFor(async () => ((await ctx.store.stats()).inFlight === 0 ? true : undefined));
+      expect(messagesOf('retried')).toEqual([[dispatchMessageId('retried', 1), 'replacement of retried']]);
+      expect(await ctx.store.stats()).toEqual({ pending: 0, inFlight: 0 });
+    });
   });
 });

@@ -6,7 +6,14 @@ const DAY = 24 * 60 * 60 * 1000;
 describe('delay store keys', () => {
   it('puts every key under one hash tag made of the prefix', () => {
     const keys = delayStoreKeys('openpenpal:delay', 7 * DAY);
-    const names = [keys.pending, keys.inFlight, keys.items, keys.wakeChannel, keys.firedWrite(0).key];
+    const names = [
+      keys.pending,
+      keys.inFlight,
+      keys.items,
+      keys.replacements,
+      keys.wakeChannel,
+      keys.firedWrite(0).key,
+    ];
     for (const name of names) expect(name.startsWith('{openpenpal:delay}:')).toBe(true);
     expect(new Set(names).size).toBe(names.length);
     expect(keys.pattern).toBe('{openpenpal:delay}:*');

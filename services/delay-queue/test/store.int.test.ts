@@ -31,15 +31,14 @@ describe('delay store', () => {
       expect(await ctx.store.stats()).toEqual({ pending: 1, inFlight: 0 });
     });
 
-    it('replaces a pending item whose due time or record changed', async () => {
+    it('keeps a pending item when a request without replace brings another due time or record', async () => {
       await ctx.store.schedule({ id: 'a', dueAt: t0 + 1000, record: bytes('old') });
-      expect(await ctx.store.schedule({ id: 'a', dueAt: t0 + 5000, record: bytes('new') })).toBe(
-        'rescheduled',
-      );
-      expect(await claimAt(t0 + 4999)).toEqual([]);
-      const [claimed] = await claimAt(t0 + 5000);
-      expect(claimed).toMatchObject({ id: 'a', dueAt: t0 + 5000, record: bytes('new'), attempts: 1 });
-      expect(await ctx.store.stats()).toEqual({ pending: 0, inFlight: 1 });
+      expect(await ctx.store.schedule({ id: 'a', dueAt: t0 + 5000, record: bytes('new') })).toBe('duplicate');
+      expect(
+        await ctx.store.schedule({ id: 'a', dueAt: t0 + 5000, record: bytes('new'), ifPending: 'keep' }),
+      ).toBe('duplicate');
+      const [claimed] = await claimAt(t0 + 1000);
+      expect(claimed).toMatchObject({ id: 'a', dueAt: t0 + 1000, record: bytes('old'), generation: 0 });
     });
 
     it('leaves an item in flight alone and never schedules a fired id again', async () => {

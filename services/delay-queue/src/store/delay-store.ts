@@ -11,6 +11,7 @@ import type {
   DelayItem,
   DelayStore,
   DelayStoreOptions,
+  IfPending,
   ScheduleOutcome,
   WakeupSubscription,
 } from './types.ts';
@@ -30,6 +31,7 @@ const SCHEDULE_OUTCOMES: readonly ScheduleOutcome[] = [
   'in_flight',
   'already_fired',
 ];
+const IF_PENDING: readonly IfPending[] = ['keep', 'replace'];
 const CANCEL_OUTCOMES: readonly CancelOutcome[] = ['cancelled', 'in_flight', 'already_fired', 'not_found'];
 
 /** Narrows a script's reply to its documented outcomes; anything else is a bug in a script. */
@@ -61,6 +63,9 @@ function checkItem(item: DelayItem): void {
     });
   }
   if (!Buffer.isBuffer(item.record)) throw invalid('delay item record must be a Buffer', { id: item.id });
+  if (item.ifPending !== undefined && !IF_PENDING.includes(item.ifPending)) {
+    throw invalid('delay item ifPending must be keep or replace', { id: item.id, ifPending: item.ifPending });
+  }
 }
 
 function checkPositiveInteger(name: string, value: number, max: number): void {
@@ -80,8 +85,9 @@ function claimPairs(claims: readonly Claim[]): string[] {
 
 function decodeClaims(reply: ClaimReply, token: string): ClaimedItem[] {
   const items: ClaimedItem[] = [];
-  for (let i = 0; i + 4 < reply.length; i += 5) {
-    const [id, dueAt, attempts, redelivered, record] = reply.slice(i, i + 5) as [
+  for (let i = 0; i + 5 < reply.length; i += 6) {
+    const [id, dueAt, attempts, redelivered, generation, record] = reply.slice(i, i + 6) as [
+      Buffer,
       Buffer,
       Buffer,
       Buffer,
@@ -94,6 +100,7 @@ function decodeClaims(reply: ClaimReply, token: string): ClaimedItem[] {
       dueAt: Number(dueAt.toString()),
       attempts: Number(attempts.toString()),
       redelivered: redelivered.toString() === '1',
+      generation: Number(generation.toString()),
       record,
     });
   }
@@ -102,8 +109,9 @@ function decodeClaims(reply: ClaimReply, token: string): ClaimedItem[] {
 
 /**
  * The Redis storage of the delay queue: pending items in a sorted set by due time, claimed items
- * in an in-flight sorted set by claim expiry, item values in one hash, fired markers in expiring
- * time buckets. Every state change is one Lua script (lua/*.lua); key names come from keys.ts.
+ * in an in-flight sorted set by claim expiry, item values in one hash, replacements waiting behind
+ * a copy in flight in another, fired markers in expiring time buckets. Every state change is one
+ * Lua script (lua/*.lua); key names come from keys.ts.
  */
 export function createDelayStore(options: DelayStoreOptions): DelayStore {
   const { redis, clock, ownsRedis = false } = options;
@@ -157,7 +165,7 @@ export function createDelayStore(options: DelayStoreOptions): DelayStore {
       return run('schedule', async () =>
         outcome(
           'schedule',
-          await scripts.schedule(keys, clock.now(), item.id, item.dueAt, item.record),
+          await scripts.schedule(keys, clock.now(), { ...item, ifPending: item.ifPending ?? 'keep' }),
           SCHEDULE_OUTCOMES,
         ),
       );
@@ -210,11 +218,12 @@ export function createDelayStore(options: DelayStoreOptions): DelayStore {
     subscribeWakeups,
     stats: () =>
       run('stats', async () => {
-        const [pending, inFlight] = await Promise.all([
+        const [pending, replacements, inFlight] = await Promise.all([
           redis.zcard(keys.pending),
+          redis.hlen(keys.replacements),
           redis.zcard(keys.inFlight),
         ]);
-        return { pending, inFlight };
+        return { pending: pending + replacements, inFlight };
       }),
     close: () =>
       (closing ??= (async () => {

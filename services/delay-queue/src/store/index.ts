@@ -6,5 +6,6 @@ export type {
   Clock,
   DelayStore,
   DelayStoreOptions,
+  IfPending,
   ScheduleOutcome,
 } from './types.ts';

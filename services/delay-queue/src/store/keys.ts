@@ -28,6 +28,11 @@ export interface DelayStoreKeys {
   inFlight: string;
   /** Hash: id → item value (header line with due time and claim data, then the record). */
   items: string;
+  /**
+   * Hash: id → the replacement of an item that was in flight when a schedule asked to replace it
+   * (same value format); it becomes the id's pending item once the copy in flight is settled.
+   */
+  replacements: string;
   /** Pub/sub channel announcing that the earliest wake-up time moved earlier. */
   wakeChannel: string;
   /** SCAN pattern matching every key of this store (fired buckets included). */
@@ -58,6 +63,7 @@ export function delayStoreKeys(prefix: string, firedTtlMs: number): DelayStoreKe
     pending: `${base}:pending`,
     inFlight: `${base}:inflight`,
     items: `${base}:items`,
+    replacements: `${base}:replacements`,
     wakeChannel: `${base}:wake`,
     pattern: `${base}:*`,
     firedWrite(now) {

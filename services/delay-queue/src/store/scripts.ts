@@ -13,11 +13,11 @@ const INCLUDE_MARKER = '-- @include item';
  * defines commands on the same client.
  */
 const DEFINITIONS = {
-  dqSchedule: { file: 'schedule', numberOfKeys: 3 + FIRED_LOOKUP_KEYS },
-  dqCancel: { file: 'cancel', numberOfKeys: 3 + FIRED_LOOKUP_KEYS },
-  dqClaimDue: { file: 'claim-due', numberOfKeys: 3 },
-  dqAck: { file: 'ack', numberOfKeys: 3 },
-  dqRelease: { file: 'release', numberOfKeys: 3 },
+  dqSchedule: { file: 'schedule', numberOfKeys: 4 + FIRED_LOOKUP_KEYS },
+  dqCancel: { file: 'cancel', numberOfKeys: 4 + FIRED_LOOKUP_KEYS },
+  dqClaimDue: { file: 'claim-due', numberOfKeys: 4 },
+  dqAck: { file: 'ack', numberOfKeys: 5 },
+  dqRelease: { file: 'release', numberOfKeys: 4 },
 } as const;
 
 type CommandName = keyof typeof DEFINITIONS;
@@ -45,12 +45,16 @@ function scriptSources(): Record<CommandName, string> {
   return built;
 }
 
-/** One flat reply of claim-due: five entries per item (see lua/claim-due.lua). */
+/** One flat reply of claim-due: six entries per item (see lua/claim-due.lua). */
 export type ClaimReply = Buffer[];
 
 /** Typed calls of the store's scripts; key lists come from keys.ts, argument order from the headers. */
 export interface StoreScripts {
-  schedule(keys: DelayStoreKeys, now: number, id: string, dueAt: number, record: Buffer): Promise<string>;
+  schedule(
+    keys: DelayStoreKeys,
+    now: number,
+    item: { id: string; dueAt: number; record: Buffer; ifPending: 'keep' | 'replace' },
+  ): Promise<string>;
   cancel(keys: DelayStoreKeys, now: number, id: string): Promise<string>;
   claimDue(
     keys: DelayStoreKeys,
@@ -75,17 +79,23 @@ export function defineStoreScripts(redis: RedisClient): StoreScripts {
   const commands = redis as unknown as Record<CommandName | 'dqClaimDueBuffer', Command>;
   const call = (name: CommandName | 'dqClaimDueBuffer', args: Arg[]): Promise<unknown> =>
     commands[name].apply(redis, args);
-  const base = (keys: DelayStoreKeys): string[] => [keys.pending, keys.inFlight, keys.items];
+  const base = (keys: DelayStoreKeys): string[] => [
+    keys.pending,
+    keys.inFlight,
+    keys.items,
+    keys.replacements,
+  ];
 
   return {
-    schedule: async (keys, now, id, dueAt, record) =>
+    schedule: async (keys, now, item) =>
       (await call('dqSchedule', [
         ...base(keys),
         ...keys.firedLookup(now),
-        id,
-        dueAt,
-        record,
+        item.id,
+        item.dueAt,
+        item.record,
         keys.wakeChannel,
+        item.ifPending,
       ])) as string,
     cancel: async (keys, now, id) =>
       (await call('dqCancel', [...base(keys), ...keys.firedLookup(now), id])) as string,
@@ -95,10 +105,10 @@ export function defineStoreScripts(redis: RedisClient): StoreScripts {
     ack: async (keys, now, pairs) => {
       const bucket = keys.firedWrite(now);
       return (await call('dqAck', [
-        keys.inFlight,
-        keys.items,
+        ...base(keys),
         bucket.key,
         bucket.expireAt,
+        keys.wakeChannel,
         ...pairs,
       ])) as number[];
     },

@@ -14,11 +14,22 @@ export interface DelayItem {
   dueAt: number;
   /** The already-encoded message (target topic, key, headers, payload); the store never reads it. */
   record: Buffer;
+  /**
+   * What to do when the id has not fired yet: `keep` (the default) leaves it as it is, `replace`
+   * puts this due time and record in its place (behind a copy in flight: see lua/schedule.lua).
+   */
+  ifPending?: IfPending;
 }
 
+export type IfPending = 'keep' | 'replace';
+
 /**
- * What `schedule` did. A pending id is replaced when the due time or record differs (last write
- * wins: requests for one id share a Kafka partition, so this is the order they were produced in).
+ * What `schedule` did (lua/schedule.lua has the table by state and mode). `scheduled`: the id was
+ * unknown or cancelled and is now pending (or waits behind a cancelled copy in flight).
+ * `rescheduled`: a replace took effect (on the pending item, or as the replacement waiting behind
+ * a copy in flight). `duplicate`: the pending item (or the waiting replacement) is kept.
+ * `in_flight`: a dispatcher is publishing the id and the request changed nothing.
+ * `already_fired`: the id fired within the marker TTL; nothing is scheduled.
  */
 export type ScheduleOutcome = 'scheduled' | 'rescheduled' | 'duplicate' | 'in_flight' | 'already_fired';
 
@@ -41,6 +52,12 @@ export interface ClaimedItem extends Claim {
   attempts: number;
   /** The previous claim expired without an ack: a dispatcher crashed or stalled. */
   redelivered: boolean;
+  /**
+   * How often the id's message was replaced after an earlier copy may have reached the target;
+   * 0 for most. The dispatcher derives a message-id of its own from it, so consumers that drop
+   * duplicates by message-id do not drop a replacement.
+   */
+  generation: number;
 }
 
 interface ClaimOptions {
@@ -57,7 +74,7 @@ interface AckResult {
 }
 
 interface ReleaseResult {
-  /** Back to pending at their due time. */
+  /** Back to pending at their due time (or their replacement at its own). */
   released: number;
   /** Cancelled while in flight, so removed instead. */
   dropped: number;
@@ -65,6 +82,7 @@ interface ReleaseResult {
 }
 
 interface StoreStats {
+  /** Items waiting for their due time, replacements waiting behind a copy in flight included. */
   pending: number;
   inFlight: number;
 }

@@ -1,17 +1,19 @@
 --[[
   Cancels a delayed item.
 
-  KEYS[1]     pending   zset  id -> dueAt
-  KEYS[2]     inflight  zset  id -> claim expiry
-  KEYS[3]     items     hash  id -> item value
-  KEYS[4..n]  fired-marker buckets (sets) that may still hold the id
+  KEYS[1]     pending       zset  id -> dueAt
+  KEYS[2]     inflight      zset  id -> claim expiry
+  KEYS[3]     items         hash  id -> item value
+  KEYS[4]     replacements  hash  id -> item value waiting behind the copy in flight
+  KEYS[5..n]  fired-marker buckets (sets) that may still hold the id
 
   ARGV[1]  id
 
-  Returns "cancelled"      it was pending and is gone
-          "in_flight"      a dispatcher holds it: it is marked cancelled, so a release or an expired
-                           claim drops it instead of dispatching again, but the publish under way
-                           may still happen (an ack then records it as fired)
+  Returns "cancelled"      it was pending and is gone (the id is forgotten)
+          "in_flight"      a dispatcher holds it: it is marked cancelled and a replacement waiting
+                           behind it is removed, so a release or an expired claim drops it instead
+                           of dispatching anything again, but the publish under way may still
+                           happen (an ack then records it as fired)
           "already_fired"  it fired within the marker TTL
           "not_found"      no trace of it
 ]]
@@ -24,6 +26,7 @@ if redis.call("ZREM", KEYS[1], id) == 1 then
   return "cancelled"
 end
 if redis.call("ZSCORE", KEYS[2], id) then
+  redis.call("HDEL", KEYS[4], id)
   local item = decodeItem(redis.call("HGET", KEYS[3], id))
   if not item.cancelled then
     item.cancelled = true
@@ -31,5 +34,5 @@ if redis.call("ZSCORE", KEYS[2], id) then
   end
   return "in_flight"
 end
-if firedBefore(4, id) then return "already_fired" end
+if firedBefore(5, id) then return "already_fired" end
 return "not_found"

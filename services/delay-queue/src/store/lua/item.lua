@@ -2,15 +2,24 @@
   Shared functions, pasted into each script where it says "-- @include item".
 
   An item value is one header line and the record:
-    "<dueAt>|<attempts>|<token>|<cancelled>\n<record>"
+    "<dueAt>|<attempts>|<token>|<cancelled>\n<record>"             generation 0
+    "<dueAt>|<attempts>|<token>|<cancelled>|<generation>\n<record>"  generation 1 and up
   dueAt: epoch ms (digits); attempts: how often it was claimed; token: the current claim's token
-  (empty while pending); cancelled: "1" when a cancel arrived while it was in flight. The record
-  is opaque bytes and may contain anything, newlines included: only the first newline counts.
+  (empty while pending); cancelled: "1" when a cancel arrived while it was in flight; generation:
+  how often the id's message was replaced after a copy of it may have reached the target (the
+  dispatcher derives the message-id header from it). The record is opaque bytes and may contain
+  anything, newlines included: only the first newline counts. A replacement waiting behind an item
+  in flight has the same form (pending: attempts 0, empty token).
 ]]
 local function decodeItem(value)
   local newline = string.find(value, "\n", 1, true)
-  local due, attempts, token, cancelled =
-    string.match(string.sub(value, 1, (newline or 1) - 1), "^(%d+)|(%d+)|([^|]*)|([01])$")
+  local head = string.sub(value, 1, (newline or 1) - 1)
+  local due, attempts, token, cancelled, generation =
+    string.match(head, "^(%d+)|(%d+)|([^|]*)|([01])|(%d+)$")
+  if not due then
+    due, attempts, token, cancelled = string.match(head, "^(%d+)|(%d+)|([^|]*)|([01])$")
+    generation = "0"
+  end
   -- Fails loudly instead of writing back a value built from missing fields.
   if not due then error("delay store: malformed item value") end
   return {
@@ -18,13 +27,22 @@ local function decodeItem(value)
     attempts = tonumber(attempts),
     token = token,
     cancelled = cancelled == "1",
+    generation = tonumber(generation),
     record = string.sub(value, newline + 1)
   }
 end
 
 local function encodeItem(item)
+  -- Generation 0 keeps the four-field form, byte for byte what older versions wrote and read.
+  local generation = ""
+  if item.generation > 0 then generation = "|" .. string.format("%d", item.generation) end
   return item.due .. "|" .. string.format("%d", item.attempts) .. "|" .. item.token .. "|" ..
-    (item.cancelled and "1" or "0") .. "\n" .. item.record
+    (item.cancelled and "1" or "0") .. generation .. "\n" .. item.record
+end
+
+-- A pending item as a schedule writes it.
+local function newItem(due, record, generation)
+  return { due = due, attempts = 0, token = "", cancelled = false, generation = generation, record = record }
 end
 
 -- The earliest moment a dispatcher must look again: the first due time or the first claim expiry.
@@ -44,6 +62,17 @@ local function wakeIfEarlier(channel, before, after)
   if after ~= nil and (before == nil or tonumber(after) < tonumber(before)) then
     redis.call("PUBLISH", channel, after)
   end
+end
+
+-- Once the copy in flight is settled (acknowledged, released or its claim expired), the
+-- replacement waiting behind it becomes the id's pending item. Returns whether there was one.
+local function promoteReplacement(pendingKey, itemsKey, replacementsKey, id)
+  local waiting = redis.call("HGET", replacementsKey, id)
+  if not waiting then return false end
+  redis.call("HDEL", replacementsKey, id)
+  redis.call("HSET", itemsKey, id, waiting)
+  redis.call("ZADD", pendingKey, decodeItem(waiting).due, id)
+  return true
 end
 
 local function firedBefore(firstKey, id)

@@ -1,16 +1,19 @@
 --[[
   Gives claimed items back without firing them (their publish failed): each returns to pending at
-  its own due time, keeping its attempt count. Items cancelled while in flight are dropped instead.
-  Items whose claim token no longer matches are left alone.
+  its own due time, keeping its attempt count, unless a replacement waits behind it, which then
+  takes its place. Items cancelled while in flight are dropped instead. Items whose claim token no
+  longer matches are left alone.
 
-  KEYS[1]  pending   zset  id -> dueAt
-  KEYS[2]  inflight  zset  id -> claim expiry
-  KEYS[3]  items     hash  id -> item value
+  KEYS[1]  pending       zset  id -> dueAt
+  KEYS[2]  inflight      zset  id -> claim expiry
+  KEYS[3]  items         hash  id -> item value
+  KEYS[4]  replacements  hash  id -> item value waiting behind the copy in flight
 
   ARGV[1]  wake channel
   ARGV[2], ARGV[3], ...  id, token pairs
 
-  Returns an array with one entry per pair: 1 released, 2 dropped (cancelled), 0 stale
+  Returns an array with one entry per pair: 1 released (pending again: the item or its
+          replacement), 2 dropped (cancelled), 0 stale
   Publishes the new earliest wake-up time on ARGV[1] when it moved earlier.
 ]]
 -- @include item
@@ -24,7 +27,11 @@ for i = 2, #ARGV, 2 do
   local outcome = 0
   if item and item.token == token then
     redis.call("ZREM", KEYS[2], id)
-    if item.cancelled then
+    if redis.call("HEXISTS", KEYS[4], id) == 1 then
+      redis.call("HDEL", KEYS[3], id)
+      promoteReplacement(KEYS[1], KEYS[3], KEYS[4], id)
+      outcome = 1
+    elseif item.cancelled then
       redis.call("HDEL", KEYS[3], id)
       outcome = 2
     else

@@ -1,40 +1,75 @@
 --[[
-  Stores a delayed item, keeping one copy per id.
+  Stores a delayed item, one message per id. What happens to an id that is already known depends
+  on its state and on the mode:
 
-  KEYS[1]     pending   zset  id -> dueAt
-  KEYS[2]     inflight  zset  id -> claim expiry
-  KEYS[3]     items     hash  id -> item value
-  KEYS[4..n]  fired-marker buckets (sets) that may still hold the id
+    state                         keep                         replace
+    unknown (or cancelled while   stored: "scheduled"          stored: "scheduled"
+      pending, which forgets it)
+    pending                       "duplicate"                  due time and record replaced:
+                                                               "rescheduled" ("duplicate" when equal)
+    in flight                     "in_flight"                  stored as its replacement, pending
+                                                               once the copy in flight settles:
+                                                               "rescheduled" ("in_flight" when equal)
+    in flight, replacement        "duplicate"                  replacement replaced: "rescheduled"
+      waiting                                                  ("duplicate" when equal)
+    in flight, cancelled          stored as its replacement: "scheduled"
+    fired (marker within TTL)     "already_fired"              "already_fired"
+
+  A replacement, and a pending item replaced after a failed publish (attempts > 0, which may have
+  reached the target after all), take the next generation, so they go out under a message-id of
+  their own and consumers that drop duplicates by message-id keep both copies.
+
+  KEYS[1]     pending       zset  id -> dueAt
+  KEYS[2]     inflight      zset  id -> claim expiry
+  KEYS[3]     items         hash  id -> item value
+  KEYS[4]     replacements  hash  id -> item value waiting behind the copy in flight
+  KEYS[5..n]  fired-marker buckets (sets) that may still hold the id
 
   ARGV[1]  id
   ARGV[2]  dueAt, epoch ms (integer digits)
   ARGV[3]  record (opaque bytes)
   ARGV[4]  wake channel
+  ARGV[5]  mode: "keep" or "replace"
 
-  Returns "scheduled"      stored, id was unknown
-          "rescheduled"    id was pending with another due time or record; now replaced
-          "duplicate"      id was pending with the same due time and record; nothing changed
-          "in_flight"      id is being dispatched; nothing changed
-          "already_fired"  id fired within the marker TTL; nothing changed
+  Returns "scheduled", "rescheduled", "duplicate", "in_flight" or "already_fired" (table above)
   Publishes the new earliest wake-up time on ARGV[4] when it moved earlier.
 ]]
 -- @include item
 
-local id, due, record = ARGV[1], ARGV[2], ARGV[3]
+local id, due, record, channel, replace = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] == "replace"
 
 local current = redis.call("HGET", KEYS[3], id)
-local outcome = "scheduled"
 if current then
-  if redis.call("ZSCORE", KEYS[2], id) then return "in_flight" end
   local item = decodeItem(current)
-  if item.due == due and item.record == record then return "duplicate" end
-  outcome = "rescheduled"
-elseif firedBefore(4, id) then
-  return "already_fired"
+  if redis.call("ZSCORE", KEYS[2], id) then
+    local waiting = redis.call("HGET", KEYS[4], id)
+    if waiting then
+      local replacement = decodeItem(waiting)
+      if not replace or (replacement.due == due and replacement.record == record) then return "duplicate" end
+      redis.call("HSET", KEYS[4], id, encodeItem(newItem(due, record, replacement.generation)))
+      return "rescheduled"
+    end
+    if item.cancelled then
+      redis.call("HSET", KEYS[4], id, encodeItem(newItem(due, record, item.generation + 1)))
+      return "scheduled"
+    end
+    if not replace or (item.due == due and item.record == record) then return "in_flight" end
+    redis.call("HSET", KEYS[4], id, encodeItem(newItem(due, record, item.generation + 1)))
+    return "rescheduled"
+  end
+  if not replace or (item.due == due and item.record == record) then return "duplicate" end
+  local generation = item.generation
+  if item.attempts > 0 then generation = generation + 1 end
+  local before = earliestWake(KEYS[1], KEYS[2])
+  redis.call("HSET", KEYS[3], id, encodeItem(newItem(due, record, generation)))
+  redis.call("ZADD", KEYS[1], due, id)
+  wakeIfEarlier(channel, before, earliestWake(KEYS[1], KEYS[2]))
+  return "rescheduled"
 end
+if firedBefore(5, id) then return "already_fired" end
 
 local before = earliestWake(KEYS[1], KEYS[2])
-redis.call("HSET", KEYS[3], id, encodeItem({ due = due, attempts = 0, token = "", cancelled = false, record = record }))
+redis.call("HSET", KEYS[3], id, encodeItem(newItem(due, record, 0)))
 redis.call("ZADD", KEYS[1], due, id)
-wakeIfEarlier(ARGV[4], before, earliestWake(KEYS[1], KEYS[2]))
-return outcome
+wakeIfEarlier(channel, before, earliestWake(KEYS[1], KEYS[2]))
+return "scheduled"
