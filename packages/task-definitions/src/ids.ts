@@ -1,8 +1,8 @@
 import { parse, v4, v5 } from 'uuid';
 
 /**
- * The namespace of every UUID v5 this package derives. Fixed forever: a retried command must derive the
- * ids it derived the first time, or the event store would store it twice.
+ * The namespace of every UUID v5 this package (and `@openpenpal/replay`) derives. Fixed forever: a
+ * retried command must derive the ids it derived the first time, or the event store would store it twice.
  */
 export const TASK_DEFINITIONS_NAMESPACE = 'e1e847f7-4f2f-4d29-8eb2-ed744b21584c';
 
@@ -22,14 +22,4 @@ export function commandEventId(commandId: string, index: number): string {
 /** The creation event of a default task; `generation` tells a re-creation after a delete apart. */
 export function seedEventId(taskId: string, generation: string): string {
   return v5(`seed:${taskId}:${generation}`, namespace);
-}
-
-/** The execution a replay command starts: the same command always re-runs as the same execution. */
-export function replayExecutionId(commandId: string): string {
-  return v5(`replay:${commandId}`, namespace);
-}
-
-/** Ids of the messages and events a replay writes, derived so that a retried replay repeats them. */
-export function replayMessageId(executionId: string, what: 'triggered' | 'trigger' | 'link'): string {
-  return v5(`${executionId}:${what}`, namespace);
 }

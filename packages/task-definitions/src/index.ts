@@ -58,6 +58,7 @@ export {
 } from './definitions/messages.ts';
 export {
   checkDefinition,
+  checkReason,
   parseCreateInput,
   parseUpdateInput,
   validationFailed,
@@ -90,13 +91,4 @@ export {
   type TaskRunOutcome,
   type TaskStats,
 } from './history/task-stats.ts';
-// Replay
-export { rerunExecution, type RerunDeps, type RerunRequest, type RerunResult } from './replay/rerun.ts';
-export {
-  REPLAY_HEADER,
-  republishStreamEvents,
-  type RepublishRange,
-  type RepublishRequest,
-  type RepublishResult,
-} from './replay/republish.ts';
 export { TASK_DEFINITIONS_NAMESPACE } from './ids.ts';

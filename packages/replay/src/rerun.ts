@@ -1,15 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import { topicSpec, triggerTopicName, type ExecutionEvent, type TaskTrigger } from '@openpenpal/contracts';
 import { SchedulerError } from '@openpenpal/errors';
 import type { EventStore, RecordedEvent } from '@openpenpal/event-store';
 import type { Producer } from '@openpenpal/messaging';
+import {
+  EXECUTION_REPLAYED,
+  RERUNNABLE_STATUSES,
+  checkReason,
+  executionStreamId,
+  foldExecution,
+  foldTask,
+  parseTaskEvents,
+  taskStreamId,
+  type RunnableTaskType,
+} from '@openpenpal/task-definitions';
 import type { Clock } from '@openpenpal/timing';
-import { parseTaskEvents, taskStreamId } from '../definitions/events.ts';
-import type { RunnableTaskType } from '../definitions/fields.ts';
-import { foldTask } from '../definitions/fold.ts';
-import { checkReason } from '../definitions/validation.ts';
-import { EXECUTION_REPLAYED, RERUNNABLE_STATUSES, foldExecution } from '../history/execution-fold.ts';
-import { executionStreamId } from '../history/recorded-events.ts';
-import { randomId, replayExecutionId, replayMessageId } from '../ids.ts';
+import { replayExecutionId, replayMessageId } from './ids.ts';
 
 export interface RerunDeps {
   store: EventStore;
@@ -88,7 +94,7 @@ export async function rerunExecution(deps: RerunDeps, request: RerunRequest): Pr
       },
     );
   }
-  const executionId = request.commandId === undefined ? randomId() : replayExecutionId(request.commandId);
+  const executionId = request.commandId === undefined ? randomUUID() : replayExecutionId(request.commandId);
   const attempt = original.attempts + 1;
   const now = deps.clock.now();
   const triggerTopic = deps.topics?.trigger?.(task.task_type) ?? triggerTopicName(task.task_type);

@@ -2,10 +2,16 @@ import type { Contracts } from '@openpenpal/contracts';
 import { SchedulerError, isSchedulerError } from '@openpenpal/errors';
 import { categoryOf, type EventStore, type RecordedEvent } from '@openpenpal/event-store';
 import type { OutgoingMessage, Producer } from '@openpenpal/messaging';
-import { TASK_CATEGORY, parseTaskEvent } from '../definitions/events.ts';
-import { evolveTask, type TaskState } from '../definitions/fold.ts';
-import { definitionMessage } from '../definitions/messages.ts';
-import { RECORDED_KINDS, kindOfCategory, toAvroValue } from '../history/recorded-events.ts';
+import {
+  RECORDED_KINDS,
+  TASK_CATEGORY,
+  definitionMessage,
+  evolveTask,
+  kindOfCategory,
+  parseTaskEvent,
+  toAvroValue,
+  type TaskState,
+} from '@openpenpal/task-definitions';
 
 /** Which events of the stream: every bound is inclusive and optional; all given bounds apply. */
 export interface RepublishRange {

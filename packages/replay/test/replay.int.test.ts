@@ -11,18 +11,14 @@ import {
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
-  REPLAY_HEADER,
   createTaskDefinitions,
   executionStreamId,
   foldExecution,
-  rerunExecution,
-  republishStreamEvents,
   taskStreamId,
   toStoredEvent,
-  type RerunDeps,
-} from '../src/index.ts';
-import { T0 } from './fixtures.ts';
-import { executionEvents } from './execution-fixtures.ts';
+} from '@openpenpal/task-definitions';
+import { REPLAY_HEADER, rerunExecution, republishStreamEvents, type RerunDeps } from '../src/index.ts';
+import { T0, executionEvents } from './execution-fixtures.ts';
 import { readTopic } from './kafka-support.ts';
 
 const stack = inject('stack');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionEvent } from '@openpenpal/contracts';
-import { T0 } from './fixtures.ts';
+
+export const T0 = Date.parse('2026-12-01T00:00:00Z');
 
 /** The Avro values of one execution that was triggered, started, then succeeded or failed for good. */
 export function executionEvents(executionId: string, outcome: 'failed' | 'succeeded'): ExecutionEvent[] {
