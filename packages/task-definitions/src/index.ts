@@ -15,7 +15,7 @@ export {
   decideUpdate,
   taskDecider,
   type DecisionContext,
-  type TaskCommand,
+  type TaskDefinitionCommand,
 } from './definitions/decide.ts';
 export {
   DEFAULT_TASKS,

@@ -1,22 +1,31 @@
 import type { JsonObject } from '@openpenpal/event-store';
 import { deciderSpec } from '@openpenpal/test-kit';
 import { describe, expect, it } from 'vitest';
-import { taskDecider, type TaskCommand, type TaskDefinitionFields, type TaskEvent } from '../src/index.ts';
+import {
+  taskDecider,
+  type TaskDefinitionCommand,
+  type TaskDefinitionFields,
+  type TaskEvent,
+} from '../src/index.ts';
 import { T0, created, fields, recordedTask } from './fixtures.ts';
 
 const spec = deciderSpec(taskDecider);
 const context = { taskId: 'cleanup', actor: 'admin-9', now: T0 + 100 };
 const command = {
-  create: (input: { fields: TaskDefinitionFields; isActive: boolean }): TaskCommand => ({
+  create: (input: { fields: TaskDefinitionFields; isActive: boolean }): TaskDefinitionCommand => ({
     type: 'CreateTask',
     input,
     context,
   }),
-  update: (patch: Partial<TaskDefinitionFields>): TaskCommand => ({ type: 'UpdateTask', patch, context }),
-  enable: (reason: string | null): TaskCommand => ({ type: 'EnableTask', reason, context }),
-  disable: (reason: string | null): TaskCommand => ({ type: 'DisableTask', reason, context }),
-  delete: (reason: string | null): TaskCommand => ({ type: 'DeleteTask', reason, context }),
-  run: (reason: string | null, payloadOverride: JsonObject | null): TaskCommand => ({
+  update: (patch: Partial<TaskDefinitionFields>): TaskDefinitionCommand => ({
+    type: 'UpdateTask',
+    patch,
+    context,
+  }),
+  enable: (reason: string | null): TaskDefinitionCommand => ({ type: 'EnableTask', reason, context }),
+  disable: (reason: string | null): TaskDefinitionCommand => ({ type: 'DisableTask', reason, context }),
+  delete: (reason: string | null): TaskDefinitionCommand => ({ type: 'DeleteTask', reason, context }),
+  run: (reason: string | null, payloadOverride: JsonObject | null): TaskDefinitionCommand => ({
     type: 'RequestTaskRun',
     input: { reason, payloadOverride },
     context,

@@ -2,7 +2,7 @@ import { SchedulerError, isSchedulerError } from '@openpenpal/errors';
 import { createCommandHandler, type CurrentRevision, type EventStore } from '@openpenpal/event-store';
 import type { Clock } from '@openpenpal/timing';
 import { commandEventId, randomId } from '../ids.ts';
-import { taskDecider, type DecisionContext, type TaskCommand } from './decide.ts';
+import { taskDecider, type DecisionContext, type TaskDefinitionCommand } from './decide.ts';
 import { parseTaskEvent, parseTaskEvents, taskStreamId, type RecordedTaskEvent } from './events.ts';
 import { foldTask, type TaskState } from './fold.ts';
 import {
@@ -104,7 +104,7 @@ export function createTaskDefinitions(deps: {
   const run = async (
     taskId: string,
     options: CommandOptions,
-    command: (context: DecisionContext) => TaskCommand,
+    command: (context: DecisionContext) => TaskDefinitionCommand,
   ): Promise<CommandResult> => {
     assertActor(options.actor);
     const expectedRevision = toExpectedRevision(options.expectedRevision);

@@ -20,7 +20,7 @@ export interface DecisionContext {
 }
 
 /** A command on one task, its input already validated (validation.ts). */
-export type TaskCommand =
+export type TaskDefinitionCommand =
   | {
       type: 'CreateTask';
       input: { fields: TaskDefinitionFields; isActive: boolean };
@@ -160,7 +160,12 @@ export function decideRunRequest(
 }
 
 /** Task definitions as a decider: no state for a stream without events, the fold, the decisions above. */
-export const taskDecider: Decider<TaskState | undefined, TaskCommand, TaskEvent, RecordedTaskEvent> = {
+export const taskDecider: Decider<
+  TaskState | undefined,
+  TaskDefinitionCommand,
+  TaskEvent,
+  RecordedTaskEvent
+> = {
   initialState: () => undefined,
   evolve: evolveTask,
   decide: (command, state) => {
