@@ -38,36 +38,3 @@ export async function closeAll(
   }
   return clean;
 }
-
-/**
- * Runs a service: `start` builds and starts its components (returned in start order); SIGTERM or
- * SIGINT closes them in reverse order within the deadline, then the process exits (0 when every
- * component closed cleanly). A failed start closes what had started and exits 1.
- */
-export async function runService(options: {
-  name: string;
-  logger: Logger;
-  shutdownDeadlineMs: number;
-  start: (register: (component: Closeable) => void) => Promise<void>;
-}): Promise<void> {
-  const { logger } = options;
-  const components: Closeable[] = [];
-  let stopping = false;
-  const stop = async (reason: string, code: number) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ reason }, `${options.name} stopping`);
-    const clean = await closeAll(components, options.shutdownDeadlineMs, logger);
-    logger.info({ clean }, `${options.name} stopped`);
-    process.exit(clean ? code : 1);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM', 0));
-  process.once('SIGINT', () => void stop('SIGINT', 0));
-  try {
-    await options.start((component) => components.push(component));
-    logger.info(`${options.name} started`);
-  } catch (error) {
-    logger.fatal({ err: toError(error) }, `${options.name} failed to start`);
-    await stop('start failed', 1);
-  }
-}

@@ -10,7 +10,12 @@ import {
   csv,
   loadConfig,
   positiveInt,
-  startOpsServer,
+  buildOpsApp,
+  cachedCheck,
+  redisConfigShape,
+  runtimeConfigShape,
+  serviceConfig,
+  type ReadinessCheck,
 } from '../src/index.ts';
 
 const logger = pino({ level: 'silent' });
@@ -48,37 +53,111 @@ describe('loadConfig', () => {
   });
 });
 
-describe('ops server', () => {
-  it('serves health, readiness with failing checks named, and metrics', async () => {
+describe('ops routes', () => {
+  it('serve health, readiness with failing checks named and explained, and metrics, without listening', async () => {
     const registry = new Registry();
     new Counter({ name: 'test_things_total', help: 'things', registers: [registry] }).inc(3);
     let redisUp = false;
-    const server = await startOpsServer({
-      host: '127.0.0.1',
-      port: 0,
+    const app = buildOpsApp({
       registry,
       logger,
+      checkCacheMs: 0,
       checks: [
         { name: 'kafka', check: () => true },
         { name: 'redis', check: () => redisUp },
-        { name: 'broken', check: () => Promise.reject(new Error('x')) },
+        { name: 'broken', check: () => Promise.reject(new Error('connection refused')) },
       ],
+      status: () => ({ role: 'leader' }),
     });
     try {
-      expect((await fetch(`${server.url()}/healthz`)).status).toBe(200);
-      const notReady = await fetch(`${server.url()}/readyz`);
-      expect(notReady.status).toBe(503);
-      expect(await notReady.json()).toEqual({
+      expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+      const notReady = await app.inject({ url: '/readyz' });
+      expect(notReady.statusCode).toBe(503);
+      expect(notReady.json()).toEqual({
         status: 'not_ready',
         checks: { kafka: true, redis: false, broken: false },
+        reasons: { redis: 'not ready', broken: 'connection refused' },
+        role: 'leader',
       });
       redisUp = true;
-      const metrics = await (await fetch(`${server.url()}/metrics`)).text();
-      expect(metrics).toContain('test_things_total 3');
+      const metrics = await app.inject({ url: '/metrics' });
+      expect(metrics.body).toContain('test_things_total 3');
+      expect(metrics.headers['content-type']).toMatch(/text\/plain/);
     } finally {
-      await server.close();
-      await server.close();
+      await app.close();
     }
+  });
+
+  it('read the current list of checks on every probe', async () => {
+    const checks: ReadinessCheck[] = [];
+    const app = buildOpsApp({ registry: new Registry(), logger, checks: () => checks });
+    expect((await app.inject({ url: '/readyz' })).statusCode).toBe(200);
+    checks.push({ name: 'late', check: () => false });
+    expect((await app.inject({ url: '/readyz' })).statusCode).toBe(503);
+    await app.close();
+  });
+});
+
+describe('cachedCheck', () => {
+  it('answers not ready when a check hangs past its timeout', async () => {
+    const check = cachedCheck(
+      { name: 'hung', check: () => new Promise<boolean>(() => undefined) },
+      { timeoutMs: 20 },
+    );
+    expect(await check.run()).toEqual({ name: 'hung', ok: false, reason: 'no answer within 20 ms' });
+  });
+
+  it('reuses an answer within the cache interval and shares a run between concurrent probes', async () => {
+    let now = 0;
+    let calls = 0;
+    const check = cachedCheck(
+      {
+        name: 'counted',
+        check: () => {
+          calls += 1;
+          return Promise.resolve(true);
+        },
+      },
+      { cacheMs: 1_000, now: () => now },
+    );
+    await Promise.all([check.run(), check.run()]);
+    await check.run();
+    expect(calls).toBe(1);
+    now = 1_500;
+    await check.run();
+    expect(calls).toBe(2);
+  });
+});
+
+describe('serviceConfig', () => {
+  const schema = serviceConfig({
+    ...runtimeConfigShape({ name: 'thing', httpPort: 8_200 }),
+    ...redisConfigShape({ keyPrefix: 'openpenpal:thing' }),
+    THING_BATCH: positiveInt.default(5),
+  });
+
+  it('composes the shared shapes with the service defaults and its own settings', () => {
+    const config = loadConfig(schema, { KAFKA_BROKERS: 'k:1', REDIS_URL: 'redis://r:1' });
+    expect(config).toMatchObject({
+      HTTP_PORT: 8_200,
+      KAFKA_CLIENT_ID: 'thing',
+      KAFKA_GROUP_ID: 'thing',
+      KAFKA_REPLICATION_FACTOR: 1,
+      KAFKA_SESSION_TIMEOUT_MS: 10_000,
+      REDIS_KEY_PREFIX: 'openpenpal:thing',
+      THING_BATCH: 5,
+    });
+  });
+
+  it('requires SASL credentials with a SASL mechanism', () => {
+    expect(() =>
+      loadConfig(schema, {
+        KAFKA_BROKERS: 'k:1',
+        REDIS_URL: 'redis://r:1',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'ticker',
+      }),
+    ).toThrow(/KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set/);
   });
 });
 
