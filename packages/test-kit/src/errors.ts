@@ -8,16 +8,13 @@ export function errorWithCode(
   code: string,
   extra: { message?: RegExp | string; details?: object } = {},
 ): unknown {
-  return expect.objectContaining({
-    code,
-    ...(extra.message === undefined
-      ? {}
-      : {
-          message:
-            typeof extra.message === 'string'
-              ? expect.stringContaining(extra.message)
-              : expect.stringMatching(extra.message),
-        }),
-    ...(extra.details === undefined ? {} : { details: expect.objectContaining(extra.details) }),
-  });
+  const expected: Record<string, unknown> = { code };
+  if (extra.message !== undefined) {
+    expected.message =
+      typeof extra.message === 'string'
+        ? (expect.stringContaining(extra.message) as unknown)
+        : (expect.stringMatching(extra.message) as unknown);
+  }
+  if (extra.details !== undefined) expected.details = expect.objectContaining(extra.details) as unknown;
+  return expect.objectContaining(expected) as unknown;
 }
