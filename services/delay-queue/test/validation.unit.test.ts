@@ -92,8 +92,10 @@ describe('request validation', () => {
 });
 
 describe('event outcomes', () => {
-  it('says scheduled for a replaced pending message and treats one in flight as fired or duplicate', () => {
-    expect(scheduleOutcomeForEvent('rescheduled')).toBe('scheduled');
+  it('says rescheduled for a replace that took effect and treats one in flight as fired or duplicate', () => {
+    expect(scheduleOutcomeForEvent('scheduled')).toBe('scheduled');
+    expect(scheduleOutcomeForEvent('rescheduled')).toBe('rescheduled');
+    expect(scheduleOutcomeForEvent('duplicate')).toBe('duplicate');
     expect(scheduleOutcomeForEvent('in_flight')).toBe('duplicate');
     expect(scheduleOutcomeForEvent('already_fired')).toBe('already_fired');
     expect(cancelOutcomeForEvent('in_flight')).toBe('already_fired');
