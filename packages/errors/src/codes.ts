@@ -30,6 +30,10 @@ export const ERROR_CODES = {
   CIRCUIT_OPEN: { retryable: true, summary: 'a circuit breaker refuses calls to a failing provider' },
   SHUTTING_DOWN: { retryable: true, summary: 'the component is closing and takes no new work' },
   HANDLER_FAILED: { retryable: true, summary: 'a handler failed for a reason that may pass' },
+  EXECUTION_IN_PROGRESS: {
+    retryable: true,
+    summary: 'another worker runs this attempt of the execution now; the trigger waits for it',
+  },
   INTERNAL: { retryable: false, summary: 'a bug: an invariant of the scheduler did not hold' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 

@@ -96,7 +96,36 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
   let connecting: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
 
-  const connect = () => (connecting ??= producer.connect());
+  // A failed connect is forgotten, so the next send tries again instead of failing forever.
+  const connect = () =>
+    (connecting ??= producer.connect().catch((error: unknown) => {
+      connecting = undefined;
+      throw error;
+    }));
+
+  /**
+   * A send that failed because Kafka could not be reached in time (connection refused, request
+   * timed out, kafkajs's retries used up on a retriable error) is DEPENDENCY_UNAVAILABLE, which
+   * consumers treat as an outage and hold the partition for, rather than a failure of the message.
+   */
+  const classify = (what: string, error: unknown): unknown => {
+    const name = (error as { name?: unknown }).name;
+    const outage =
+      (error as { retriable?: unknown }).retriable === true ||
+      name === 'KafkaJSNumberOfRetriesExceeded' ||
+      name === 'KafkaJSConnectionError' ||
+      name === 'KafkaJSRequestTimeoutError' ||
+      name === 'KafkaJSConnectionClosedError';
+    if (!outage) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new SchedulerError(
+      'DEPENDENCY_UNAVAILABLE',
+      `Kafka did not take the send to ${what}: ${message}`,
+      {
+        cause: error,
+      },
+    );
+  };
 
   const ensureOpen = (what: string) => {
     if (closing) throw new SchedulerError('SHUTTING_DOWN', `producer is closed; cannot send to ${what}`);
@@ -104,14 +133,23 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
 
   const sendRaw = async (topic: string, messages: Message[]) => {
     ensureOpen(topic);
-    await connect();
-    return producer.send({ topic, acks: -1, messages });
+    try {
+      await connect();
+      return await producer.send({ topic, acks: -1, messages });
+    } catch (error) {
+      throw classify(topic, error);
+    }
   };
 
   const sendEncoded = async (batches: readonly EncodedBatch[]) => {
-    ensureOpen(batches.map((b) => b.topic).join(','));
-    await connect();
-    return producer.sendBatch({ acks: -1, topicMessages: [...batches] });
+    const topics = batches.map((b) => b.topic).join(',');
+    ensureOpen(topics);
+    try {
+      await connect();
+      return await producer.sendBatch({ acks: -1, topicMessages: [...batches] });
+    } catch (error) {
+      throw classify(topics, error);
+    }
   };
 
   const encode = <S extends SchemaName>(

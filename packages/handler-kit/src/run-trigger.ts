@@ -1,0 +1,254 @@
+import type { Contracts, ExecutionEvent, TaskTrigger, TaskType } from '@openpenpal/contracts';
+import type { DelayClient } from '@openpenpal/delay-client';
+import { SchedulerError, errorCodeOf, isRetryable, toError, type ErrorCode } from '@openpenpal/errors';
+import {
+  sendToDeadLetterTopic,
+  type ConsumedMessage,
+  type Producer,
+  type TopicBinding,
+} from '@openpenpal/messaging';
+import { fullJitterDelay, type BackoffPolicy, type Clock } from '@openpenpal/timing';
+import type { Logger } from 'pino';
+import type { TaskHandlerDefinition, TaskOutcome } from './define.ts';
+import {
+  deadLetteredEvent,
+  failedEvent,
+  retryMessageId,
+  retryScheduledEvent,
+  skippedEvent,
+  startedEvent,
+  succeededEvent,
+} from './events.ts';
+import type { ExecutionStore } from './execution-store.ts';
+import type { HandlerMetrics } from './metrics.ts';
+
+export interface RunDependencies {
+  contracts: Contracts;
+  producer: Producer;
+  delay: DelayClient;
+  store: ExecutionStore;
+  clock: Pick<Clock, 'now'>;
+  logger: Logger;
+  metrics: HandlerMetrics;
+  /** Names this process in the events (`worker`). */
+  worker: string;
+  groupId: string;
+  triggers: TopicBinding<'TaskTrigger'>;
+  executionEvents: TopicBinding<'ExecutionEvent'>;
+  /** Backoff of task-level retries: full jitter under initial × 2^(attempt−1), capped. */
+  retryBackoff: BackoffPolicy;
+  /** How long past its timeout a crashed worker's claim still blocks another worker. */
+  claimMarginMs: number;
+}
+
+/** The error an attempt ended with, as the execution events report it. */
+interface AttemptError {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+}
+
+const MAX_ERROR_MESSAGE = 1_000;
+
+function describe(error: unknown, timedOut: boolean, timeoutSecs: number): AttemptError {
+  if (timedOut) {
+    return {
+      code: 'TIMEOUT',
+      message: `the attempt ran longer than its timeout of ${timeoutSecs} s`,
+      retryable: true,
+    };
+  }
+  return {
+    code: errorCodeOf(error),
+    message: toError(error).message.slice(0, MAX_ERROR_MESSAGE),
+    retryable: isRetryable(error),
+  };
+}
+
+/** Resolves with `work`, or rejects once `signal` aborts, whichever comes first (a handler that ignores its signal still ends). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new SchedulerError('TIMEOUT', 'the attempt was aborted'));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function parsePayload<P>(handler: TaskHandlerDefinition<TaskType, P>, trigger: TaskTrigger): P {
+  let json: unknown;
+  try {
+    json = JSON.parse(trigger.payload);
+  } catch {
+    throw new SchedulerError('VALIDATION_FAILED', 'the trigger payload is not JSON', {
+      details: { field: 'payload' },
+    });
+  }
+  const parsed = handler.payloadSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => ({
+      field: ['payload', ...i.path].join('.'),
+      problem: i.message,
+    }));
+    throw new SchedulerError(
+      'VALIDATION_FAILED',
+      `invalid payload: ${problems.map((p) => `${p.field}: ${p.problem}`).join('; ')}`,
+      { details: { problems } },
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Runs one trigger of a task type under the execution protocol:
+ *
+ * 1. claim the attempt (a finished execution or an attempt already run is dropped: a duplicate
+ *    trigger runs nothing; an attempt another worker runs now waits, EXECUTION_IN_PROGRESS);
+ * 2. `ExecutionStarted`;
+ * 3. the handler, aborted at `timeout_secs`;
+ * 4. `ExecutionSucceeded` (or `ExecutionSkipped`), or `ExecutionFailed` and then either the next
+ *    attempt scheduled through the delay queue after a backoff (`ExecutionRetryScheduled`) or, when
+ *    the error is not retryable or `max_retries` is used up, the trigger sent to its dead-letter
+ *    topic (`ExecutionDeadLettered`);
+ * 5. the outcome recorded, last: a crash before it runs the attempt again, and its events carry
+ *    the same ids, so the history records them once.
+ */
+export async function runTrigger<P>(
+  deps: RunDependencies,
+  handler: TaskHandlerDefinition<TaskType, P>,
+  message: ConsumedMessage<TaskTrigger>,
+  shutdown: AbortSignal,
+): Promise<void> {
+  const trigger = message.value;
+  const log = deps.logger.child({
+    executionId: trigger.execution_id,
+    taskId: trigger.task_id,
+    attempt: trigger.attempt,
+  });
+  if (trigger.task_type !== handler.taskType) {
+    throw new SchedulerError(
+      'VALIDATION_FAILED',
+      `a ${trigger.task_type} trigger on the ${handler.taskType} handler's topic`,
+      { details: { field: 'task_type' } },
+    );
+  }
+  const timeoutMs = trigger.timeout_secs * 1000;
+  const now = deps.clock.now();
+  const claim = await deps.store.claim({
+    executionId: trigger.execution_id,
+    taskType: trigger.task_type,
+    taskId: trigger.task_id,
+    attempt: trigger.attempt,
+    now,
+    claimUntil: now + timeoutMs + deps.claimMarginMs,
+  });
+  if (!claim.claimed) {
+    if ('busyUntil' in claim) {
+      throw new SchedulerError('EXECUTION_IN_PROGRESS', 'another worker runs this attempt', {
+        details: { busyUntil: new Date(claim.busyUntil).toISOString() },
+      });
+    }
+    deps.metrics.duplicate(trigger);
+    log.info({ recorded: claim }, 'duplicate trigger dropped: the attempt already ran');
+    return;
+  }
+
+  const emit = (event: ExecutionEvent) =>
+    deps.producer.send(deps.executionEvents, [
+      { key: trigger.execution_id, value: event, messageId: event.event_id },
+    ]);
+  const startedAt = deps.clock.now();
+  await emit(startedEvent(trigger, startedAt, deps.worker));
+
+  const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
+  const signal = AbortSignal.any([shutdown, timeout]);
+  let outcome: TaskOutcome;
+  try {
+    const payload = parsePayload(handler, trigger);
+    outcome = await untilAborted(handler.handle({ trigger, payload, signal, logger: log }), signal);
+  } catch (error) {
+    if (shutdown.aborted && !timeout.aborted) {
+      // Not the attempt's fault: leave it for the next worker at once (the trigger is not committed).
+      await deps.store.settleInterrupted(trigger.execution_id, trigger.attempt);
+      throw error;
+    }
+    await failed(
+      deps,
+      trigger,
+      message,
+      describe(error, timeout.aborted, trigger.timeout_secs),
+      startedAt,
+      emit,
+      log,
+    );
+    return;
+  }
+  const finishedAt = deps.clock.now();
+  const durationMs = finishedAt - startedAt;
+  if (outcome.status === 'skipped') {
+    await emit(skippedEvent(trigger, finishedAt, outcome.reason, outcome.detail, deps.worker));
+    await deps.store.settle(trigger.execution_id, trigger.attempt, 'skipped');
+  } else {
+    await emit(succeededEvent(trigger, finishedAt, durationMs, outcome.result, deps.worker));
+    await deps.store.settle(trigger.execution_id, trigger.attempt, 'succeeded');
+  }
+  deps.metrics.finished(trigger, outcome.status, durationMs);
+  log.info({ status: outcome.status, durationMs }, 'attempt finished');
+}
+
+async function failed(
+  deps: RunDependencies,
+  trigger: TaskTrigger,
+  message: ConsumedMessage<TaskTrigger>,
+  error: AttemptError,
+  startedAt: number,
+  emit: (event: ExecutionEvent) => Promise<unknown>,
+  log: Logger,
+): Promise<void> {
+  const failedAt = deps.clock.now();
+  const durationMs = failedAt - startedAt;
+  await emit(failedEvent(trigger, failedAt, durationMs, error, deps.worker));
+  deps.metrics.finished(trigger, 'failed', durationMs);
+  if (error.retryable && trigger.attempt <= trigger.max_retries) {
+    const retryAt = failedAt + fullJitterDelay(deps.retryBackoff, trigger.attempt);
+    const next: TaskTrigger = {
+      ...trigger,
+      attempt: trigger.attempt + 1,
+      source: 'retry',
+      fire_time: retryAt,
+    };
+    await deps.delay.schedule({
+      messageId: retryMessageId(trigger),
+      dueAt: retryAt,
+      target: { binding: deps.triggers, key: trigger.task_id, value: next },
+    });
+    await emit(retryScheduledEvent(trigger, failedAt, retryAt, deps.worker));
+    await deps.store.settle(trigger.execution_id, trigger.attempt, 'retry_scheduled');
+    deps.metrics.finished(trigger, 'retry_scheduled', durationMs);
+    log.warn({ error, retryAt: new Date(retryAt).toISOString() }, 'attempt failed; retry scheduled');
+    return;
+  }
+  const dlq = await sendToDeadLetterTopic(
+    deps.producer,
+    {
+      topic: deps.triggers.topic,
+      partition: message.partition,
+      message: {
+        key: Buffer.from(trigger.task_id),
+        value: deps.contracts.codec('TaskTrigger').encode(trigger),
+        headers: message.headers,
+        offset: message.offset,
+        timestamp: String(message.timestamp),
+        attributes: 0,
+      },
+      groupId: deps.groupId,
+      error: new SchedulerError(error.code, error.message, { retryable: error.retryable }),
+      attempts: trigger.attempt,
+    },
+    failedAt,
+  );
+  await emit(deadLetteredEvent(trigger, failedAt, error, dlq, deps.worker));
+  await deps.store.settle(trigger.execution_id, trigger.attempt, 'dead_lettered');
+  deps.metrics.finished(trigger, 'dead_lettered', durationMs);
+  log.error({ error, dlq }, 'execution dead-lettered');
+}
