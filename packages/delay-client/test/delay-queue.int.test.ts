@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ROOT_CONTEXT, TraceFlags, context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -16,13 +15,15 @@ import {
 } from '@openpenpal/contracts';
 import { createKafkaClient, createProducer, type Producer } from '@openpenpal/messaging';
 import {
+  collectTopics,
   createKafkaTestContext,
   findWorkspaceRoot,
   uniqueName,
+  waitFor,
   type KafkaTestContext,
+  type TopicCollector,
 } from '@openpenpal/test-kit';
 import { Redis } from 'ioredis';
-import type { Consumer, IHeaders } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDelayClient, type DelayClient } from '../src/index.ts';
@@ -33,22 +34,6 @@ const logger = pino({ level: 'silent' });
 // The delay queue as it is deployed: its own process, configured through its environment.
 const MAIN = join(findWorkspaceRoot(fileURLToPath(import.meta.url)), 'services/delay-queue/src/main.ts');
 
-interface Received {
-  topic: string;
-  key: string | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-  receivedAt: number;
-}
-
-function textHeaders(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value !== undefined) out[name] = (Array.isArray(value) ? value.at(-1) : value)?.toString() ?? '';
-  }
-  return out;
-}
-
 async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
@@ -57,19 +42,6 @@ async function freePort(): Promise<number> {
   server.close();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
-}
-
-async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(20);
-  }
 }
 
 function trigger(letterId: string, dueAt: number): TaskTrigger {
@@ -94,21 +66,20 @@ function trigger(letterId: string, dueAt: number): TaskTrigger {
 
 describe('delay client with the delay queue', () => {
   let kafka: KafkaTestContext;
-  let service: ChildProcess;
+  let service: ChildProcess | undefined;
   let output = '';
-  let producer: Producer;
+  let producer: Producer | undefined;
   let client: DelayClient;
-  let consumer: Consumer;
-  const received: Received[] = [];
+  let out: TopicCollector<Buffer> | undefined;
   let prefix: string;
   let target: string;
   let events: string;
 
   const arrived = (messageId: string) =>
-    received.filter((m) => m.topic === target && m.headers['message-id'] === messageId);
+    (out?.on(target) ?? []).filter((m) => m.headers['message-id'] === messageId);
   const eventsOf = (messageId: string): DelayedMessageEvent[] =>
-    received
-      .filter((m) => m.topic === events && m.key === messageId && m.value)
+    (out?.on(events) ?? [])
+      .filter((m) => m.key === messageId && m.value)
       .map((m) => contracts.codec('DelayedMessageEvent').decode(m.value ?? Buffer.alloc(0)));
   const outcomes = (messageId: string) =>
     eventsOf(messageId).map((event) => {
@@ -123,8 +94,17 @@ describe('delay client with the delay queue', () => {
           return shortName(branch.name);
       }
     });
-  const waitForOutcomes = (messageId: string, count: number) =>
-    waitFor(() => (outcomes(messageId).length >= count ? outcomes(messageId) : undefined));
+  const waitForOutcomes = async (messageId: string, count: number) => {
+    await waitFor(() => outcomes(messageId).length >= count, {
+      what: `${count} delay events of ${messageId}`,
+      describe: () => outcomes(messageId),
+    });
+    return outcomes(messageId);
+  };
+  const waitForArrival = async (messageId: string) => {
+    await waitFor(() => arrived(messageId).length > 0, { what: `${messageId} on the target topic` });
+    return arrived(messageId);
+  };
 
   beforeAll(async () => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -134,7 +114,7 @@ describe('delay client with the delay queue', () => {
     events = kafka.topics.events ?? '';
     prefix = uniqueName('t-dq-client');
     const port = await freePort();
-    service = spawn(process.execPath, [MAIN], {
+    const child = spawn(process.execPath, [MAIN], {
       env: {
         ...process.env,
         KAFKA_BROKERS: stack.kafkaBrokers.join(','),
@@ -153,53 +133,48 @@ describe('delay client with the delay queue', () => {
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-20_000);
     };
-    service.stdout?.on('data', keep);
-    service.stderr?.on('data', keep);
+    service = child;
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
 
-    consumer = kafka.kafka.consumer({ groupId: kafka.groupId('collect'), maxWaitTimeInMs: 50 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [target, events], fromBeginning: true });
-    await consumer.run({
-      // eslint-disable-next-line @typescript-eslint/require-await -- kafkajs wants a promise
-      eachBatch: async ({ batch }) => {
-        const receivedAt = Date.now();
-        for (const message of batch.messages) {
-          received.push({
-            topic: batch.topic,
-            key: message.key?.toString() ?? null,
-            value: message.value,
-            headers: textHeaders(message.headers),
-            receivedAt,
-          });
-        }
-      },
-    });
-    producer = createProducer({
+    out = await collectTopics(kafka.kafka, [target, events]);
+    const requester = createProducer({
       kafka: createKafkaClient({ brokers: stack.kafkaBrokers, clientId: 'delay-client-test', logger }),
       contracts,
       logger,
     });
-    await producer.connect();
-    client = createDelayClient({ producer, topic: kafka.topics.requests, source: 'delay-client-test' });
-    await waitFor(async () => {
-      if (service.exitCode !== null)
-        throw new Error(`delay queue exited with ${service.exitCode}:\n${output}`);
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      return ready?.status === 200 ? true : undefined;
-    }, 60_000);
+    producer = requester;
+    await requester.connect();
+    client = createDelayClient({
+      producer: requester,
+      topic: kafka.topics.requests,
+      source: 'delay-client-test',
+    });
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`delay queue exited with ${child.exitCode}:\n${output}`);
+        const ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+        return ready?.status === 200;
+      },
+      { what: 'the delay queue to be ready', timeoutMs: 60_000, describe: () => output.slice(-2_000) },
+    );
   });
 
   afterAll(async () => {
-    await producer.close();
-    await consumer.disconnect();
-    if (service.exitCode === null) {
+    await producer?.close();
+    await out?.close();
+    if (service && service.exitCode === null) {
       const exited = once(service, 'exit');
       service.kill('SIGTERM');
       await exited;
     }
     const redis = new Redis(stack.redisUrl);
-    const keys = await redis.keys(`{${prefix}}:*`);
-    if (keys.length > 0) await redis.unlink(...keys);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
     redis.disconnect();
     const admin = kafka.kafka.admin();
     await admin.connect();
@@ -226,10 +201,7 @@ describe('delay client with the delay queue', () => {
         target: { binding: { topic: target, schema: 'TaskTrigger' }, key: 'future-letter-unlock', value },
       }),
     );
-    const [message] = await waitFor(() => {
-      const found = arrived('future_letter_unlock:ltr_delivered');
-      return found.length > 0 ? found : undefined;
-    });
+    const [message] = await waitForArrival('future_letter_unlock:ltr_delivered');
     expect(message?.receivedAt).toBeGreaterThanOrEqual(dueAt);
     expect(message?.key).toBe('future-letter-unlock');
     expect(contracts.codec('TaskTrigger').decode(message?.value ?? Buffer.alloc(0))).toEqual(value);
@@ -260,7 +232,7 @@ describe('delay client with the delay queue', () => {
       dueAt: dueAt + 300,
       target: { binding, key: 'future-letter-unlock', value: trigger('ltr_sentinel', dueAt + 300) },
     });
-    await waitFor(() => (arrived('future_letter_unlock:ltr_sentinel').length > 0 ? true : undefined));
+    await waitForArrival('future_letter_unlock:ltr_sentinel');
     expect(arrived('future_letter_unlock:ltr_withdrawn')).toEqual([]);
     expect(await waitForOutcomes('future_letter_unlock:ltr_withdrawn', 2)).toEqual([
       'scheduled',
@@ -281,10 +253,7 @@ describe('delay client with the delay queue', () => {
     await schedule(dueAt, 'first');
     await schedule(dueAt + 200, 'kept');
     await schedule(dueAt + 400, 'replaced', 'replace');
-    const [message] = await waitFor(() => {
-      const found = arrived('future_letter_unlock:ltr_moved');
-      return found.length > 0 ? found : undefined;
-    });
+    const [message] = await waitForArrival('future_letter_unlock:ltr_moved');
     expect(message?.receivedAt).toBeGreaterThanOrEqual(dueAt + 400);
     const value = contracts.codec('TaskTrigger').decode(message?.value ?? Buffer.alloc(0));
     expect(value.business_key).toBe('replaced');
