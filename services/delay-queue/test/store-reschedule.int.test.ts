@@ -147,10 +147,13 @@ describe('delay store re-schedule', () => {
       expect(await ctx.store.cancel('a')).toBe('already_fired');
     });
 
-    it('schedules a message behind a copy in flight that was cancelled, in either mode', async () => {
+    it('schedules a replace behind a copy in flight that was cancelled, but not a keep', async () => {
       const claims = await inFlight();
       await ctx.store.cancel('a');
-      expect(await keep(t0 + 10, 'new')).toBe('scheduled');
+      // keep never changes an id in flight: a redelivered request must not revive a cancelled one.
+      expect(await keep(t0 + 10, 'new')).toBe('in_flight');
+      expect(await replace(t0, 'old')).toBe('in_flight');
+      expect(await replace(t0 + 10, 'new')).toBe('scheduled');
       // The cancelled copy's publish failed: it is dropped, the new message stays.
       expect(await ctx.store.release(claims)).toEqual({ released: 1, dropped: 0, stale: [] });
       const [claimed] = await claimAt(t0 + 10);

@@ -12,8 +12,12 @@
                                                                "rescheduled" ("in_flight" when equal)
     in flight, replacement        "duplicate"                  replacement replaced: "rescheduled"
       waiting                                                  ("duplicate" when equal)
-    in flight, cancelled          stored as its replacement: "scheduled"
+    in flight, cancelled          "in_flight"                  stored as its replacement: "scheduled"
+                                                               ("in_flight" when equal to the copy)
     fired (marker within TTL)     "already_fired"              "already_fired"
+
+  keep never changes an id that is pending or in flight, so a redelivered request (the intake is at
+  least once) can never bring back a message that a later request replaced or cancelled.
 
   A replacement, and a pending item replaced after a failed publish (attempts > 0, which may have
   reached the target after all), take the next generation, so they go out under a message-id of
@@ -49,12 +53,10 @@ if current then
       redis.call("HSET", KEYS[4], id, encodeItem(newItem(due, record, replacement.generation)))
       return "rescheduled"
     end
-    if item.cancelled then
-      redis.call("HSET", KEYS[4], id, encodeItem(newItem(due, record, item.generation + 1)))
-      return "scheduled"
-    end
     if not replace or (item.due == due and item.record == record) then return "in_flight" end
     redis.call("HSET", KEYS[4], id, encodeItem(newItem(due, record, item.generation + 1)))
+    -- After a cancel nothing was left to replace: this is a new message behind the cancelled copy.
+    if item.cancelled then return "scheduled" end
     return "rescheduled"
   end
   if not replace or (item.due == due and item.record == record) then return "duplicate" end
