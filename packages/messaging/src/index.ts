@@ -28,4 +28,16 @@ export {
   type TopicGroup,
 } from './producer.ts';
 export { provisionTopics, type ProvisionResult, type TopicToProvision } from './provision.ts';
+export {
+  createSinceReader,
+  type ReadBackRecord,
+  type SinceReader,
+  type SinceReaderOptions,
+} from './readers/read-since.ts';
+export {
+  createTableReader,
+  type TableConsumerOptions,
+  type TableReader,
+  type TableReaderOptions,
+} from './readers/table-reader.ts';
 export { extractTraceContext, injectTraceContext } from './tracing.ts';
