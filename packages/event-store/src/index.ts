@@ -35,3 +35,11 @@ export {
 export { DEFAULT_SCHEMA as DEFAULT_POSTGRES_SCHEMA } from './postgres/schema.ts';
 export { createEsdbEventStore, type EsdbEventStoreOptions } from './esdb/store.ts';
 export { createInMemoryEventStore, type InMemoryEventStoreOptions } from './memory/store.ts';
+export {
+  eventStoreConfigShape,
+  openEventStore,
+  refineEventStoreConfig,
+  type EventStoreConfig,
+  type OpenEventStoreOptions,
+  type OpenedEventStore,
+} from './open.ts';
