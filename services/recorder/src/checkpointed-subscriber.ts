@@ -1,5 +1,6 @@
-import { toError } from '@openpenpal/errors';
+import { isRetryable, toError } from '@openpenpal/errors';
 import type { EventStore, RecordedEvent, Subscription } from '@openpenpal/event-store';
+import { createBackoff, sleep, type Backoff } from '@openpenpal/timing';
 import type { Logger } from 'pino';
 import type { Checkpoints } from './read-models/checkpoints.ts';
 
@@ -26,12 +27,21 @@ export interface CheckpointedSubscriberOptions {
   flushDelayMs?: number;
   logger: Logger;
   onBatch?(batch: Batch, durationMs: number): void;
+  /**
+   * Called once when a failure is not retryable (a SchedulerError whose code says so: a missing table,
+   * a definition that cannot be encoded): the subscriber stops instead of retrying it forever behind a
+   * ready service. The recorder fails the process (`ctx.fail`) so that it restarts and alerts.
+   */
+  onFatal?: (error: Error) => void;
 }
 
 export interface CheckpointedSubscriber {
   /** Loads the checkpoint and subscribes after it. */
   start(): Promise<void>;
-  /** Resolves once every event stored when the current subscription started has been handled. */
+  /**
+   * Resolves once every event stored when the current subscription started has been handled; rejects
+   * when the subscriber is closed or stopped for good meanwhile.
+   */
   caughtUp(): Promise<void>;
   /** The position of the last event handled and checkpointed. */
   position(): bigint;
@@ -41,12 +51,15 @@ export interface CheckpointedSubscriber {
 /** Thrown inside the runner when the stored checkpoint moved under it. */
 class CheckpointMoved extends Error {}
 
+const RESTART_BACKOFF = { initialDelayMs: 100, maxDelayMs: 10_000 };
+
 /**
  * A catch-up subscription of one category whose handler works in batches: events are buffered and
  * handed over together (up to `maxBatch`, or after `flushDelayMs`), and each batch moves a checkpoint
  * kept in PostgreSQL. The store's own cursor is never trusted across a failure: after any error the
  * runner drops its buffer, reloads the stored checkpoint and subscribes again from it (with backoff), so
- * an event is handled again only if its batch never committed.
+ * an event is handled again only if its batch never committed. A failure that is not retryable stops it
+ * for good (`onFatal`).
  */
 export function createCheckpointedSubscriber(options: CheckpointedSubscriberOptions): CheckpointedSubscriber {
   const { store, checkpoints, logger } = options;
@@ -61,7 +74,15 @@ export function createCheckpointedSubscriber(options: CheckpointedSubscriberOpti
   let flushing: Promise<void> = Promise.resolve();
   let restarting: Promise<void> | undefined;
   let failures = 0;
+  // One backoff per run of failures: a batch that goes through starts the next run from the shortest delay.
+  let backoff: Backoff | undefined;
+  const nextDelay = (): number => {
+    failures++;
+    return (backoff ??= createBackoff(RESTART_BACKOFF)).next();
+  };
+  const stopped = new AbortController();
   let closed = false;
+  let failed: Error | undefined;
 
   const flushNow = async (owner: number): Promise<void> => {
     if (owner !== generation || buffer.length === 0) return;
@@ -72,6 +93,7 @@ export function createCheckpointedSubscriber(options: CheckpointedSubscriberOpti
     if (!(await options.handle(batch))) throw new CheckpointMoved(`checkpoint ${options.name} moved`);
     position = batch.to;
     failures = 0;
+    backoff = undefined;
     options.onBatch?.(batch, performance.now() - started);
   };
 
@@ -105,8 +127,20 @@ export function createCheckpointedSubscriber(options: CheckpointedSubscriberOpti
     current.done.catch((error: unknown) => void restart(owner, error));
   };
 
+  const stopForGood = async (error: unknown): Promise<void> => {
+    failed = toError(error);
+    generation++;
+    clearTimeout(timer);
+    timer = undefined;
+    buffer = [];
+    log.fatal({ err: failed }, 'subscriber stopped for good: its failure is not retryable');
+    await subscription?.close().catch(() => undefined);
+    options.onFatal?.(failed);
+  };
+
   const restart = (owner: number, error: unknown): Promise<void> => {
-    if (closed || owner !== generation) return restarting ?? Promise.resolve();
+    if (closed || failed || owner !== generation) return restarting ?? Promise.resolve();
+    if (!(error instanceof CheckpointMoved) && !isRetryable(error)) return stopForGood(error);
     generation++;
     const next = generation;
     clearTimeout(timer);
@@ -118,8 +152,7 @@ export function createCheckpointedSubscriber(options: CheckpointedSubscriberOpti
     restarting = (async () => {
       await subscription?.close().catch(() => undefined);
       await flushing.catch(() => undefined);
-      const delay = moved ? 0 : Math.min(10_000, 100 * 2 ** failures++);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (!moved) await sleep(nextDelay(), stopped.signal);
       // A function: TypeScript would keep the values narrowed at the top across the awaits.
       const current = () => !closed && next === generation;
       while (current()) {
@@ -129,7 +162,7 @@ export function createCheckpointedSubscriber(options: CheckpointedSubscriberOpti
           return;
         } catch (loadError) {
           log.warn({ err: toError(loadError) }, 'loading the checkpoint failed, retrying');
-          await new Promise((resolve) => setTimeout(resolve, Math.min(10_000, 100 * 2 ** failures++)));
+          await sleep(nextDelay(), stopped.signal);
         }
       }
     })().finally(() => {
@@ -147,6 +180,7 @@ export function createCheckpointedSubscriber(options: CheckpointedSubscriberOpti
     caughtUp: async () => {
       // A restart (the checkpoint moved, a failure) replaces the subscription: wait for the new one.
       for (;;) {
+        if (failed) throw failed;
         if (closed) throw new Error(`subscriber ${options.name} is closed`);
         if (restarting) await restarting;
         const owner = generation;
@@ -169,6 +203,7 @@ export function createCheckpointedSubscriber(options: CheckpointedSubscriberOpti
     close: async () => {
       if (closed) return;
       closed = true;
+      stopped.abort();
       generation++;
       clearTimeout(timer);
       await restarting;

@@ -52,6 +52,8 @@ export interface ProjectorOptions {
   maxBatch?: number;
   flushDelayMs?: number;
   onBatch?(projection: 'executions' | 'tasks', batch: Batch, durationMs: number): void;
+  /** A projection stopped for good (a failure that is not retryable). */
+  onFatal?: (error: Error) => void;
 }
 
 /**
@@ -85,6 +87,7 @@ export function createProjector(options: ProjectorOptions): Projector {
           return true;
         }),
       onBatch: (batch, durationMs) => options.onBatch?.(projection, batch, durationMs),
+      ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     });
   const subscribers = {
     executions: subscriber('executions', RECORDED_KINDS.execution.category, (client, batch) =>

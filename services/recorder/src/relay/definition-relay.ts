@@ -62,6 +62,8 @@ export function createDefinitionRelay(options: {
   observer?: RelayObserver;
   maxBatch?: number;
   flushDelayMs?: number;
+  /** The relay stopped for good (a failure that is not retryable). */
+  onFatal?: (error: Error) => void;
 }): CheckpointedSubscriber {
   const { store, producer, checkpoints, topics } = options;
   const stateAt = createStateCache(store);
@@ -73,6 +75,7 @@ export function createDefinitionRelay(options: {
     logger: options.logger,
     maxBatch: options.maxBatch ?? 500,
     flushDelayMs: options.flushDelayMs ?? 20,
+    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     handle: async ({ events, from, to }) => {
       const definitions: OutgoingMessage<TaskDefinition>[] = [];
       const commands: OutgoingMessage<TaskCommand>[] = [];
