@@ -1,5 +1,6 @@
 // pnpm bench:recorder — how fast the recorder records execution events with the PostgreSQL event store,
-// end to end through Kafka, in the real service process (node services/recorder/src/main.ts).
+// end to end through Kafka, in the real service process (node services/recorder/src/main.ts, on the
+// service runtime: its ingest is a batch subscription of the messaging layer).
 //   drain: N events already in the topic; the recorder starts and records them all (capacity).
 //   paced: with the recorder running, events are produced at BENCH_RATE per second; does it keep up?
 // Writes docs/benchmarks/recorder.json. Options (env): BENCH_EVENTS (100000), BENCH_EXECUTIONS (10000),
@@ -12,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createContracts, type ExecutionEvent } from '@openpenpal/contracts';
 import { createProducer } from '@openpenpal/messaging';
 import { findWorkspaceRoot, loadStackEnv, testKafkaClient, uniqueName } from '@openpenpal/test-kit';
+import { sleep } from '@openpenpal/timing';
 import pg from 'pg';
 import { pino } from 'pino';
 import { workload } from './workload.ts';
@@ -54,7 +56,6 @@ async function produce(events: readonly ExecutionEvent[]): Promise<void> {
 
 const count = async (): Promise<number> =>
   Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".events`)).rows[0]?.n ?? 0);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function waitForCount(target: number, onPoll?: (n: number) => void): Promise<number> {
   for (;;) {
     const n = await count().catch(() => 0);
@@ -82,8 +83,8 @@ async function appendStats(): Promise<{
   events: { sum: number; count: number };
 }> {
   return {
-    seconds: await histogram('recorder_append_duration_seconds'),
-    events: await histogram('recorder_append_batch_events'),
+    seconds: await histogram('scheduler_recorder_append_duration_seconds'),
+    events: await histogram('scheduler_recorder_append_batch_events'),
   };
 }
 function appendSummary(
@@ -123,13 +124,13 @@ const env = {
   DATABASE_URL: stack.databaseUrl,
   EVENT_STORE_PG_SCHEMA: schema,
   RECORDER_DB_SCHEMA: schema,
-  RECORDER_GROUP_ID: uniqueName('bench-recorder'),
+  KAFKA_GROUP_ID: uniqueName('bench-recorder'),
   RECORDER_EXECUTION_EVENTS_TOPIC: topics.executions,
   RECORDER_DELAY_EVENTS_TOPIC: topics.delays,
   RECORDER_NOTIFICATION_EVENTS_TOPIC: topics.notifications,
   RECORDER_DEFINITIONS_TOPIC: topics.definitions,
   RECORDER_COMMANDS_TOPIC: topics.commands,
-  RECORDER_PROVISION_TOPICS: 'false',
+  KAFKA_PROVISION_TOPICS: 'false',
 };
 
 let recorder: ReturnType<typeof spawn> | undefined;

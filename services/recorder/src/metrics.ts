@@ -1,6 +1,6 @@
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Batch } from './checkpointed-subscriber.ts';
-import type { IngestObserver } from './ingest/record-batches.ts';
+import type { IngestObserver } from './ingest/ingest.ts';
 import type { RelayObserver } from './relay/definition-relay.ts';
 
 export interface RecorderMetrics {
@@ -11,65 +11,52 @@ export interface RecorderMetrics {
   watchPositions(read: () => { executions: bigint; tasks: bigint }): void;
 }
 
-/** The recorder's Prometheus series (`recorder_*`). */
-export function createRecorderMetrics(options: {
-  registry: Registry;
-  defaultMetrics?: boolean;
-}): RecorderMetrics {
-  const { registry } = options;
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+/**
+ * The recorder's own Prometheus series (`scheduler_recorder_*`) in the service's registry. Messages,
+ * retries, dead letters and lag are the runtime's consumer series (`scheduler_consumer_*`); these say
+ * what only the recorder knows: events by type, duplicates, appends, projections and the relay.
+ */
+export function createRecorderMetrics(registry: Registry): RecorderMetrics {
   const registers = [registry];
   const recorded = new Counter({
-    name: 'recorder_events_recorded_total',
+    name: 'scheduler_recorder_events_recorded_total',
     help: 'Events appended to the event store, by source topic and event type.',
     labelNames: ['topic', 'type'],
     registers,
   });
   const duplicates = new Counter({
-    name: 'recorder_events_duplicate_total',
+    name: 'scheduler_recorder_events_duplicate_total',
     help: 'Redelivered events found already stored and not stored again.',
     labelNames: ['topic'],
     registers,
   });
-  const deadLettered = new Counter({
-    name: 'recorder_dead_lettered_total',
-    help: 'Messages sent to the dead-letter topic (undecodable, or refused by the store).',
-    labelNames: ['topic', 'code'],
-    registers,
-  });
-  const appendRetries = new Counter({
-    name: 'recorder_append_retries_total',
-    help: 'Appends that failed and were retried (the partition waits meanwhile).',
-    labelNames: ['code'],
-    registers,
-  });
   const appendSeconds = new Histogram({
-    name: 'recorder_append_duration_seconds',
-    help: 'Time of one multi-stream append (one Kafka batch chunk) to the event store.',
+    name: 'scheduler_recorder_append_duration_seconds',
+    help: 'Time of one multi-stream append (a slice of a fetched Kafka batch) to the event store.',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   });
   const appendSize = new Histogram({
-    name: 'recorder_append_batch_events',
+    name: 'scheduler_recorder_append_batch_events',
     help: 'Events per multi-stream append.',
     buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
     registers,
   });
   const relayed = new Counter({
-    name: 'recorder_relay_published_total',
+    name: 'scheduler_recorder_relay_published_total',
     help: 'Messages the definition relay published: definition, tombstone, run_now.',
     labelNames: ['kind'],
     registers,
   });
   const projectionSeconds = new Histogram({
-    name: 'recorder_projection_batch_duration_seconds',
+    name: 'scheduler_recorder_projection_batch_duration_seconds',
     help: 'Time to apply one batch to a read model (one transaction).',
     labelNames: ['projection'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   });
   const projectionDelay = new Gauge({
-    name: 'recorder_projection_delay_seconds',
+    name: 'scheduler_recorder_projection_delay_seconds',
     help: 'Projector lag: how long after it was recorded the newest event of the last batch reached the read model.',
     labelNames: ['projection'],
     registers,
@@ -77,7 +64,7 @@ export function createRecorderMetrics(options: {
   let head = 0n;
   let positions: () => { executions: bigint; tasks: bigint } = () => ({ executions: 0n, tasks: 0n });
   new Gauge({
-    name: 'recorder_projection_position',
+    name: 'scheduler_recorder_projection_position',
     help: 'Event store position up to which each read model is applied.',
     labelNames: ['projection'],
     registers,
@@ -88,7 +75,7 @@ export function createRecorderMetrics(options: {
     },
   });
   new Gauge({
-    name: 'recorder_projection_lag_positions',
+    name: 'scheduler_recorder_projection_lag_positions',
     help: 'Projector lag in store positions: the last position this recorder appended minus the executions projection position (0 when caught up).',
     registers,
     collect() {
@@ -105,8 +92,6 @@ export function createRecorderMetrics(options: {
         appendSize.observe(events);
         if (position > head) head = position;
       },
-      deadLettered: (topic, code) => deadLettered.inc({ topic, code }),
-      retry: (code) => appendRetries.inc({ code }),
     },
     relay: { onPublished: (kind, count) => relayed.inc({ kind }, count) },
     projection: (projection, batch, durationMs) => {

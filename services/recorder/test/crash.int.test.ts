@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createTaskDefinitions, seedDefaultTasks } from '@openpenpal/task-definitions';
+import { waitFor } from '@openpenpal/test-kit';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import {
   countEvents,
@@ -10,13 +11,12 @@ import {
   executionLife,
   readModelSnapshot,
   sendExecutionEvents,
-  waitFor,
   type RecorderWorld,
 } from './support.ts';
 
 const stack = inject('stack');
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const rebuild = fileURLToPath(new URL('../src/rebuild.ts', import.meta.url));
+const rebuild = fileURLToPath(new URL('../src/bin/rebuild.ts', import.meta.url));
 
 interface Child {
   process: ChildProcess;
@@ -95,11 +95,10 @@ describe('a recorder process killed mid-stream', () => {
 
     const first = run(main, world.env);
     children.push(first);
-    await waitFor(
-      async () => (await countEvents(world.pg.pool, world.pg.schema)).total > 1_000,
-      60_000,
-      'the first process to record',
-    );
+    await waitFor(async () => (await countEvents(world.pg.pool, world.pg.schema)).total > 1_000, {
+      what: 'the first process to record',
+      timeoutMs: 60_000,
+    });
     await createTaskDefinitions({ store: world.store, clock }).updateTask(
       'letter_cleanup',
       { priority: 'high' },
@@ -116,23 +115,31 @@ describe('a recorder process killed mid-stream', () => {
     const second = run(main, { ...world.env, HTTP_PORT: String(port) });
     children.push(second);
     const expected = events.length + 6;
-    await waitFor(
-      async () => (await countEvents(world.pg.pool, world.pg.schema)).total >= expected,
-      90_000,
-      'every event',
-    );
+    await waitFor(async () => (await countEvents(world.pg.pool, world.pg.schema)).total >= expected, {
+      what: 'every event',
+      timeoutMs: 90_000,
+    });
     await waitFor(
       async () =>
         (await checkpoint(world, 'projection:executions')) === (await lastPosition(world, 'execution')) &&
         (await checkpoint(world, 'projection:tasks')) === (await lastPosition(world, 'task')),
-      60_000,
-      'the projector to catch up',
+      { what: 'the projector to catch up', timeoutMs: 60_000 },
     );
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: true, kafka: true } });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: {
+        started: true,
+        fatal: true,
+        kafka: true,
+        postgres: true,
+        'event-store': true,
+        'consumer:ingest': true,
+      },
+    });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const duplicates = /^recorder_events_duplicate_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? '0';
+    const duplicates = /^scheduler_recorder_events_duplicate_total\{[^}]*\} (\d+)/m.exec(metrics)?.[1] ?? '0';
     console.log(
       `killed with ${atKill.total} of ${expected} events stored; the restart skipped ${duplicates} redelivered`,
     );

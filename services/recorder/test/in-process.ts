@@ -1,50 +1,25 @@
-import type { EventStore } from '@openpenpal/event-store';
-import { createKafkaClient } from '@openpenpal/messaging';
-import { Registry } from 'prom-client';
-import { createRecorder, type Recorder } from '../src/recorder.ts';
-import { contracts, logger, type RecorderWorld } from './support.ts';
+import { loadConfig, startService, type RunningService } from '@openpenpal/service-kit';
+import type { Registry } from 'prom-client';
+import type { RecorderConfig } from '../src/config.ts';
+import { recorderService } from '../src/service.ts';
+import { logger, type RecorderWorld } from './support.ts';
 
-export interface RunningRecorder {
-  recorder: Recorder;
-  registry: Registry;
-  close(): Promise<void>;
-}
+export type RunningRecorder = RunningService<RecorderConfig>;
 
-/** A recorder in this process, on the world's topics, group and schema. */
-export async function startRecorder(
+/** A recorder in this process on the service runtime, on the world's topics, group and schema. */
+export function startRecorder(
   world: RecorderWorld,
-  overrides: Partial<RecorderWorld['config']> = {},
-  store: EventStore = world.store,
+  env: Record<string, string> = {},
+  options: { onFatal?: (error: Error) => void } = {},
 ): Promise<RunningRecorder> {
-  const kafka = createKafkaClient({ brokers: world.config.KAFKA_BROKERS, clientId: 'recorder-test', logger });
-  const admin = kafka.admin();
-  await admin.connect();
-  const registry = new Registry();
-  const recorder = createRecorder({
-    config: { ...world.config, ...overrides },
-    pool: world.pg.pool,
-    store,
-    kafka,
-    admin,
-    producer: world.producer,
-    contracts,
-    registry,
+  return startService(recorderService, {
+    config: loadConfig(recorderService.configSchema, { ...world.env, ...env }),
     logger,
+    ...options,
   });
-  await recorder.start();
-  let closing: Promise<void> | undefined;
-  return {
-    recorder,
-    registry,
-    close: () =>
-      (closing ??= (async () => {
-        await recorder.close();
-        await admin.disconnect();
-      })()),
-  };
 }
 
-/** The value of one series of the registry (0 when absent). */
+/** The value of one series of the registry (0 when absent), summed over the series matching `labels`. */
 export async function metricValue(
   registry: Registry,
   name: string,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { waitFor } from '@openpenpal/test-kit';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { rebuildReadModels } from '../src/read-models/rebuild.ts';
 import { startRecorder, type RunningRecorder } from './in-process.ts';
@@ -9,7 +10,6 @@ import {
   logger,
   readModelSnapshot,
   sendExecutionEvents,
-  waitFor,
   type RecorderWorld,
 } from './support.ts';
 
@@ -46,21 +46,19 @@ describe('the read models', () => {
       ...lives.map((life) => life[0]!),
       ...lives.flatMap((life) => life.slice(1)),
     ]);
-    await start({ RECORDER_PROJECTOR_BATCH: 7 });
+    await start({ RECORDER_PROJECTOR_BATCH: '7' });
     const total = lives.flat().length;
-    await waitFor(
-      async () => (await countEvents(world.pg.pool, world.pg.schema)).total === total,
-      30_000,
-      'every event',
-    );
+    await waitFor(async () => (await countEvents(world.pg.pool, world.pg.schema)).total === total, {
+      what: 'every event',
+      timeoutMs: 30_000,
+    });
     const [last] = await world.store
       .readAll({ after: 0n, maxCount: 10_000 })
       .then((events) => events.slice(-1));
-    await waitFor(
-      async () => (await positionOf(world, 'projection:executions')) === last!.position,
-      30_000,
-      'the projector',
-    );
+    await waitFor(async () => (await positionOf(world, 'projection:executions')) === last!.position, {
+      what: 'the projector',
+      timeoutMs: 30_000,
+    });
 
     const live = await readModelSnapshot(world.pg.pool, world.names);
     expect(live.executions).toHaveLength(40);
@@ -90,16 +88,15 @@ describe('the read models', () => {
   });
 
   it('lets a rebuild run while the recorder records, neither applying an event twice', async () => {
-    await start({ RECORDER_PROJECTOR_BATCH: 50, RECORDER_PROJECTOR_FLUSH_MS: 5 });
+    await start({ RECORDER_PROJECTOR_BATCH: '50', RECORDER_PROJECTOR_FLUSH_MS: '5' });
     const lives = Array.from({ length: 300 }, (_, index) =>
       executionLife(randomUUID(), `task-${index % 5}`, index % 4 === 0 ? 'dead_lettered' : 'succeeded'),
     );
     await sendExecutionEvents(world, lives.slice(0, 150).flat());
-    await waitFor(
-      async () => (await countEvents(world.pg.pool, world.pg.schema)).total > 200,
-      30_000,
-      'some events',
-    );
+    await waitFor(async () => (await countEvents(world.pg.pool, world.pg.schema)).total > 200, {
+      what: 'some events',
+      timeoutMs: 30_000,
+    });
     const [rebuilt] = await Promise.all([
       rebuildReadModels({
         pool: world.pg.pool,
@@ -112,17 +109,15 @@ describe('the read models', () => {
     ]);
     expect(rebuilt.executions).toBeGreaterThan(0n);
     const total = lives.flat().length;
-    await waitFor(
-      async () => (await countEvents(world.pg.pool, world.pg.schema)).total === total,
-      30_000,
-      'every event',
-    );
+    await waitFor(async () => (await countEvents(world.pg.pool, world.pg.schema)).total === total, {
+      what: 'every event',
+      timeoutMs: 30_000,
+    });
     const last = (await world.store.readAll({ maxCount: 10_000 })).at(-1)!.position;
-    await waitFor(
-      async () => (await positionOf(world, 'projection:executions')) === last,
-      30_000,
-      'the live projector',
-    );
+    await waitFor(async () => (await positionOf(world, 'projection:executions')) === last, {
+      what: 'the live projector',
+      timeoutMs: 30_000,
+    });
 
     const live = await readModelSnapshot(world.pg.pool, world.names);
     const stats = live.task_stats as { run_count: string; failure_count: string }[];

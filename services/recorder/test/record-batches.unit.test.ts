@@ -1,32 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createContracts, type ExecutionEvent } from '@openpenpal/contracts';
+import type { ExecutionEvent } from '@openpenpal/contracts';
 import type { EventData } from '@openpenpal/event-store';
-import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { planChunks, planMessage, type PlannedMessage } from '../src/ingest/record-batches.ts';
-
-const contracts = createContracts();
-const codec = contracts.codec('ExecutionEvent');
-
-function kafkaMessage(
-  offset: number,
-  value: Buffer | null,
-  headers: Record<string, string> = {},
-): KafkaMessage {
-  return {
-    offset: String(offset),
-    key: Buffer.from('k'),
-    value,
-    headers: Object.fromEntries(Object.entries(headers).map(([name, text]) => [name, Buffer.from(text)])),
-    timestamp: '1764547200000',
-    attributes: 0,
-  };
-}
-
-function planned(offset: number, streamId: string, id: string = randomUUID()): PlannedMessage {
-  const event: EventData = { id, type: 'ExecutionStarted', data: {} };
-  return { offset: String(offset), message: kafkaMessage(offset, null), streamId, event };
-}
+import {
+  planChunks,
+  planMessage,
+  type PlannedMessage,
+  type RecordedMessage,
+} from '../src/ingest/record-batches.ts';
 
 const started = (executionId: string): ExecutionEvent => ({
   event_id: randomUUID(),
@@ -38,22 +19,52 @@ const started = (executionId: string): ExecutionEvent => ({
   event: { 'org.openpenpal.scheduler.ExecutionStarted': { attempt: 1, started_at: 1_764_547_200_000 } },
 });
 
-describe('planning a Kafka batch', () => {
+/** A message as the messaging layer hands it to a batch handler: decoded, with its Kafka coordinates. */
+function consumed(
+  offset: number,
+  value: ExecutionEvent,
+  headers: Record<string, string> = {},
+  source = { topic: 't', partition: 0 },
+): RecordedMessage {
+  return {
+    ...source,
+    offset: String(offset),
+    key: 'k',
+    value,
+    headers,
+    messageId: headers['message-id'],
+    timestamp: 1_764_547_200_000,
+    attempt: 1,
+  };
+}
+
+function planned(offset: number, streamId: string, id: string = randomUUID()): PlannedMessage {
+  const event: EventData = { id, type: 'ExecutionStarted', data: {} };
+  return { message: consumed(offset, started('x')), streamId, event };
+}
+
+const ids = (items: readonly PlannedMessage[]) =>
+  items.map((item) => ('event' in item ? item.event.id : undefined));
+
+describe('planning a slice of messages', () => {
   it('turns a message into its stream event with its source and trace context as metadata', () => {
     const value = started('e5b6f1a2-0000-4000-8000-000000000001');
     const item = planMessage(
-      contracts,
       'execution',
-      { topic: 'scheduler.execution-events', partition: 4 },
-      kafkaMessage(17, codec.encode(value), {
-        'message-id': 'm-1',
-        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-        unrelated: 'x',
-      }),
+      consumed(
+        17,
+        value,
+        {
+          'message-id': 'm-1',
+          traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+          unrelated: 'x',
+        },
+        { topic: 'scheduler.execution-events', partition: 4 },
+      ),
     );
 
     expect(item).toMatchObject({
-      offset: '17',
+      message: { offset: '17' },
       streamId: `execution-${value.execution_id}`,
       event: {
         id: value.event_id,
@@ -73,22 +84,16 @@ describe('planning a Kafka batch', () => {
   });
 
   it('says why a message cannot be recorded instead of throwing', () => {
-    const source = { topic: 't', partition: 0 };
-    const empty = planMessage(contracts, 'execution', source, kafkaMessage(1, null));
-    const garbage = planMessage(contracts, 'execution', source, kafkaMessage(2, Buffer.from('nope')));
-    const badId = planMessage(
-      contracts,
-      'execution',
-      source,
-      kafkaMessage(3, codec.encode({ ...started('x'), event_id: 'not-a-uuid' })),
-    );
+    // Undecodable values and null values never reach the handler: the messaging layer dead-letters
+    // them with DECODE_FAILED (recorder.int.test.ts checks it).
+    const badId = planMessage('execution', consumed(3, { ...started('x'), event_id: 'not-a-uuid' }));
+    const noStream = planMessage('execution', consumed(4, started('')));
 
-    expect(empty).toMatchObject({ offset: '1', error: { code: 'DECODE_FAILED' } });
-    expect(garbage).toMatchObject({ error: { code: 'DECODE_FAILED' } });
-    expect(badId).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    expect(badId).toMatchObject({ message: { offset: '3' }, error: { code: 'VALIDATION_FAILED' } });
+    expect(noStream).toMatchObject({ message: { offset: '4' }, error: { code: 'VALIDATION_FAILED' } });
   });
 
-  it('groups a chunk by stream, keeping each stream in message order and committing its last offset', () => {
+  it('groups a chunk by stream, keeping each stream in message order', () => {
     const items = [
       planned(0, 'execution-a'),
       planned(1, 'execution-b'),
@@ -98,7 +103,7 @@ describe('planning a Kafka batch', () => {
     const [chunk, ...rest] = planChunks(items, { maxEvents: 100, maxStreams: 10 });
 
     expect(rest).toEqual([]);
-    expect(chunk!.lastOffset).toBe('3');
+    expect(chunk!.events).toBe(4);
     expect(
       chunk!.requests.map((request) => [request.streamId, request.events.map((event) => event.id)]),
     ).toEqual([
@@ -113,33 +118,42 @@ describe('planning a Kafka batch', () => {
     const items = Array.from({ length: 10 }, (_, index) => planned(index, `execution-${index % 4}`));
     const byEvents = planChunks(items, { maxEvents: 4, maxStreams: 100 });
     const byStreams = planChunks(items, { maxEvents: 100, maxStreams: 3 });
+    const chunkIds = (chunks: ReturnType<typeof planChunks>) =>
+      chunks.map((chunk) => new Set(chunk.requests.flatMap((request) => request.events.map((e) => e.id))));
 
-    expect(byEvents.map((chunk) => [chunk.lastOffset, chunk.events])).toEqual([
-      ['3', 4],
-      ['7', 4],
-      ['9', 2],
+    expect(byEvents.map((chunk) => chunk.events)).toEqual([4, 4, 2]);
+    // Consecutive: each chunk holds exactly the next messages.
+    expect(chunkIds(byEvents)).toEqual([
+      new Set(ids(items.slice(0, 4))),
+      new Set(ids(items.slice(4, 8))),
+      new Set(ids(items.slice(8))),
     ]);
     // Streams 0 1 2 | 3 0 1 | 2 3 0 | 1: a fourth stream starts the next chunk.
-    expect(byStreams.map((chunk) => [chunk.lastOffset, chunk.requests.length])).toEqual([
-      ['2', 3],
-      ['5', 3],
-      ['8', 3],
-      ['9', 1],
+    expect(byStreams.map((chunk) => [chunk.events, chunk.requests.length])).toEqual([
+      [3, 3],
+      [3, 3],
+      [3, 3],
+      [1, 1],
+    ]);
+    expect(chunkIds(byStreams)).toEqual([
+      new Set(ids(items.slice(0, 3))),
+      new Set(ids(items.slice(3, 6))),
+      new Set(ids(items.slice(6, 9))),
+      new Set(ids(items.slice(9))),
     ]);
   });
 
-  it('leaves out a repeated event id within a chunk and lets undecodable messages only move the offset', () => {
+  it('leaves out a repeated event id within a chunk and messages that cannot be recorded', () => {
     const id = randomUUID();
     const items: PlannedMessage[] = [
       planned(0, 'execution-a', id),
-      { offset: '1', message: kafkaMessage(1, null), error: new Error('bad') },
+      { message: consumed(1, started('x')), error: new Error('bad') },
       planned(2, 'execution-a', id.toUpperCase()),
     ];
-    const [chunk] = planChunks(items, { maxEvents: 10, maxStreams: 10 });
+    const [chunk, ...rest] = planChunks(items, { maxEvents: 10, maxStreams: 10 });
 
-    expect(chunk).toMatchObject({ lastOffset: '2', events: 1, repeated: 1 });
-    expect(planChunks([items[1]!], { maxEvents: 10, maxStreams: 10 })).toEqual([
-      { requests: [], lastOffset: '1', events: 0, repeated: 0 },
-    ]);
+    expect(rest).toEqual([]);
+    expect(chunk).toMatchObject({ events: 1, repeated: 1 });
+    expect(planChunks([items[1]!], { maxEvents: 10, maxStreams: 10 })).toEqual([]);
   });
 });

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { DelayedMessageEvent, NotificationEvent } from '@openpenpal/contracts';
-import { SchedulerError } from '@openpenpal/errors';
-import type { EventStore } from '@openpenpal/event-store';
-import { DLQ_HEADERS, headerText } from '@openpenpal/messaging';
-import { uniqueName } from '@openpenpal/test-kit';
+import type { DelayedMessageEvent, ExecutionEvent, NotificationEvent } from '@openpenpal/contracts';
+import { DLQ_HEADERS } from '@openpenpal/messaging';
+import { collectTopics, uniqueName, waitFor, type TopicCollector } from '@openpenpal/test-kit';
+import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { metricValue, startRecorder, type RunningRecorder } from './in-process.ts';
 import {
   countEvents,
   createRecorderWorld,
+  contracts,
   executionLife,
   sendExecutionEvents,
-  waitFor,
   type RecorderWorld,
 } from './support.ts';
 
@@ -20,19 +19,28 @@ const stack = inject('stack');
 describe('the recorder', () => {
   let world: RecorderWorld;
   let running: RunningRecorder[] = [];
+  let collectors: TopicCollector<Buffer>[] = [];
   beforeEach(async () => {
     world = await createRecorderWorld(stack);
     running = [];
+    collectors = [];
   });
   afterEach(async () => {
     for (const recorder of running) await recorder.close();
+    for (const collector of collectors) await collector.close();
     await world.close();
   });
-  const start = async (overrides: Parameters<typeof startRecorder>[1] = {}, store?: EventStore) => {
-    const recorder = await startRecorder(world, overrides, store);
+  const start = async (env: Record<string, string> = {}) => {
+    const recorder = await startRecorder(world, env);
     running.push(recorder);
     return recorder;
   };
+  const deadLetters = async () => {
+    const collector = await collectTopics(world.kafka.kafka, [`${world.kafka.topics.executions!}.dlq`]);
+    collectors.push(collector);
+    return collector;
+  };
+  const eventCount = async () => (await countEvents(world.pg.pool, world.pg.schema)).total;
 
   it('appends each event to its stream with the message it came from in the metadata', async () => {
     const executionId = randomUUID();
@@ -79,11 +87,7 @@ describe('the recorder', () => {
       { key: notification.notification_id, value: notification },
     ]);
 
-    await waitFor(
-      async () => (await countEvents(world.pg.pool, world.pg.schema)).total === 5,
-      30_000,
-      'five events',
-    );
+    await waitFor(async () => (await eventCount()) === 5, { what: 'five events', timeoutMs: 30_000 });
     const execution = await world.store.readStream(`execution-${executionId}`);
     expect(execution.map((event) => event.type)).toEqual([
       'TaskTriggered',
@@ -127,31 +131,22 @@ describe('the recorder', () => {
     const lives = executions.flatMap((id, index) => executionLife(id, `task-${index % 3}`, 'succeeded'));
     const first = await start();
     await sendExecutionEvents(world, lives.slice(0, 30));
-    await waitFor(
-      async () => (await countEvents(world.pg.pool, world.pg.schema)).total === 30,
-      30_000,
-      'the first 30',
-    );
+    await waitFor(async () => (await eventCount()) === 30, { what: 'the first 30', timeoutMs: 30_000 });
     // The producer re-sends events already recorded, mixed with new ones, and one twice in a row.
     await sendExecutionEvents(world, [...lives.slice(20, 45), lives[44]!, ...lives.slice(45)]);
-    await waitFor(
-      async () => (await countEvents(world.pg.pool, world.pg.schema)).total === 60,
-      30_000,
-      'all 60',
-    );
+    await waitFor(async () => (await eventCount()) === 60, { what: 'all 60', timeoutMs: 30_000 });
 
     // A second group reads the topic from the start: all 71 messages again.
     await first.close();
-    const second = await start({ RECORDER_GROUP_ID: uniqueName('g-again') });
+    const second = await start({ KAFKA_GROUP_ID: uniqueName('g-again') });
     await waitFor(
-      async () => (await metricValue(second.registry, 'recorder_events_duplicate_total')) === 71,
-      30_000,
-      'the full redelivery',
+      async () => (await metricValue(registry(second), 'scheduler_recorder_events_duplicate_total')) === 71,
+      { what: 'the full redelivery', timeoutMs: 30_000 },
     );
 
     expect(await countEvents(world.pg.pool, world.pg.schema)).toEqual({ total: 60, distinct: 60 });
-    expect(await metricValue(second.registry, 'recorder_events_recorded_total')).toBe(0);
-    expect(await metricValue(first.registry, 'recorder_events_duplicate_total')).toBe(11);
+    expect(await metricValue(registry(second), 'scheduler_recorder_events_recorded_total')).toBe(0);
+    expect(await metricValue(registry(first), 'scheduler_recorder_events_duplicate_total')).toBe(11);
     for (const id of executions) {
       const stream = await world.store.readStream(`execution-${id}`);
       expect(stream.map((event) => event.revision)).toEqual([0n, 1n, 2n]);
@@ -159,95 +154,170 @@ describe('the recorder', () => {
   });
 
   it('holds the partition while the store is unreachable and records everything once it is back', async () => {
+    const recorder = await start();
     let failures = 0;
     let down = true;
-    const store: EventStore = {
-      ...world.store,
-      appendMany: (requests) => {
-        if (down) {
-          failures++;
-          return Promise.reject(
-            new SchedulerError('DEPENDENCY_UNAVAILABLE', 'PostgreSQL unavailable during appendMany'),
-          );
-        }
-        return world.store.appendMany(requests);
-      },
-    };
-    const recorder = await start({}, store);
+    failAppends(recorder.ctx.postgres(), () => {
+      if (down) failures++;
+      return down;
+    });
     const lives = Array.from({ length: 10 }, () => executionLife(randomUUID(), 'cleanup', 'succeeded'));
     await sendExecutionEvents(world, lives.flat());
 
-    await waitFor(() => failures >= 3, 30_000, 'retried appends');
+    await waitFor(() => failures >= 3, { what: 'retried appends', timeoutMs: 30_000 });
     expect(await countEvents(world.pg.pool, world.pg.schema)).toEqual({ total: 0, distinct: 0 });
     expect(await committedOffsets(world)).toBe(0);
     down = false;
 
-    await waitFor(
-      async () => (await countEvents(world.pg.pool, world.pg.schema)).total === 30,
-      30_000,
-      'recovery',
-    );
-    await waitFor(async () => (await committedOffsets(world)) === 30, 30_000, 'the commits');
+    await waitFor(async () => (await eventCount()) === 30, { what: 'recovery', timeoutMs: 30_000 });
+    await waitFor(async () => (await committedOffsets(world)) === 30, {
+      what: 'the commits',
+      timeoutMs: 30_000,
+    });
     expect(
-      await metricValue(recorder.registry, 'recorder_append_retries_total', {
+      await metricValue(registry(recorder), 'scheduler_consumer_retries_total', {
         code: 'DEPENDENCY_UNAVAILABLE',
+        blocking: 'true',
       }),
     ).toBeGreaterThanOrEqual(3);
-    expect(await metricValue(recorder.registry, 'recorder_dead_lettered_total')).toBe(0);
+    expect(await metricValue(registry(recorder), 'scheduler_consumer_dead_letters_total')).toBe(0);
   });
 
   it('dead-letters a message it cannot decode and records the rest of the batch', async () => {
     const life = executionLife(randomUUID(), 'cleanup', 'succeeded');
     await world.producer.sendRaw(world.kafka.topics.executions!, [
       { key: life[0]!.execution_id, value: Buffer.from('not avro') },
+      { key: life[0]!.execution_id, value: null },
     ]);
     await sendExecutionEvents(world, life);
+    const dlq = await deadLetters();
     await start();
 
-    await waitFor(
-      async () => (await countEvents(world.pg.pool, world.pg.schema)).total === 3,
-      30_000,
-      'the good events',
-    );
-    const consumer = world.kafka.kafka.consumer({ groupId: uniqueName('g-dlq') });
-    const dead: { code?: string; group?: string }[] = [];
-    await consumer.connect();
-    await consumer.subscribe({ topic: `${world.kafka.topics.executions!}.dlq`, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        dead.push({
-          code: headerText(message.headers, DLQ_HEADERS.errorCode),
-          group: headerText(message.headers, DLQ_HEADERS.consumerGroup),
-        });
-        return Promise.resolve();
-      },
-    });
-    await waitFor(() => dead.length === 1, 30_000, 'the dead letter');
-    await consumer.disconnect();
-    expect(dead).toEqual([{ code: 'DECODE_FAILED', group: world.config.RECORDER_GROUP_ID }]);
+    await waitFor(async () => (await eventCount()) === 3, { what: 'the good events', timeoutMs: 30_000 });
+    await dlq.waitForCount(2, { timeoutMs: 30_000 });
+    expect(
+      dlq.messages.map((m) => ({
+        code: m.headers[DLQ_HEADERS.errorCode],
+        group: m.headers[DLQ_HEADERS.consumerGroup],
+      })),
+    ).toEqual([
+      { code: 'DECODE_FAILED', group: world.config.KAFKA_GROUP_ID },
+      { code: 'DECODE_FAILED', group: world.config.KAFKA_GROUP_ID },
+    ]);
   });
 
-  it('serves /readyz and /metrics through the ops server of the service kit', async () => {
+  it('dead-letters only the events the store refuses and records the rest of their slice', async () => {
+    // An id the store already holds in another stream (CONFLICT), and a value PostgreSQL cannot keep in
+    // jsonb (a NUL character: VALIDATION_FAILED), each in the middle of an execution's life.
+    const stolen = randomUUID();
+    await world.store.append('elsewhere-1', [{ id: stolen, type: 'Unrelated', data: {} }]);
+    const conflicting = executionLife(randomUUID(), 'cleanup', 'succeeded');
+    conflicting[1] = { ...conflicting[1]!, event_id: stolen };
+    const invalid = executionLife(randomUUID(), 'cleanup', 'succeeded');
+    invalid[1] = { ...invalid[1]!, worker: 'w-\u0000' };
+    // One key, so that all six go to one partition and arrive in one slice.
+    const sameKey = [...conflicting, ...invalid].map((value) => ({
+      key: 'one-partition',
+      value,
+      messageId: value.event_id,
+    }));
+    await world.producer.send({ topic: world.kafka.topics.executions!, schema: 'ExecutionEvent' }, sameKey);
+    const dlq = await deadLetters();
     const recorder = await start();
-    const checks = recorder.recorder.readinessChecks();
-    expect(await Promise.all(checks.map(async (check) => [check.name, await check.check()]))).toEqual([
-      ['postgres', true],
-      ['kafka', true],
+
+    await dlq.waitForCount(2, { timeoutMs: 30_000 });
+    await waitFor(async () => (await eventCount()) === 5, { what: 'the other four', timeoutMs: 30_000 });
+    expect(dlq.messages.map((m) => [m.headers[DLQ_HEADERS.errorCode], decodeEventId(m.bytes)])).toEqual([
+      ['CONFLICT', stolen],
+      ['VALIDATION_FAILED', invalid[1].event_id],
     ]);
+    const types = async (life: ExecutionEvent[]) =>
+      (await world.store.readStream(`execution-${life[0]!.execution_id}`)).map((event) => event.type);
+    expect(await types(conflicting)).toEqual(['TaskTriggered', 'ExecutionSucceeded']);
+    expect(await types(invalid)).toEqual(['TaskTriggered', 'ExecutionSucceeded']);
+    expect(await metricValue(registry(recorder), 'scheduler_consumer_dead_letters_total')).toBe(2);
+    expect(
+      await metricValue(registry(recorder), 'scheduler_consumer_messages_total', { outcome: 'processed' }),
+    ).toBe(4);
+  });
+
+  it('shows its checks on /readyz and its series on /metrics', async () => {
+    const recorder = await start();
+    const ready = await recorder.ops.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      checks: {
+        started: true,
+        fatal: true,
+        kafka: true,
+        postgres: true,
+        'event-store': true,
+        'consumer:ingest': true,
+      },
+    });
     await sendExecutionEvents(world, executionLife(randomUUID(), 'cleanup', 'succeeded'));
     await waitFor(
-      async () => (await metricValue(recorder.registry, 'recorder_events_recorded_total')) === 3,
-      30_000,
-      'the metric',
+      async () => (await metricValue(registry(recorder), 'scheduler_recorder_events_recorded_total')) === 3,
+      { what: 'the metric', timeoutMs: 30_000 },
     );
     expect(
-      await metricValue(recorder.registry, 'recorder_events_recorded_total', { type: 'ExecutionStarted' }),
+      await metricValue(registry(recorder), 'scheduler_recorder_events_recorded_total', {
+        type: 'ExecutionStarted',
+      }),
     ).toBe(1);
-    const text = await recorder.registry.metrics();
-    expect(text).toContain('recorder_append_duration_seconds_bucket');
-    expect(text).toContain('recorder_projection_lag_positions');
+    const text = (await recorder.ops.app.inject({ url: '/metrics' })).body;
+    expect(text).toContain('scheduler_recorder_append_duration_seconds_bucket');
+    expect(text).toContain('scheduler_recorder_projection_lag_positions');
+    expect(text).toMatch(/scheduler_consumer_messages_total\{[^}]*outcome="processed"[^}]*\} 3/);
+    expect(text).not.toMatch(/^recorder_/m);
+  });
+
+  it('fails readiness while the event store cannot be read', async () => {
+    const recorder = await start();
+    failReads(recorder.ctx.postgres());
+    const ready = await recorder.ops.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({
+      status: 'not_ready',
+      checks: { 'event-store': false, postgres: true, 'consumer:ingest': true },
+    });
   });
 });
+
+const registry = (recorder: RunningRecorder) => recorder.ctx.metrics.registry;
+
+type Query = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * Replaces `query` of the recorder's own pool so that statements matching `matches` fail as a lost
+ * connection does (classified DEPENDENCY_UNAVAILABLE by the store) while `fails()` says so.
+ */
+function failQueries(pool: pg.Pool, matches: (text: string) => boolean, fails: () => boolean): void {
+  const query = pool.query.bind(pool) as Query;
+  (pool as unknown as { query: Query }).query = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && matches(args[0]) && fails()) {
+      return Promise.reject(new Error('Connection terminated unexpectedly'));
+    }
+    return query(...args);
+  };
+}
+
+function failAppends(pool: pg.Pool, fails: () => boolean): void {
+  failQueries(pool, (text) => text.includes('.append_many('), fails);
+}
+
+function failReads(pool: pg.Pool): void {
+  failQueries(
+    pool,
+    (text) => /FROM "[a-z0-9_]+"\.events\b/.test(text),
+    () => true,
+  );
+}
+
+function decodeEventId(bytes: Buffer | null): string | undefined {
+  return bytes === null ? undefined : contracts.codec('ExecutionEvent').decode(bytes).event_id;
+}
 
 /** Messages of the executions topic the recorder's group has committed past, over all partitions. */
 async function committedOffsets(world: RecorderWorld): Promise<number> {
@@ -255,7 +325,7 @@ async function committedOffsets(world: RecorderWorld): Promise<number> {
   await admin.connect();
   try {
     const [topic] = await admin.fetchOffsets({
-      groupId: world.config.RECORDER_GROUP_ID,
+      groupId: world.config.KAFKA_GROUP_ID,
       topics: [world.kafka.topics.executions!],
     });
     return (topic?.partitions ?? []).reduce(

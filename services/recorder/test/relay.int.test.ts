@@ -1,8 +1,10 @@
 import { createTaskDefinitions, seedDefaultTasks, type TaskDefinitions } from '@openpenpal/task-definitions';
+import { SchedulerError } from '@openpenpal/errors';
+import { errorWithCode, waitFor } from '@openpenpal/test-kit';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { republishDefinitions } from '../src/relay/republish-definitions.ts';
 import { startRecorder, type RunningRecorder } from './in-process.ts';
-import { collectTopic, createRecorderWorld, logger, waitFor, type RecorderWorld } from './support.ts';
+import { collectTopic, createRecorderWorld, logger, type RecorderWorld } from './support.ts';
 
 const stack = inject('stack');
 
@@ -27,7 +29,7 @@ describe('the definition relay', () => {
 
   const collect = async <S extends 'TaskDefinition' | 'TaskCommand'>(topic: string, schema: S) => {
     const collector = await collectTopic(world, topic, schema);
-    stops.push(() => collector.stop());
+    stops.push(() => collector.close());
     return collector.messages;
   };
 
@@ -49,11 +51,10 @@ describe('the definition relay', () => {
     await tasks.disableTask('cleanup', actor);
     await tasks.deleteTask('cleanup', actor);
 
-    await waitFor(
-      () => definitions.length === 4 && commands.length === 1,
-      30_000,
-      'four definitions, one command',
-    );
+    await waitFor(() => definitions.length === 4 && commands.length === 1, {
+      what: 'four definitions, one command',
+      timeoutMs: 30_000,
+    });
     expect(
       definitions.map((m) => [
         m.key,
@@ -85,7 +86,7 @@ describe('the definition relay', () => {
     const definitions = await collect(world.kafka.topics.definitions!, 'TaskDefinition');
     running = await startRecorder(world);
     await seedDefaultTasks({ store: world.store, clock }, actor);
-    await waitFor(() => definitions.length === 5, 30_000, 'the five defaults');
+    await waitFor(() => definitions.length === 5, { what: 'the five defaults', timeoutMs: 30_000 });
     await running.close();
 
     await tasks.updateTask('letter_cleanup', { cron_expression: '30 3 * * *' }, actor);
@@ -94,7 +95,10 @@ describe('the definition relay', () => {
     // A last change to the same key: anything published twice would come before it.
     await tasks.updateTask('letter_cleanup', { priority: 'low' }, actor);
 
-    await waitFor(() => definitions.some((m) => m.value?.priority === 'low'), 30_000, 'the sentinel');
+    await waitFor(() => definitions.some((m) => m.value?.priority === 'low'), {
+      what: 'the sentinel',
+      timeoutMs: 30_000,
+    });
     expect(definitions.map((m) => `${m.key ?? ''}@${m.value?.revision ?? 'null'}`)).toEqual([
       'future_letter_unlock@0',
       'ai_penpal_reply@0',
@@ -121,7 +125,7 @@ describe('the definition relay', () => {
 
     expect(summary).toEqual({ definitions: 5, tombstones: 1, rounds: 1 });
     const definitions = await collect(world.kafka.topics.definitions!, 'TaskDefinition');
-    await waitFor(() => definitions.length === 5, 30_000, 'five messages');
+    await waitFor(() => definitions.length === 5, { what: 'five messages', timeoutMs: 30_000 });
     const byKey = new Map(definitions.map((m) => [m.key, m.value]));
     expect(byKey.get('letter_cleanup')).toMatchObject({ priority: 'high', revision: 1 });
     expect(byKey.get('writing_inspiration_push')).toBeNull();
@@ -130,5 +134,28 @@ describe('the definition relay', () => {
       cron_expression: '0 * * * *',
       priority: 'high',
     });
+  });
+
+  it('fails the process when the relay meets a failure that is not retryable', async () => {
+    const fatal: Error[] = [];
+    running = await startRecorder(world, {}, { onFatal: (error) => fatal.push(error) });
+    const { producer } = running.ctx;
+    const send = producer.send.bind(producer);
+    const definitionsTopic = world.kafka.topics.definitions!;
+    producer.send = ((binding, messages) =>
+      binding.topic === definitionsTopic
+        ? Promise.reject(new SchedulerError('VALIDATION_FAILED', 'a definition the schema refuses'))
+        : send(binding, messages));
+
+    await tasks.createTask(
+      { task_id: 'cleanup', name: 'Cleanup', task_type: 'letter_cleanup', cron_expression: '0 3 * * *' },
+      actor,
+    );
+
+    await waitFor(() => fatal.length > 0, { what: 'the fatal failure', timeoutMs: 30_000 });
+    expect(fatal).toEqual([errorWithCode('VALIDATION_FAILED')]);
+    const ready = await running.ops.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ checks: { fatal: false } });
   });
 });

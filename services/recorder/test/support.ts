@@ -6,19 +6,22 @@ import {
   type SchemaTypes,
 } from '@openpenpal/contracts';
 import { createPostgresEventStore, type PostgresEventStore } from '@openpenpal/event-store';
-import { createProducer, headerText, type Producer } from '@openpenpal/messaging';
+import { createProducer, type Producer } from '@openpenpal/messaging';
+import { loadConfig } from '@openpenpal/service-kit';
 import {
+  collectTopics,
   createKafkaTestContext,
   createPgTestContext,
   type KafkaTestContext,
   type PgTestContext,
   type StackEnv,
-  uniqueName,
+  type TopicCollector,
 } from '@openpenpal/test-kit';
 import type pg from 'pg';
 import { pino } from 'pino';
-import { loadRecorderConfig, type RecorderConfig } from '../src/config.ts';
+import type { RecorderConfig } from '../src/config.ts';
 import { readModelNames, type ReadModelNames } from '../src/read-models/schema.ts';
+import { recorderService } from '../src/service.ts';
 
 export const contracts = createContracts();
 export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -69,14 +72,14 @@ export async function createRecorderWorld(
     DATABASE_POOL_SIZE: '6',
     EVENT_STORE_PG_SCHEMA: pgCtx.schema,
     RECORDER_DB_SCHEMA: pgCtx.schema,
-    RECORDER_GROUP_ID: kafkaCtx.groupId('recorder'),
+    KAFKA_GROUP_ID: kafkaCtx.groupId('recorder'),
     RECORDER_EXECUTION_EVENTS_TOPIC: topics.executions!,
     RECORDER_DELAY_EVENTS_TOPIC: topics.delays!,
     RECORDER_NOTIFICATION_EVENTS_TOPIC: topics.notifications!,
     RECORDER_DEFINITIONS_TOPIC: topics.definitions!,
     RECORDER_COMMANDS_TOPIC: topics.commands!,
-    RECORDER_PROVISION_TOPICS: 'false',
-    RECORDER_SESSION_TIMEOUT_MS: '6000',
+    KAFKA_PROVISION_TOPICS: 'false',
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
     RECORDER_FETCH_MAX_WAIT_MS: '100',
     SHUTDOWN_DEADLINE_MS: '10000',
     ...options.env,
@@ -93,7 +96,7 @@ export async function createRecorderWorld(
     producer,
     names: readModelNames(pgCtx.schema),
     env,
-    config: loadRecorderConfig(env),
+    config: loadConfig(recorderService.configSchema, env),
     close: async () => {
       await producer.close();
       await store.close();
@@ -218,48 +221,12 @@ export async function countEvents(
   return result.rows[0] ?? { total: 0, distinct: 0 };
 }
 
-export async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-export interface CollectedMessage<T> {
-  key: string | null;
-  value: T | null;
-  headers: Record<string, string>;
-}
-
-/** Consumes a topic from the beginning into an array until stopped. */
-export async function collectTopic<S extends SchemaName>(
+/** Reads a topic from the beginning, decoding values with its schema, until closed. */
+export function collectTopic<S extends SchemaName>(
   world: RecorderWorld,
   topic: string,
   schema: S,
-): Promise<{ messages: CollectedMessage<SchemaTypes[S]>[]; stop(): Promise<void> }> {
-  const consumer = world.kafka.kafka.consumer({ groupId: uniqueName('g-collect'), maxWaitTimeInMs: 100 });
-  const messages: CollectedMessage<SchemaTypes[S]>[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    eachMessage: ({ message }) => {
-      const headers: Record<string, string> = {};
-      for (const name of Object.keys(message.headers ?? {})) {
-        const text = headerText(message.headers, name);
-        if (text !== undefined) headers[name] = text;
-      }
-      messages.push({
-        key: message.key?.toString() ?? null,
-        value: message.value === null ? null : contracts.codec(schema).decode(message.value),
-        headers,
-      });
-      return Promise.resolve();
-    },
-  });
-  return { messages, stop: () => consumer.disconnect() };
+): Promise<TopicCollector<SchemaTypes[S]>> {
+  const codec = contracts.codec(schema);
+  return collectTopics(world.kafka.kafka, [topic], (bytes) => codec.decode(bytes));
 }
