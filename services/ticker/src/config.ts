@@ -1,36 +1,27 @@
 import { topicSpec } from '@openpenpal/contracts';
 import {
-  baseConfigShape,
-  httpPort,
-  redisUrl,
-  redisKeyPrefix,
-  topicName,
-  booleanFlag,
-  csv,
-  loadConfig,
   nonNegativeInt,
   positiveInt,
+  redisConfigShape,
+  runtimeConfigShape,
+  serviceConfig,
+  topicName,
 } from '@openpenpal/service-kit';
 import { z } from 'zod';
 
 /**
- * The ticker's settings. Topic names, the Redis prefix and the consumer-group prefix are settings
- * so that tests (and a second deployment on shared servers) can run in isolation.
+ * The ticker's settings: the runtime's (`KAFKA_*`, `HTTP_*`, ...), Redis's (the lease's commands
+ * time out after 1 s by default: a stuck connection must not hold a renewal), then its own.
+ * Topic names, the Redis prefix and the consumer-group prefix are settings so that tests (and a
+ * second deployment on shared servers) run in isolation.
  */
 export const tickerConfigShape = {
-  ...baseConfigShape,
-  HTTP_PORT: httpPort.default(8_101),
-  KAFKA_BROKERS: csv,
-  KAFKA_CLIENT_ID: z.string().min(1).default('ticker'),
-  REDIS_URL: redisUrl,
-  TICKER_REDIS_PREFIX: redisKeyPrefix.default('openpenpal:ticker'),
-  TICKER_REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(1_000),
-  TICKER_GROUP_PREFIX: z.string().min(1).default('ticker'),
+  ...runtimeConfigShape({ name: 'ticker', httpPort: 8_101 }),
+  ...redisConfigShape({ keyPrefix: 'openpenpal:ticker', commandTimeoutMs: 1_000 }),
   TICKER_DEFINITIONS_TOPIC: topicName.default(topicSpec('scheduler.task-definitions').name),
   TICKER_COMMANDS_TOPIC: topicName.default(topicSpec('scheduler.task-commands').name),
   TICKER_EXECUTION_EVENTS_TOPIC: topicName.default(topicSpec('scheduler.execution-events').name),
   TICKER_TRIGGER_TOPIC_PREFIX: z.string().min(1).default('scheduler.trigger.'),
-  TICKER_PROVISION_TOPICS: booleanFlag.default(true),
   TICKER_LEASE_TTL_MS: positiveInt.min(1_000).default(10_000),
   TICKER_LEASE_RENEW_MS: positiveInt.optional(),
   TICKER_LEASE_SAFETY_MARGIN_MS: positiveInt.optional(),
@@ -41,7 +32,8 @@ export const tickerConfigShape = {
   TICKER_PREPARE_AHEAD_MS: nonNegativeInt.max(900).default(100),
 };
 
-const tickerConfigSchema = z.object(tickerConfigShape).transform((raw, ctx) => {
+/** The lease timing follows from the TTL unless set, and must leave room for a renewal to fail. */
+export const tickerConfigSchema = serviceConfig(tickerConfigShape).transform((raw, ctx) => {
   const ttl = raw.TICKER_LEASE_TTL_MS;
   const renewMs = raw.TICKER_LEASE_RENEW_MS ?? Math.floor(ttl / 3);
   const marginMs = raw.TICKER_LEASE_SAFETY_MARGIN_MS ?? Math.max(200, Math.floor(ttl / 5));
@@ -59,7 +51,3 @@ const tickerConfigSchema = z.object(tickerConfigShape).transform((raw, ctx) => {
 });
 
 export type TickerConfig = z.output<typeof tickerConfigSchema>;
-
-export function loadTickerConfig(env: NodeJS.ProcessEnv = process.env): TickerConfig {
-  return loadConfig(tickerConfigSchema, env);
-}

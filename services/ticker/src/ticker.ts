@@ -1,67 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import type { Contracts } from '@openpenpal/contracts';
 import { toError } from '@openpenpal/errors';
-import type { ConsumerRunner, Producer } from '@openpenpal/messaging';
-import type { ReadinessCheck } from '@openpenpal/service-kit';
-import type { Redis } from 'ioredis';
-import type { Admin, Kafka } from 'kafkajs';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import { systemClock, type Clock } from './clock.ts';
-import { createCommandConsumer, createRunningTracker } from './consumers.ts';
-import { createDefinitionTable, type DefinitionTable } from './definition-table.ts';
-import { tickerKeys } from './keys.ts';
-import { createLeaderLease, type LeaderLease } from './lease.ts';
-import { createRedisLeaseBackend } from './lease-redis.ts';
-import { createTickerMetrics } from './metrics.ts';
-import type { TickerObserver } from './observer.ts';
-import { createKafkaPublisher } from './publisher.ts';
-import { createRedisTickerStore } from './redis-store.ts';
-import { createScheduler, type Scheduler } from './scheduler.ts';
-import { createTaskBook } from './task-book.ts';
-import { createTriggerReader } from './trigger-reader.ts';
-import { createTriggerSender } from './trigger-sender.ts';
-
-interface TickerSettings {
-  instanceId: string;
-  definitionsTopic: string;
-  commandsTopic: string;
-  executionEventsTopic: string;
-  triggerTopicPrefix: string;
-  redisPrefix: string;
-  groupPrefix: string;
-  leaseTtlMs: number;
-  leaseRenewMs: number;
-  leaseSafetyMarginMs: number;
-  forbidSlackMs: number;
-  retryBackoffMs: number;
-  maxSendBatch: number;
-  reconcileLookbackMs: number;
-  prepareAheadMs: number;
-}
+import { createSinceReader, type ConsumerRunner } from '@openpenpal/messaging';
+import type { ServiceContext } from '@openpenpal/service-kit';
+import { retry, systemClock, type Clock } from '@openpenpal/timing';
+import type { TickerConfig } from './config.ts';
+import { createDefinitionsTable } from './definitions/definitions-table.ts';
+import { createTaskBook } from './definitions/task-book.ts';
+import { createScheduler } from './firing/scheduler.ts';
+import { commandConsumer } from './kafka/command-consumer.ts';
+import { createKafkaPublisher } from './kafka/publisher.ts';
+import { runningTracker } from './kafka/running-tracker.ts';
+import { createLeaderLease } from './lease/lease.ts';
+import { createRedisLeaseBackend } from './lease/redis-lease.ts';
+import { createTickerMetrics } from './metrics/metrics.ts';
+import type { TickerObserver } from './metrics/observer.ts';
+import { tickerKeys } from './redis/keys.ts';
+import { loadTickerScripts } from './redis/scripts.ts';
+import { createRedisTickerStore } from './store/redis-store.ts';
 
 export interface TickerOptions {
-  kafka: Kafka;
-  admin: Admin;
-  redis: Redis;
-  contracts: Contracts;
-  producer: Producer;
-  logger: Logger;
-  registry: Registry;
-  settings: TickerSettings;
   clock?: Clock;
   /** Also told everything the metrics are told (the benchmark records every fire lag). */
   observer?: TickerObserver;
-}
-
-export interface Ticker {
-  /** Loads the definitions table (resolves once it is complete), then competes for leadership. */
-  start(): Promise<void>;
-  role(): 'leader' | 'standby';
-  isPaused(): boolean | undefined;
-  readinessChecks(): ReadinessCheck[];
-  scheduler: Scheduler;
-  close(): Promise<void>;
 }
 
 function fanOut(observers: readonly TickerObserver[]): TickerObserver {
@@ -73,56 +33,59 @@ function fanOut(observers: readonly TickerObserver[]): TickerObserver {
     paused: (is) => observers.forEach((o) => o.paused(is)),
     command: (command, outcome) => observers.forEach((o) => o.command(command, outcome)),
     batchFailed: () => observers.forEach((o) => o.batchFailed()),
+    tableLoaded: (ms) => observers.forEach((o) => o.tableLoaded?.(ms)),
   };
 }
 
-/** Resolves the check's answer, or false when it takes longer than `ms`. */
-async function within(ms: number, check: () => Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([check().then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Builds the ticker from its clients: definitions table, lease, scheduler, command and running consumers. */
-export function createTicker(options: TickerOptions): Ticker {
-  const { kafka, admin, redis, contracts, producer, settings } = options;
+/**
+ * Builds the ticker on the service runtime and starts it: the definitions table (loaded in full
+ * before anything else), the running tracker, then the lease. Whoever holds the lease runs the
+ * scheduler and the command consumer. Registered with the runtime so that shutdown stops firing
+ * and releases the lease first, then the consumers, then the clients.
+ */
+export async function startTicker(
+  ctx: ServiceContext<TickerConfig>,
+  options: TickerOptions = {},
+): Promise<void> {
+  const { config, logger } = ctx;
   const clock = options.clock ?? systemClock;
-  const logger = options.logger;
-  const keys = tickerKeys(settings.redisPrefix);
-  const store = createRedisTickerStore(redis, keys);
-  let metricsInvalid: () => void = () => undefined;
+  const redis = await ctx.redis('state');
+  const keys = tickerKeys(config.REDIS_KEY_PREFIX);
+  const scripts = loadTickerScripts(redis);
+  const store = createRedisTickerStore(redis, scripts, keys);
+  let countInvalid: () => void = () => undefined;
   const book = createTaskBook({
-    topicPrefix: settings.triggerTopicPrefix,
+    topicPrefix: config.TICKER_TRIGGER_TOPIC_PREFIX,
     logger,
-    onInvalid: () => metricsInvalid(),
+    onInvalid: () => countInvalid(),
   });
-  const metrics = createTickerMetrics({ registry: options.registry, taskCounts: () => book.counts() });
-  metricsInvalid = () => metrics.invalidDefinition();
+  const metrics = createTickerMetrics({ registry: ctx.metrics.registry, taskCounts: () => book.counts() });
+  countInvalid = () => metrics.invalidDefinition();
   const observer = fanOut(options.observer ? [metrics.observer, options.observer] : [metrics.observer]);
-  const owner = `${settings.instanceId}/${randomBytes(4).toString('hex')}`;
-  const lease: LeaderLease = createLeaderLease({
-    backend: createRedisLeaseBackend(redis, keys),
-    owner,
-    ttlMs: settings.leaseTtlMs,
-    renewEveryMs: settings.leaseRenewMs,
-    safetyMarginMs: settings.leaseSafetyMarginMs,
+  const lease = createLeaderLease({
+    backend: createRedisLeaseBackend(scripts, keys),
+    // A random suffix: a restarted process never mistakes its predecessor's lease for its own.
+    owner: `${ctx.instanceId}/${randomBytes(4).toString('hex')}`,
+    ttlMs: config.TICKER_LEASE_TTL_MS,
+    renewEveryMs: config.TICKER_LEASE_RENEW_MS,
+    safetyMarginMs: config.TICKER_LEASE_SAFETY_MARGIN_MS,
     clock,
     logger,
     observer: metrics.lock,
   });
-  const triggerSender = createTriggerSender({ kafka, contracts, logger });
   const publisher = createKafkaPublisher({
-    producer,
-    triggers: triggerSender,
-    eventsTopic: settings.executionEventsTopic,
-    maxBatch: settings.maxSendBatch,
-    readTriggers: createTriggerReader({ kafka, admin, contracts, logger, groupPrefix: settings.groupPrefix }),
+    triggers: await ctx.createProducer('triggers-producer'),
+    events: ctx.producer,
+    eventsTopic: config.TICKER_EXECUTION_EVENTS_TOPIC,
+    maxBatch: config.TICKER_MAX_SEND_BATCH,
+    readBack: createSinceReader({
+      kafka: ctx.kafka,
+      admin: ctx.admin,
+      contracts: ctx.contracts,
+      logger,
+      schema: 'TaskTrigger',
+      groupPrefix: `${config.KAFKA_GROUP_ID}-reconcile`,
+    }),
   });
   const scheduler = createScheduler({
     book,
@@ -132,105 +95,89 @@ export function createTicker(options: TickerOptions): Ticker {
     logger,
     observer,
     currentTerm: () => lease.current(),
-    worker: settings.instanceId,
-    forbidSlackMs: settings.forbidSlackMs,
-    retryBackoffMs: settings.retryBackoffMs,
-    reconcileLookbackMs: settings.reconcileLookbackMs,
-    prepareAheadMs: settings.prepareAheadMs,
+    worker: ctx.instanceId,
+    forbidSlackMs: config.TICKER_FORBID_SLACK_MS,
+    retryBackoffMs: config.TICKER_RETRY_BACKOFF_MS,
+    reconcileLookbackMs: config.TICKER_RECONCILE_LOOKBACK_MS,
+    prepareAheadMs: config.TICKER_PREPARE_AHEAD_MS,
+    // A leader loop that broke on a bug would hold the lease and fire nothing: exit instead, so a
+    // standby takes over.
+    onFatal: (error) => ctx.fail(error),
   });
-  const table: DefinitionTable = createDefinitionTable({
-    kafka,
-    admin,
-    contracts,
-    producer,
+  const table = createDefinitionsTable({
+    admin: ctx.admin,
     logger,
-    topic: settings.definitionsTopic,
-    groupId: `${settings.groupPrefix}-table-${settings.instanceId}-${randomBytes(4).toString('hex')}`,
+    topic: config.TICKER_DEFINITIONS_TOPIC,
+    groupId: `${config.KAFKA_GROUP_ID}-table-${ctx.instanceId}-${randomBytes(4).toString('hex')}`,
+    consumer: (table) => ctx.consumer({ name: 'definitions', shutdownDeadlineMs: 5_000, ...table }),
     onDefinition: (taskId, def) => scheduler.setDefinition(taskId, def),
   });
-  const tracker = createRunningTracker({
-    kafka,
-    contracts,
-    producer,
-    logger,
-    topic: settings.executionEventsTopic,
-    groupId: `${settings.groupPrefix}-executions`,
-    store,
-    forbids: (taskId) => book.get(taskId)?.spec?.forbid ?? false,
-  });
+  // Before it starts: a shutdown while the table loads still deletes the table's group.
+  ctx.register({ name: 'definitions-table', close: () => table.close() });
+  const tracker = ctx.consumer(
+    runningTracker({
+      topic: config.TICKER_EXECUTION_EVENTS_TOPIC,
+      store,
+      forbids: (taskId) => book.get(taskId)?.spec?.forbid ?? false,
+    }),
+  );
+
   let commands: ConsumerRunner | undefined;
+  const stopCommands = new AbortController();
   // Leadership changes start and stop the command consumer one after another, never overlapping.
   let transitions: Promise<void> = Promise.resolve();
-  const onLeadership = (leading: boolean) => {
+  const followLeadership = (leading: boolean) => {
     transitions = transitions.then(async () => {
-      try {
-        if (leading && !commands) {
-          commands = createCommandConsumer({
-            kafka,
-            contracts,
-            producer,
-            logger,
-            topic: settings.commandsTopic,
-            groupId: `${settings.groupPrefix}-commands`,
-            scheduler,
-          });
-          await commands.start();
-        } else if (!leading && commands) {
-          const closing = commands;
-          commands = undefined;
-          await closing.close();
-        }
-      } catch (error) {
-        logger.error({ err: toError(error) }, 'command consumer could not follow the leadership change');
+      if (leading && !commands && !stopCommands.signal.aborted) {
+        const runner = ctx.consumer(
+          commandConsumer({ topic: config.TICKER_COMMANDS_TOPIC, scheduler, logger }),
+        );
+        commands = runner;
+        await retry(() => runner.start(), {
+          initialDelayMs: 500,
+          maxDelayMs: 5_000,
+          // Kafka may be away for a moment; stop trying once this replica no longer leads.
+          shouldRetry: () => commands === runner && !stopCommands.signal.aborted,
+          onRetry: (error) =>
+            logger.warn({ err: toError(error) }, 'the command consumer could not start; retrying'),
+        }).catch((error: unknown) => {
+          if (commands === runner)
+            logger.error({ err: toError(error) }, 'the command consumer did not start');
+        });
+      } else if (!leading && commands) {
+        const closing = commands;
+        commands = undefined;
+        await closing.close();
       }
     });
   };
   lease.onChange((term) => {
     if (term) {
       scheduler.lead(term);
-      onLeadership(true);
+      followLeadership(true);
     } else {
       void scheduler.stepDown();
-      onLeadership(false);
+      followLeadership(false);
     }
   });
-
-  let kafkaOk = { at: 0, ok: false };
-  let closing: Promise<void> | undefined;
-  return {
-    start: async () => {
-      await triggerSender.connect();
-      await table.start();
-      await table.loaded();
-      await tracker.start();
-      lease.start();
+  ctx.register({
+    name: 'leadership',
+    close: async () => {
+      await scheduler.close();
+      await lease.close();
+      stopCommands.abort();
+      followLeadership(false);
+      await transitions;
     },
-    role: () => scheduler.role(),
-    isPaused: () => scheduler.isPaused(),
-    readinessChecks: () => [
-      { name: 'definitions_loaded', check: () => table.isLoaded() && table.isRunning() },
-      { name: 'redis', check: () => within(1_000, () => redis.ping()) },
-      {
-        name: 'kafka',
-        check: async () => {
-          // Cached briefly: probes come often and each would be a broker round trip.
-          if (clock.now() - kafkaOk.at < 5_000) return kafkaOk.ok;
-          const ok = (await within(2_000, () => admin.describeCluster())) && tracker.isRunning();
-          kafkaOk = { at: clock.now(), ok };
-          return ok;
-        },
-      },
-    ],
-    scheduler,
-    close: () =>
-      (closing ??= (async () => {
-        await scheduler.close();
-        await lease.close();
-        await triggerSender.close();
-        onLeadership(false);
-        await transitions;
-        await tracker.close();
-        await table.close();
-      })()),
-  };
+  });
+  ctx.addReadinessCheck({ name: 'definitions_loaded', check: () => table.isLoaded() });
+  // /readyz says which role this replica plays; both roles are ready.
+  ctx.setStatus(() => ({ role: scheduler.role(), paused: scheduler.isPaused() ?? null }));
+
+  const loading = performance.now();
+  await table.start();
+  await table.loaded();
+  observer.tableLoaded?.(performance.now() - loading);
+  await tracker.start();
+  lease.start();
 }

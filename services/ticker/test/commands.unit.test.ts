@@ -1,6 +1,6 @@
 import type { TaskCommand } from '@openpenpal/contracts';
 import { describe, expect, it } from 'vitest';
-import { runNowExecutionId } from '../src/ids.ts';
+import { runNowExecutionId } from '../src/firing/ids.ts';
 import { at, createHarness, definition, eventsOf, firesOf, missedOf, type Harness } from './support.ts';
 
 let commandCount = 0;

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@openpenpal/test-kit';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { collectTriggers, createTickerWorld, waitFor, type TickerWorld } from './int-support.ts';
+import { createTickerWorld, type TickerWorld } from './int-support.ts';
 import { definition } from './support.ts';
 
 const stack = inject('stack');
@@ -83,26 +84,29 @@ describe('two ticker processes', () => {
         }),
       },
     ]);
-    const reader = await collectTriggers(world.kafka, [world.triggerTopic('letter_cleanup')]);
+    const reader = await world.collectTriggers(['letter_cleanup']);
+    const fired = () => reader.messages.flatMap((m) => (m.value ? [m.value] : []));
     const a = startTicker(world, 'ticker-a');
     processes.push(a);
-    await waitFor(() => a.has('leading'), 30_000, 'ticker a to lead');
+    await waitFor(() => a.has('leading'), { what: 'ticker a to lead', timeoutMs: 30_000 });
     const b = startTicker(world, 'ticker-b');
     processes.push(b);
-    await waitFor(() => b.has('ticker started'), 30_000, 'ticker b to load its table');
+    await waitFor(() => b.has('ticker started'), { what: 'ticker b to load its table', timeoutMs: 30_000 });
     expect(b.has('leading')).toBe(false);
-    await waitFor(() => reader.triggers.length >= 4, 15_000, 'triggers from ticker a');
+    await reader.waitForCount(4, { timeoutMs: 15_000 });
 
     const killedAt = Date.now();
     await stop(a, 'SIGKILL');
-    await waitFor(() => b.has('leadership acquired'), TTL_MS + 5_000, 'ticker b to take over');
+    await waitFor(() => b.has('leadership acquired'), {
+      what: 'ticker b to take over',
+      timeoutMs: TTL_MS + 5_000,
+    });
     const takeoverMs = (b.at('leadership acquired') ?? 0) - killedAt;
-    const firedBeforeB = reader.triggers.length;
-    await waitFor(
-      () => reader.triggers.filter((t) => t.fencing_token === 2).length >= 4,
-      15_000,
-      'triggers from ticker b',
-    );
+    const firedBeforeB = fired().length;
+    await waitFor(() => fired().filter((t) => t.fencing_token === 2).length >= 4, {
+      what: 'triggers from ticker b',
+      timeoutMs: 15_000,
+    });
     await stop(b, 'SIGTERM');
     expect(b.child.exitCode).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -113,7 +117,7 @@ describe('two ticker processes', () => {
     expect(takeoverMs).toBeLessThanOrEqual(TTL_MS + 250);
     expect(takeoverMs).toBeGreaterThan(TTL_MS - 1_000 - 600);
 
-    const { triggers } = reader;
+    const triggers = fired();
     // No execution id twice on the topic, not even around the hand-over.
     const ids = triggers.map((t) => t.execution_id);
     expect(new Set(ids).size).toBe(ids.length);

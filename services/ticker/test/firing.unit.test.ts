@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cronExecutionId, executionEventId } from '../src/ids.ts';
+import { cronExecutionId, executionEventId } from '../src/firing/ids.ts';
 import { at, createHarness, definition, eventsOf, firesOf, iso } from './support.ts';
 
 describe('the leader firing cron tasks', () => {

@@ -1,6 +1,7 @@
+import { createManualClock, type ManualClock } from '@openpenpal/test-kit';
 import { describe, expect, it } from 'vitest';
-import { createLeaderLease, type LeaseBackend, type Leadership } from '../src/lease.ts';
-import { createManualClock, logger, type ManualClock } from './support.ts';
+import { createLeaderLease, type LeaseBackend, type Leadership } from '../src/lease/lease.ts';
+import { logger } from './support.ts';
 
 /** A lease store with Redis's semantics, on the manual clock: a key with an expiry and a counter. */
 function memoryBackend(clock: ManualClock) {
@@ -42,6 +43,15 @@ function memoryBackend(clock: ManualClock) {
   return { backend, state, live };
 }
 
+/**
+ * The test kit's clock moves on as soon as a woken task has started its next sleep. The lease
+ * starts two per wake-up (a timeout around the Redis call, then its loop's next sleep), so one
+ * long jump could pass the loop's next wake-up before it is armed; 10 ms steps let each settle.
+ */
+async function advanceTo(clock: ManualClock, target: number): Promise<void> {
+  while (clock.now() < target) await clock.advanceTo(Math.min(target, clock.now() + 10));
+}
+
 function replica(name: string, clock: ManualClock, backend: LeaseBackend) {
   const changes: (Leadership | undefined)[] = [];
   const counts = { acquired: 0, failed: 0, timedOut: 0 };
@@ -71,9 +81,9 @@ describe('the leader lease', () => {
     const a = replica('a', clock, redis.backend);
     const b = replica('b', clock, redis.backend);
     a.lease.start();
-    await clock.advanceBy(10);
+    await advanceTo(clock, clock.now() + 10);
     b.lease.start();
-    await clock.advanceTo(20_000);
+    await advanceTo(clock, 20_000);
     expect(a.lease.current()).toEqual({ token: 1, value: 'a:1' });
     expect(b.lease.current()).toBeUndefined();
     expect(redis.state.renewals).toBeGreaterThanOrEqual(19);
@@ -96,13 +106,13 @@ describe('the leader lease', () => {
     const a = replica('a', clock, aBackend);
     const b = replica('b', clock, redis.backend);
     a.lease.start();
-    await clock.advanceBy(10);
+    await advanceTo(clock, clock.now() + 10);
     b.lease.start();
-    await clock.advanceTo(5_000);
+    await advanceTo(clock, 5_000);
     aDead = true;
     const diedAt = clock.now();
     // Its key lives at most one TTL after its last renewal; the standby retries right after that.
-    await clock.advanceTo(diedAt + 3_000 + 5);
+    await advanceTo(clock, diedAt + 3_000 + 5);
     expect(b.lease.current()).toEqual({ token: 2, value: 'b:2' });
     expect(b.changes).toEqual([{ token: 2, value: 'b:2' }]);
     expect(b.counts.acquired).toBe(1);
@@ -116,14 +126,14 @@ describe('the leader lease', () => {
     const redis = memoryBackend(clock);
     const a = replica('a', clock, redis.backend);
     a.lease.start();
-    await clock.advanceTo(2_500);
+    await advanceTo(clock, 2_500);
     redis.state.down = true;
     const lastRenewal = 2_000;
     const keyExpiresAt = redis.state.expiresAt;
     expect(keyExpiresAt).toBe(lastRenewal + 3_000);
-    await clock.advanceTo(lastRenewal + 3_000 - 600 - 1);
+    await advanceTo(clock, lastRenewal + 3_000 - 600 - 1);
     expect(a.lease.current()).toBeDefined();
-    await clock.advanceTo(lastRenewal + 3_000 - 600);
+    await advanceTo(clock, lastRenewal + 3_000 - 600);
     expect(a.lease.current()).toBeUndefined();
     expect(a.changes.at(-1)).toBeUndefined();
     expect(clock.now()).toBeLessThan(keyExpiresAt);
@@ -136,9 +146,9 @@ describe('the leader lease', () => {
     const redis = memoryBackend(clock);
     const a = replica('a', clock, redis.backend);
     a.lease.start();
-    await clock.advanceTo(1_500);
+    await advanceTo(clock, 1_500);
     redis.state.value = 'intruder:9';
-    await clock.advanceTo(2_001);
+    await advanceTo(clock, 2_001);
     expect(a.lease.current()).toBeUndefined();
     expect(a.counts.timedOut).toBe(1);
     await a.lease.close();
@@ -149,7 +159,7 @@ describe('the leader lease', () => {
     const redis = memoryBackend(clock);
     const a = replica('a', clock, redis.backend);
     a.lease.start();
-    await clock.advanceBy(10);
+    await advanceTo(clock, clock.now() + 10);
     await a.lease.close();
     await a.lease.close();
     expect(redis.live()).toBe(false);

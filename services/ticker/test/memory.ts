@@ -1,5 +1,6 @@
-import type { Clock } from '../src/clock.ts';
-import type { FirePublisher, ReadTrigger } from '../src/publisher.ts';
+import type { ExecutionEvent } from '@openpenpal/contracts';
+import type { Clock } from '@openpenpal/timing';
+import type { FirePublisher, ReadTrigger } from '../src/kafka/publisher.ts';
 import {
   decodeCheckpoint,
   encodeCheckpoint,
@@ -7,8 +8,7 @@ import {
   type InflightMarker,
   type PauseState,
   type TickerStore,
-} from '../src/store.ts';
-import type { ExecutionEvent } from '@openpenpal/contracts';
+} from '../src/store/store.ts';
 
 /** The ticker store in memory, with the same fencing and running-slot rules as the Lua scripts. */
 export function createMemoryStore() {

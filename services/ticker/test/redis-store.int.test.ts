@@ -1,10 +1,11 @@
 import { uniqueName } from '@openpenpal/test-kit';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { tickerKeys, type TickerKeys } from '../src/keys.ts';
-import { createRedisLeaseBackend } from '../src/lease-redis.ts';
-import { createRedisTickerStore } from '../src/redis-store.ts';
-import { isFencedOut, type TickerStore } from '../src/store.ts';
+import { createRedisLeaseBackend } from '../src/lease/redis-lease.ts';
+import { tickerKeys, type TickerKeys } from '../src/redis/keys.ts';
+import { loadTickerScripts, type TickerScripts } from '../src/redis/scripts.ts';
+import { createRedisTickerStore } from '../src/store/redis-store.ts';
+import { isFencedOut, type TickerStore } from '../src/store/store.ts';
 
 const stack = inject('stack');
 
@@ -12,18 +13,20 @@ describe('the ticker state in Redis', () => {
   let redis: Redis;
   let prefix: string;
   let keys: TickerKeys;
+  let scripts: TickerScripts;
   let store: TickerStore;
   beforeEach(async () => {
     redis = new Redis(stack.redisUrl, { lazyConnect: true });
     await redis.connect();
     prefix = uniqueName('tk');
     keys = tickerKeys(prefix);
-    store = createRedisTickerStore(redis, keys);
+    scripts = loadTickerScripts(redis);
+    store = createRedisTickerStore(redis, scripts, keys);
   });
   afterEach(async () => {
     let cursor = '0';
     do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1_000);
+      const [next, found] = await redis.scan(cursor, 'MATCH', keys.pattern, 'COUNT', 1_000);
       if (found.length > 0) await redis.unlink(...found);
       cursor = next;
     } while (cursor !== '0');
@@ -39,7 +42,7 @@ describe('the ticker state in Redis', () => {
   };
 
   it('hands out a higher fencing token on every acquisition and lets only the holder renew or release', async () => {
-    const lease = createRedisLeaseBackend(redis, keys);
+    const lease = createRedisLeaseBackend(scripts, keys);
     expect(await lease.acquire('a', 5_000)).toEqual({ acquired: true, token: 1 });
     const refused = await lease.acquire('b', 5_000);
     expect(refused).toMatchObject({ acquired: false, holder: 'a:1' });
@@ -53,7 +56,7 @@ describe('the ticker state in Redis', () => {
   });
 
   it('refuses every write of a deposed leader and leaves the state as the new leader wrote it', async () => {
-    const lease = createRedisLeaseBackend(redis, keys);
+    const lease = createRedisLeaseBackend(scripts, keys);
     await lease.acquire('old', 100);
     await new Promise((resolve) => setTimeout(resolve, 150));
     await lease.acquire('new', 5_000);
@@ -80,7 +83,7 @@ describe('the ticker state in Redis', () => {
   });
 
   it('keeps the inflight marker from begin until the commit that clears it', async () => {
-    await createRedisLeaseBackend(redis, keys).acquire('me', 5_000);
+    await createRedisLeaseBackend(scripts, keys).acquire('me', 5_000);
     const marker = { token: 1, since: 123, topics: ['a', 'b'] };
     await store.begin('me:1', 0, marker, []);
     expect((await store.load()).inflight).toEqual(marker);
@@ -89,7 +92,7 @@ describe('the ticker state in Redis', () => {
   });
 
   it('blocks a forbid-policy task while another execution holds its slot, until it finishes or its deadline passes', async () => {
-    await createRedisLeaseBackend(redis, keys).acquire('me', 5_000);
+    await createRedisLeaseBackend(scripts, keys).acquire('me', 5_000);
     await store.commit('me:1', 0, {
       ...empty,
       running: [{ taskId: 't', executionId: 'e1', deadline: 10_000 }],
@@ -114,7 +117,7 @@ describe('the ticker state in Redis', () => {
   });
 
   it('does not leave a running mark behind for an execution that finished before the mark was written', async () => {
-    await createRedisLeaseBackend(redis, keys).acquire('me', 5_000);
+    await createRedisLeaseBackend(scripts, keys).acquire('me', 5_000);
     expect(await store.finishRunning('t', 'fast')).toBe(false);
     await store.commit('me:1', 0, {
       ...empty,
@@ -125,7 +128,7 @@ describe('the ticker state in Redis', () => {
   });
 
   it('remembers applied run_now executions and stores the pause state', async () => {
-    await createRedisLeaseBackend(redis, keys).acquire('me', 5_000);
+    await createRedisLeaseBackend(scripts, keys).acquire('me', 5_000);
     await store.commit('me:1', Date.now(), { ...empty, doneExecutions: ['x1'] });
     expect(await store.doneExecutions(['x1', 'x2'])).toEqual(new Set(['x1']));
     await store.setPause('me:1', { paused: true, since: 5, by: 'admin' });
@@ -133,7 +136,7 @@ describe('the ticker state in Redis', () => {
   });
 
   it('writes large commits in several fenced calls and deletes removed tasks', async () => {
-    await createRedisLeaseBackend(redis, keys).acquire('me', 5_000);
+    await createRedisLeaseBackend(scripts, keys).acquire('me', 5_000);
     const many = new Map(
       Array.from({ length: 12_000 }, (_, i) => [`t${i}`, { lastNominal: i, runCount: 0, off: false }]),
     );

@@ -4,13 +4,13 @@ import {
   type TaskDefinition,
   type TaskTrigger,
 } from '@openpenpal/contracts';
+import { createManualClock, type ManualClock } from '@openpenpal/test-kit';
 import { pino } from 'pino';
-import type { Clock } from '../src/clock.ts';
-import type { Leadership } from '../src/lease.ts';
-import { noopObserver, type TickerObserver } from '../src/observer.ts';
-import type { ReadTrigger } from '../src/publisher.ts';
-import { createScheduler, type Scheduler } from '../src/scheduler.ts';
-import { createTaskBook } from '../src/task-book.ts';
+import { createTaskBook } from '../src/definitions/task-book.ts';
+import { createScheduler, type Scheduler } from '../src/firing/scheduler.ts';
+import type { ReadTrigger } from '../src/kafka/publisher.ts';
+import type { Leadership } from '../src/lease/lease.ts';
+import { noopObserver, type TickerObserver } from '../src/metrics/observer.ts';
 import { createMemoryPublisher, createMemoryStore } from './memory.ts';
 
 export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -27,63 +27,6 @@ export function at(iso: string): number {
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** Lets every promise chain and setImmediate turn the loop started run to its next wait. */
-async function settle(turns = 30): Promise<void> {
-  for (let i = 0; i < turns; i += 1) await new Promise((resolve) => setImmediate(resolve));
-}
-
-export interface ManualClock extends Clock {
-  /** Moves time forward wake-up by wake-up, letting the code run at each one, up to `target`. */
-  advanceTo(target: number): Promise<void>;
-  advanceBy(ms: number): Promise<void>;
-}
-
-export function createManualClock(start: number): ManualClock {
-  let now = start;
-  const sleepers = new Set<{ at: number; resolve: () => void }>();
-  const wakeDue = () => {
-    for (const sleeper of [...sleepers]) {
-      if (sleeper.at <= now) {
-        sleepers.delete(sleeper);
-        sleeper.resolve();
-      }
-    }
-  };
-  const clock: ManualClock = {
-    now: () => now,
-    sleepUntil: (until, signal) => {
-      if (until <= now || signal?.aborted) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const sleeper = { at: until, resolve };
-        sleepers.add(sleeper);
-        signal?.addEventListener(
-          'abort',
-          () => {
-            sleepers.delete(sleeper);
-            resolve();
-          },
-          { once: true },
-        );
-      });
-    },
-    advanceTo: async (target) => {
-      await settle();
-      for (;;) {
-        const next = Math.min(...[...sleepers].map((s) => s.at));
-        if (!Number.isFinite(next) || next > target) break;
-        now = Math.max(now, next);
-        wakeDue();
-        await settle();
-      }
-      now = Math.max(now, target);
-      wakeDue();
-      await settle();
-    },
-    advanceBy: (ms) => clock.advanceTo(now + ms),
-  };
-  return clock;
-}
 
 type EventKind = 'TaskTriggered' | 'TaskMissed' | 'ExecutionSkipped';
 type Wrapped = ExecutionEvent['event'];
@@ -184,7 +127,7 @@ export function createHarness(options: {
       lease.term = term;
       lease.valid = true;
       scheduler.lead(term);
-      await settle();
+      await clock.advanceBy(0);
     },
     get triggers() {
       return kafka.triggers.map((t) => t.trigger);

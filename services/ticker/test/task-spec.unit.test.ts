@@ -1,9 +1,9 @@
 import { TASK_TYPES, triggerTopicName } from '@openpenpal/contracts';
 import { SchedulerError } from '@openpenpal/errors';
 import { describe, expect, it } from 'vitest';
-import { createFireHeap } from '../src/fire-heap.ts';
-import { planTask } from '../src/planning.ts';
-import { compileDefinition, nextDue, planDue, triggerTopicFor } from '../src/task-spec.ts';
+import { compileDefinition, nextDue, planDue, triggerTopicFor } from '../src/definitions/task-spec.ts';
+import { createFireHeap } from '../src/planning/fire-heap.ts';
+import { planTask } from '../src/planning/task-plan.ts';
 import { at, definition, TOPIC_PREFIX } from './support.ts';
 
 function problem(fn: () => unknown): { field: unknown; message: string } {

@@ -1,65 +1,51 @@
 import { randomUUID } from 'node:crypto';
-import { unionBranch, type ExecutionEvent, type TaskCommand } from '@openpenpal/contracts';
-import type { Admin } from 'kafkajs';
-import { Registry } from 'prom-client';
+import { unionBranch, type TaskCommand } from '@openpenpal/contracts';
+import { createSinceReader } from '@openpenpal/messaging';
+import type { RunningService } from '@openpenpal/service-kit';
+import { collectTopics, waitFor } from '@openpenpal/test-kit';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { createTriggerReader } from '../src/trigger-reader.ts';
-import { createTicker, type Ticker } from '../src/ticker.ts';
-import { collectTriggers, contracts, createTickerWorld, waitFor, type TickerWorld } from './int-support.ts';
+import type { TickerConfig } from '../src/config.ts';
+import { createKafkaPublisher } from '../src/kafka/publisher.ts';
+import { contracts, createTickerWorld, readiness, type TickerWorld } from './int-support.ts';
 import { definition, logger } from './support.ts';
 
 const stack = inject('stack');
 
+const LEASE = {
+  TICKER_LEASE_TTL_MS: '3000',
+  TICKER_LEASE_RENEW_MS: '1000',
+  TICKER_LEASE_SAFETY_MARGIN_MS: '600',
+  TICKER_RETRY_BACKOFF_MS: '200',
+};
+
+function command(kind: TaskCommand['command'], extra: Partial<TaskCommand> = {}): TaskCommand {
+  return {
+    command_id: randomUUID(),
+    command: kind,
+    task_id: null,
+    requested_by: 'admin-7',
+    requested_at: Date.now(),
+    reason: 'integration test',
+    payload_override: null,
+    ...extra,
+  };
+}
+
+const role = async (service: RunningService<TickerConfig>) => (await readiness(service)).body.role;
+const paused = async (service: RunningService<TickerConfig>) => (await readiness(service)).body.paused;
+
 describe('a ticker on a real broker and Redis', () => {
   let world: TickerWorld;
-  let ticker: Ticker | undefined;
-  let registry: Registry;
-  let admin: Admin;
   beforeEach(async () => {
     world = await createTickerWorld(stack);
-    registry = new Registry();
-    admin = world.kafka.admin();
-    await admin.connect();
   });
   afterEach(async () => {
-    await ticker?.close();
-    ticker = undefined;
-    await admin.disconnect();
     await world.close();
   });
 
   const defs = () => ({ topic: world.definitionsTopic, schema: 'TaskDefinition' as const });
-
-  const start = async () => {
-    ticker = createTicker({
-      kafka: world.kafka,
-      admin,
-      redis: world.redis,
-      contracts,
-      producer: world.producer,
-      logger,
-      registry,
-      settings: {
-        instanceId: 'int-test',
-        definitionsTopic: world.definitionsTopic,
-        commandsTopic: world.commandsTopic,
-        executionEventsTopic: world.eventsTopic,
-        triggerTopicPrefix: world.triggerPrefix,
-        redisPrefix: world.prefix,
-        groupPrefix: world.prefix,
-        leaseTtlMs: 3_000,
-        leaseRenewMs: 1_000,
-        leaseSafetyMarginMs: 600,
-        forbidSlackMs: 60_000,
-        retryBackoffMs: 200,
-        maxSendBatch: 10_000,
-        reconcileLookbackMs: 5_000,
-        prepareAheadMs: 100,
-      },
-    });
-    await ticker.start();
-    return ticker;
-  };
+  const commands = () => ({ topic: world.commandsTopic, schema: 'TaskCommand' as const });
+  const start = (instance = 'int-test') => world.start({ INSTANCE_ID: instance, ...LEASE });
 
   it('loads the whole definitions table before leading, then fires each second of a per-second task once', async () => {
     await world.producer.send(defs(), [
@@ -69,26 +55,49 @@ describe('a ticker on a real broker and Redis', () => {
       { key: 'deleted', value: definition('deleted', { cron_expression: '* * * * * *' }) },
       { key: 'deleted', value: null },
     ]);
-    const reader = await collectTriggers(world.kafka, [world.triggerTopic('letter_cleanup')]);
+    const reader = await world.collectTriggers(['letter_cleanup']);
     const t = await start();
+    const registry = t.ctx.metrics.registry;
     const metrics = await registry.getSingleMetricAsString('scheduler_ticker_tasks');
-    expect(metrics).toContain('state="active"} 1');
-    expect(metrics).toContain('state="inactive"} 1');
-    expect(metrics).toContain('state="invalid"} 1');
-    await waitFor(() => t.role() === 'leader', 10_000, 'leadership');
-    await waitFor(() => reader.triggers.length >= 4, 15_000, 'four triggers');
+    expect(metrics).toMatch(/state="active"[^}]*\} 1/);
+    expect(metrics).toMatch(/state="inactive"[^}]*\} 1/);
+    expect(metrics).toMatch(/state="invalid"[^}]*\} 1/);
+    await waitFor(async () => (await role(t)) === 'leader', { what: 'leadership', timeoutMs: 10_000 });
+    await reader.waitForCount(4, { timeoutMs: 15_000 });
     await reader.close();
 
-    const seconds = reader.triggers.map((x) => x.nominal_time).sort((a, b) => a - b);
-    expect(new Set(reader.triggers.map((x) => x.task_id))).toEqual(new Set(['secondly']));
+    const triggers = reader.messages.flatMap((m) => (m.value ? [m.value] : []));
+    const seconds = triggers.map((x) => x.nominal_time).sort((a, b) => a - b);
+    expect(new Set(triggers.map((x) => x.task_id))).toEqual(new Set(['secondly']));
     for (let i = 1; i < seconds.length; i += 1) expect(seconds[i]! - seconds[i - 1]!).toBe(1_000);
-    expect(new Set(reader.triggers.map((x) => x.execution_id)).size).toBe(reader.triggers.length);
-    expect(reader.triggers[0]).toMatchObject({ source: 'cron', attempt: 1, fencing_token: 1 });
-    expect(await registry.getSingleMetricAsString('scheduler_distributed_locks_active')).toContain(
-      'lock="ticker-leader"} 1',
+    expect(new Set(triggers.map((x) => x.execution_id)).size).toBe(triggers.length);
+    expect(triggers[0]).toMatchObject({ source: 'cron', attempt: 1, fencing_token: 1 });
+    expect(reader.messages[0]?.headers['message-id']).toBe(triggers[0]?.execution_id);
+    expect(await registry.getSingleMetricAsString('scheduler_distributed_locks_active')).toMatch(
+      /lock="ticker-leader"[^}]*\} 1/,
     );
-    const checks = await Promise.all(t.readinessChecks().map(async (c) => [c.name, await c.check()]));
-    expect(Object.fromEntries(checks)).toEqual({ definitions_loaded: true, redis: true, kafka: true });
+    const ready = await readiness(t);
+    expect(ready.statusCode).toBe(200);
+    expect(ready.body.checks).toMatchObject({
+      definitions_loaded: true,
+      'redis:state': true,
+      kafka: true,
+      'consumer:definitions': true,
+      'consumer:executions': true,
+    });
+  });
+
+  it('reports its role on /readyz: one leader and one standby, both ready', async () => {
+    await world.producer.send(defs(), [
+      { key: 'daily', value: definition('daily', { cron_expression: '0 3 * * *' }) },
+    ]);
+    const a = await start('ticker-a');
+    await waitFor(async () => (await role(a)) === 'leader', { what: 'a to lead', timeoutMs: 10_000 });
+    const b = await start('ticker-b');
+    const [ofA, ofB] = await Promise.all([readiness(a), readiness(b)]);
+    expect(ofA).toMatchObject({ statusCode: 200, body: { status: 'ready', role: 'leader', paused: false } });
+    expect(ofB).toMatchObject({ statusCode: 200, body: { status: 'ready', role: 'standby', paused: null } });
+    expect(await b.ctx.metrics.registry.getSingleMetricAsString('scheduler_ticker_leader')).toMatch(/ 0$/m);
   });
 
   it('applies pause, resume and run_now from the commands topic', async () => {
@@ -102,71 +111,73 @@ describe('a ticker on a real broker and Redis', () => {
         value: definition('nightly', { cron_expression: '0 3 * * *', task_type: 'daily_report' }),
       },
     ]);
-    const reader = await collectTriggers(world.kafka, [
-      world.triggerTopic('letter_cleanup'),
-      world.triggerTopic('daily_report'),
-    ]);
-    const events: ExecutionEvent[] = [];
-    const eventsConsumer = world.kafka.consumer({
-      groupId: `${world.prefix}-events-reader`,
-      maxWaitTimeInMs: 100,
-    });
-    await eventsConsumer.connect();
-    await eventsConsumer.subscribe({ topic: world.eventsTopic, fromBeginning: true });
+    const reader = await world.collectTriggers(['letter_cleanup', 'daily_report']);
     const codec = contracts.codec('ExecutionEvent');
-    await eventsConsumer.run({
-      eachMessage: ({ message }) => {
-        if (message.value) events.push(codec.decode(message.value));
-        return Promise.resolve();
-      },
-    });
-    const t = await start();
-    await waitFor(() => t.role() === 'leader', 10_000, 'leadership');
-    await waitFor(() => reader.triggers.length >= 2, 15_000, 'the first triggers');
-
-    const command = (kind: TaskCommand['command'], extra: Partial<TaskCommand> = {}): TaskCommand => ({
-      command_id: randomUUID(),
-      command: kind,
-      task_id: null,
-      requested_by: 'admin-7',
-      requested_at: Date.now(),
-      reason: 'integration test',
-      payload_override: null,
-      ...extra,
-    });
-    const commands = { topic: world.commandsTopic, schema: 'TaskCommand' as const };
-    await world.producer.send(commands, [{ key: '*', value: command('pause') }]);
-    await waitFor(() => t.isPaused() === true, 15_000, 'the pause');
-    const firedBeforePause = reader.triggers.length;
-    await waitFor(
-      () => events.some((e) => unionBranch(e.event).name === 'org.openpenpal.scheduler.TaskMissed'),
-      10_000,
-      'a paused time recorded as missed',
+    const eventsReader = await collectTopics(world.kafka, [world.eventsTopic], (bytes) =>
+      codec.decode(bytes),
     );
-    const missed = events.flatMap((e) => {
+    const triggers = () => reader.messages.flatMap((m) => (m.value ? [m.value] : []));
+    const events = () => eventsReader.messages.flatMap((m) => (m.value ? [m.value] : []));
+    const t = await start();
+    await waitFor(async () => (await role(t)) === 'leader', { what: 'leadership', timeoutMs: 10_000 });
+    await reader.waitForCount(2, { timeoutMs: 15_000 });
+
+    await world.producer.send(commands(), [{ key: '*', value: command('pause') }]);
+    await waitFor(async () => (await paused(t)) === true, { what: 'the pause', timeoutMs: 15_000 });
+    const firedBeforePause = triggers().length;
+    await waitFor(
+      () => events().some((e) => unionBranch(e.event).name === 'org.openpenpal.scheduler.TaskMissed'),
+      {
+        what: 'a paused time recorded as missed',
+        timeoutMs: 10_000,
+      },
+    );
+    const missed = events().flatMap((e) => {
       const b = unionBranch(e.event);
       return b.name === 'org.openpenpal.scheduler.TaskMissed' ? [b.value] : [];
     });
     expect(missed[0]).toMatchObject({ reason: 'paused', policy: 'fire_once' });
     // At most the batch in flight when the pause landed went out.
-    expect(reader.triggers.length - firedBeforePause).toBeLessThanOrEqual(1);
+    expect(triggers().length - firedBeforePause).toBeLessThanOrEqual(1);
 
     const runNow = command('run_now', { task_id: 'nightly', payload_override: '{"scope":"test"}' });
-    await world.producer.send(commands, [{ key: 'nightly', value: runNow }]);
-    await waitFor(() => reader.triggers.some((x) => x.task_id === 'nightly'), 15_000, 'the run_now trigger');
-    expect(reader.triggers.find((x) => x.task_id === 'nightly')).toMatchObject({
+    await world.producer.send(commands(), [{ key: 'nightly', value: runNow }]);
+    await waitFor(() => triggers().some((x) => x.task_id === 'nightly'), {
+      what: 'the run_now trigger',
+      timeoutMs: 15_000,
+    });
+    expect(triggers().find((x) => x.task_id === 'nightly')).toMatchObject({
       source: 'run_now',
       payload: '{"scope":"test"}',
     });
 
-    await world.producer.send(commands, [{ key: '*', value: command('resume') }]);
-    await waitFor(() => t.isPaused() === false, 15_000, 'the resume');
-    const afterResume = reader.triggers.length;
-    await waitFor(() => reader.triggers.length >= afterResume + 2, 10_000, 'triggers after the resume');
+    await world.producer.send(commands(), [{ key: '*', value: command('resume') }]);
+    await waitFor(async () => (await paused(t)) === false, { what: 'the resume', timeoutMs: 15_000 });
+    const afterResume = triggers().length;
+    await waitFor(() => triggers().length >= afterResume + 2, {
+      what: 'triggers after the resume',
+      timeoutMs: 10_000,
+    });
     await reader.close();
-    await eventsConsumer.disconnect();
-    const ids = reader.triggers.map((x) => x.execution_id);
+    await eventsReader.close();
+    const ids = triggers().map((x) => x.execution_id);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('applies a command sent before any ticker ever ran: a new commands group starts at the earliest offset', async () => {
+    await world.producer.send(defs(), [
+      { key: 'secondly', value: definition('secondly', { cron_expression: '* * * * * *' }) },
+    ]);
+    await world.producer.send(commands(), [
+      { key: '*', value: command('pause', { requested_by: 'deploy' }) },
+    ]);
+    const t = await start();
+    await waitFor(async () => (await role(t)) === 'leader', { what: 'leadership', timeoutMs: 10_000 });
+    await waitFor(async () => (await paused(t)) === true, {
+      what: 'the pause sent before the first leader',
+      timeoutMs: 15_000,
+    });
+    expect(await world.redis.get(`{${world.prefix}}:pause`)).toContain('"by":"deploy"');
   });
 
   it('reads back the triggers it wrote since a point in time, for reconciliation', async () => {
@@ -196,15 +207,28 @@ describe('a ticker on a real broker and Redis', () => {
       { topic, schema: 'TaskTrigger' },
       [4, 5].map((n) => ({ key: `t${n}`, value: trigger(n) })),
     );
-    const read = createTriggerReader({
-      kafka: world.kafka,
-      admin,
-      contracts,
-      logger,
-      groupPrefix: world.prefix,
-    });
-    const found = await read([topic, world.triggerTopic('daily_report')], since);
-    expect(found.map((f) => f.trigger.task_id).sort()).toEqual(['t4', 't5']);
-    expect(found.every((f) => f.topic === topic)).toBe(true);
+    const admin = world.kafka.admin();
+    await admin.connect();
+    try {
+      const publisher = createKafkaPublisher({
+        triggers: world.producer,
+        events: world.producer,
+        eventsTopic: world.eventsTopic,
+        maxBatch: 10_000,
+        readBack: createSinceReader({
+          kafka: world.kafka,
+          admin,
+          contracts,
+          logger,
+          schema: 'TaskTrigger',
+          groupPrefix: `${world.prefix}-reconcile`,
+        }),
+      });
+      const found = await publisher.readTriggers([topic, world.triggerTopic('daily_report')], since);
+      expect(found.map((f) => f.trigger.task_id).sort()).toEqual(['t4', 't5']);
+      expect(found.every((f) => f.topic === topic)).toBe(true);
+    } finally {
+      await admin.disconnect();
+    }
   });
 });

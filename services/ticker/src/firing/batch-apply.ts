@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { Batch } from './batch-plan.ts';
-import { precomputeExecutionIds, scheduleTask, type LeaderState } from './leader-state.ts';
-import type { TickerObserver } from './observer.ts';
+import type { TickerObserver } from '../metrics/observer.ts';
+import type { Batch } from '../planning/batch-plan.ts';
+import { precomputeExecutionIds, scheduleTask, type LeaderState } from '../planning/leader-state.ts';
 
 /** Brings the leader's memory up to a committed batch, settles its commands and schedules what is next. */
 export function applyBatch(

@@ -1,15 +1,15 @@
 import type { ExecutionEvent, TaskDefinition, TaskTrigger } from '@openpenpal/contracts';
 import { SchedulerError } from '@openpenpal/errors';
 import { ATTR, startSpan } from '@openpenpal/telemetry';
-import type { Batch, FirePlan } from './batch-plan.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '@openpenpal/timing';
+import type { FirePublisher } from '../kafka/publisher.ts';
+import type { Leadership } from '../lease/lease.ts';
+import type { TickerObserver } from '../metrics/observer.ts';
+import type { Batch, FirePlan } from '../planning/batch-plan.ts';
+import { nextLook } from '../planning/task-plan.ts';
+import type { InflightMarker, RunningMark, TickerStore } from '../store/store.ts';
 import { buildTrigger, missedEvent, skippedEvent, triggeredEvent } from './events.ts';
 import { cronExecutionId } from './ids.ts';
-import type { Leadership } from './lease.ts';
-import type { TickerObserver } from './observer.ts';
-import { nextLook } from './planning.ts';
-import type { FirePublisher } from './publisher.ts';
-import type { InflightMarker, RunningMark, TickerStore } from './store.ts';
 
 export interface BatchContext {
   store: TickerStore;

@@ -1,13 +1,13 @@
 import type { ExecutionEvent } from '@openpenpal/contracts';
+import type { Clock } from '@openpenpal/timing';
 import type { Logger } from 'pino';
-import type { Clock } from './clock.ts';
+import type { TaskBook } from '../definitions/task-book.ts';
+import type { FirePublisher } from '../kafka/publisher.ts';
+import { scheduleTask, type LeaderState } from '../planning/leader-state.ts';
+import { nextLook } from '../planning/task-plan.ts';
+import type { Checkpoint, InflightMarker, RunningMark, TickerStore } from '../store/store.ts';
 import { triggeredEvent } from './events.ts';
 import { runningDeadline } from './fire-batch.ts';
-import { scheduleTask, type LeaderState } from './leader-state.ts';
-import { nextLook } from './planning.ts';
-import type { FirePublisher } from './publisher.ts';
-import type { Checkpoint, InflightMarker, RunningMark, TickerStore } from './store.ts';
-import type { TaskBook } from './task-book.ts';
 
 export interface ReconcileContext {
   store: TickerStore;

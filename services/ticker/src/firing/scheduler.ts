@@ -1,11 +1,12 @@
 import type { TaskCommand, TaskDefinition } from '@openpenpal/contracts';
 import { SchedulerError, toError } from '@openpenpal/errors';
+import type { Clock } from '@openpenpal/timing';
 import type { Logger } from 'pino';
-import { applyBatch } from './batch-apply.ts';
-import { planBatch } from './batch-plan.ts';
-import type { Clock } from './clock.ts';
-import { BatchFailed, ReleaseCancelled, executeBatch, type Release } from './fire-batch.ts';
-import { runNowExecutionId } from './ids.ts';
+import type { TaskBook } from '../definitions/task-book.ts';
+import type { FirePublisher } from '../kafka/publisher.ts';
+import type { Leadership } from '../lease/lease.ts';
+import type { CommandOutcome, TickerObserver } from '../metrics/observer.ts';
+import { planBatch } from '../planning/batch-plan.ts';
 import {
   createLeaderState,
   nextWake,
@@ -13,13 +14,12 @@ import {
   scheduleTask,
   type LeaderState,
   type QueuedCommand,
-} from './leader-state.ts';
-import type { Leadership } from './lease.ts';
-import type { CommandOutcome, TickerObserver } from './observer.ts';
-import type { FirePublisher } from './publisher.ts';
+} from '../planning/leader-state.ts';
+import { isFencedOut, type InflightMarker, type TickerStore } from '../store/store.ts';
+import { applyBatch } from './batch-apply.ts';
+import { BatchFailed, ReleaseCancelled, executeBatch, type Release } from './fire-batch.ts';
+import { runNowExecutionId } from './ids.ts';
 import { reconcile } from './reconcile.ts';
-import { isFencedOut, type InflightMarker, type TickerStore } from './store.ts';
-import type { TaskBook } from './task-book.ts';
 
 export interface SchedulerOptions {
   book: TaskBook;
@@ -36,6 +36,8 @@ export interface SchedulerOptions {
   reconcileLookbackMs: number;
   /** Plan, fence and encode a due instant this long ahead, then release it on time (0: off). */
   prepareAheadMs: number;
+  /** The leader loop broke on something other than losing the lease: the ticker cannot go on. */
+  onFatal?: (error: Error) => void;
 }
 
 export interface Scheduler {
@@ -201,17 +203,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         });
       }
       if (!loaded) return;
-      const state = createLeaderState(term.term, loaded.pause);
-      for (const [taskId, checkpoint] of loaded.checkpoints) {
-        state.tasks.set(taskId, {
-          checkpoint,
-          spec: undefined,
-          cursor: checkpoint.lastNominal,
-          next: undefined,
-          nextExecutionId: undefined,
-          version: 0,
-        });
-      }
+      const state = createLeaderState(term.term, loaded.pause, loaded.checkpoints);
       for (const id of book.ids()) term.changed.add(id);
       for (const id of loaded.checkpoints.keys()) term.changed.add(id);
       observer.paused(loaded.pause.paused);
@@ -224,7 +216,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       while (!term.stop.signal.aborted) await iteration(term, state);
     } catch (error) {
       if (isFencedOut(error)) logger.warn({ token: term.term.token }, 'fenced out by a newer leader');
-      else logger.error({ err: toError(error) }, 'leader loop failed');
+      else {
+        logger.error({ err: toError(error) }, 'leader loop failed');
+        options.onFatal?.(toError(error));
+      }
     } finally {
       term.stop.abort();
       const shutting = new SchedulerError('SHUTTING_DOWN', 'this ticker is no longer the leader');

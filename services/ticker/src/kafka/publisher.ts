@@ -1,6 +1,5 @@
 import type { ExecutionEvent, TaskTrigger } from '@openpenpal/contracts';
-import type { Producer, TopicBinding } from '@openpenpal/messaging';
-import type { TriggerSender } from './trigger-sender.ts';
+import type { EncodedBatch, Producer, SinceReader, TopicBinding } from '@openpenpal/messaging';
 
 /** A trigger read back, with the topic it was on. */
 export interface ReadTrigger {
@@ -25,13 +24,18 @@ export interface FirePublisher {
 }
 
 export interface KafkaPublisherOptions {
+  /**
+   * The triggers' producer, on connections of its own: a firing instant's request must not queue
+   * behind event sends (kafkajs sends one request at a time per connection).
+   */
+  triggers: Producer;
   /** For the execution events. */
-  producer: Producer;
-  triggers: TriggerSender;
+  events: Producer;
   eventsTopic: string;
   /** Most messages in one produce request; bigger groups go in several. */
   maxBatch: number;
-  readTriggers: FirePublisher['readTriggers'];
+  /** Reads the trigger topics back (a throw-away group per read). */
+  readBack: SinceReader<TaskTrigger>;
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -40,42 +44,56 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * The ticker's Kafka output. All trigger topics of an instant go in one produce request
+ * (`encode` + `sendEncoded`): ten topics due together would otherwise cost ten round trips
+ * (measured: 5.5 ms p50 / 83 ms p99 for 115 triggers over ten topics, against 1.3 ms / 8 ms in one
+ * request). Each trigger's `message-id` is its execution id, so a re-send is the same message.
+ */
 export function createKafkaPublisher(options: KafkaPublisherOptions): FirePublisher {
-  const { producer, maxBatch } = options;
+  const { maxBatch } = options;
   const events: TopicBinding<'ExecutionEvent'> = { topic: options.eventsTopic, schema: 'ExecutionEvent' };
+  const encode = (topic: string, triggers: readonly TaskTrigger[]): EncodedBatch =>
+    options.triggers.encode(
+      { topic, schema: 'TaskTrigger' },
+      triggers.map((trigger) => ({ key: trigger.task_id, value: trigger, messageId: trigger.execution_id })),
+    );
   return {
     prepareTriggers: (groups) => {
       // One request for the whole instant, unless it holds more than maxBatch triggers.
-      const requests = [new Map<string, TaskTrigger[]>()];
+      const requests: EncodedBatch[][] = [[]];
       let size = 0;
       for (const [topic, triggers] of groups) {
         for (const part of chunks(triggers, maxBatch)) {
           if (size + part.length > maxBatch && size > 0) {
-            requests.push(new Map<string, TaskTrigger[]>());
+            requests.push([]);
             size = 0;
           }
-          const request = requests.at(-1);
-          request?.set(topic, [...(request.get(topic) ?? []), ...part]);
+          requests.at(-1)?.push(encode(topic, part));
           size += part.length;
         }
       }
-      const encoded = requests.filter((r) => r.size > 0).map((request) => options.triggers.encode(request));
+      const encoded = requests.filter((request) => request.length > 0);
       return {
         send: async () => {
-          await Promise.all(encoded.map((e) => options.triggers.send(e)));
+          await Promise.all(encoded.map((request) => options.triggers.sendEncoded(request)));
         },
       };
     },
     sendEvents: async (list) => {
       await Promise.all(
         chunks(list, maxBatch).map((part) =>
-          producer.send(
+          options.events.send(
             events,
             part.map((value) => ({ key: value.execution_id, value, messageId: value.event_id })),
           ),
         ),
       );
     },
-    readTriggers: options.readTriggers,
+    readTriggers: async (topics, since) =>
+      (await options.readBack(topics, since)).map((record) => ({
+        topic: record.topic,
+        trigger: record.value,
+      })),
   };
 }

@@ -1,6 +1,6 @@
 import { toError } from '@openpenpal/errors';
+import type { Clock } from '@openpenpal/timing';
 import type { Logger } from 'pino';
-import type { Clock } from './clock.ts';
 
 /** The store the lease lives in (Redis in production: lease-redis.ts). */
 export interface LeaseBackend {

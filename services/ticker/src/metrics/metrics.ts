@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import type { LockObserver } from './lease.ts';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { LockObserver } from '../lease/lease.ts';
 import type { TickerObserver } from './observer.ts';
 
 /** The lease's `lock` label value on the scheduler_distributed_locks_* series. */
@@ -12,16 +12,15 @@ export interface TickerMetrics {
 }
 
 /**
- * The ticker's Prometheus series. The lock series carry the names the platform's dashboard and
- * alerts expect (openpenpal-domain.md §7); the rest are the ticker's own.
+ * The ticker's Prometheus series, in the service's registry (which already holds the process
+ * metrics and the consumer metrics of its three groups). The lock series carry the names the
+ * platform's dashboard and alerts expect (openpenpal-domain.md §7); the rest are the ticker's own.
  */
 export function createTickerMetrics(options: {
   registry: Registry;
   taskCounts: () => { active: number; inactive: number; invalid: number };
-  defaultMetrics?: boolean;
 }): TickerMetrics {
   const { registry } = options;
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const locksActive = new Gauge({
     name: 'scheduler_distributed_locks_active',

@@ -13,6 +13,8 @@ export interface TickerObserver {
   paused(isPaused: boolean): void;
   command(command: TaskCommandType, outcome: CommandOutcome): void;
   batchFailed(): void;
+  /** The definitions table was loaded `ms` after the ticker started reading it (the benchmark). */
+  tableLoaded?(ms: number): void;
 }
 
 export type CommandOutcome = 'applied' | 'duplicate' | 'unknown_task' | 'rejected' | 'ignored';

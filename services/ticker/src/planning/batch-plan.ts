@@ -1,5 +1,9 @@
 import type { TriggerSource } from '@openpenpal/contracts';
-import { runNowExecutionId } from './ids.ts';
+import type { TaskBook } from '../definitions/task-book.ts';
+import { initialLastNominal, timesBetween, type TaskSpec } from '../definitions/task-spec.ts';
+import { runNowExecutionId } from '../firing/ids.ts';
+import type { CommandOutcome } from '../metrics/observer.ts';
+import type { Checkpoint, PauseState } from '../store/store.ts';
 import {
   executionIdAt,
   type LeaderState,
@@ -7,11 +11,7 @@ import {
   type MissRecord,
   type QueuedCommand,
 } from './leader-state.ts';
-import type { CommandOutcome } from './observer.ts';
-import { planTask } from './planning.ts';
-import type { Checkpoint, PauseState } from './store.ts';
-import type { TaskBook } from './task-book.ts';
-import { initialLastNominal, timesBetween, type TaskSpec } from './task-spec.ts';
+import { planTask } from './task-plan.ts';
 
 export interface FirePlan {
   taskId: string;

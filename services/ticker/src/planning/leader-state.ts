@@ -1,10 +1,10 @@
 import type { MissReason, TaskCommand } from '@openpenpal/contracts';
+import type { TaskSpec } from '../definitions/task-spec.ts';
+import { cronExecutionId } from '../firing/ids.ts';
+import type { Leadership } from '../lease/lease.ts';
+import type { CommandOutcome } from '../metrics/observer.ts';
+import type { Checkpoint, PauseState } from '../store/store.ts';
 import { createFireHeap, type FireHeap } from './fire-heap.ts';
-import { cronExecutionId } from './ids.ts';
-import type { Leadership } from './lease.ts';
-import type { CommandOutcome } from './observer.ts';
-import type { Checkpoint, PauseState } from './store.ts';
-import type { TaskSpec } from './task-spec.ts';
 
 /** What the leader holds about one task beyond its definition. */
 export interface LeaderTask {
@@ -34,8 +34,24 @@ export interface LeaderState {
   pause: PauseState;
 }
 
-export function createLeaderState(term: Leadership, pause: PauseState): LeaderState {
-  return { term, tasks: new Map(), heap: createFireHeap(), pause };
+/** A term's state from the stored checkpoints; the tasks get their specs as definitions are planned. */
+export function createLeaderState(
+  term: Leadership,
+  pause: PauseState,
+  checkpoints: ReadonlyMap<string, Checkpoint> = new Map(),
+): LeaderState {
+  const tasks = new Map<string, LeaderTask>();
+  for (const [taskId, checkpoint] of checkpoints) {
+    tasks.set(taskId, {
+      checkpoint,
+      spec: undefined,
+      cursor: checkpoint.lastNominal,
+      next: undefined,
+      nextExecutionId: undefined,
+      version: 0,
+    });
+  }
+  return { term, tasks, heap: createFireHeap(), pause };
 }
 
 /** Puts the task's next look at `at` (or takes it off the schedule) and forgets its older entries. */

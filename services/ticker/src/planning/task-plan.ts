@@ -1,7 +1,7 @@
 import type { MissReason } from '@openpenpal/contracts';
 import { checkRunLimits } from '@openpenpal/cron';
-import type { Checkpoint, PauseState } from './store.ts';
-import { nextDue, planDue, type TaskSpec } from './task-spec.ts';
+import { nextDue, planDue, type TaskSpec } from '../definitions/task-spec.ts';
+import type { Checkpoint, PauseState } from '../store/store.ts';
 
 export interface TaskPlan {
   /** Nominal times to fire now, oldest first. */

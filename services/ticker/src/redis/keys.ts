@@ -1,3 +1,5 @@
+import { keySpace } from '@openpenpal/redis';
+
 /**
  * Every Redis key the ticker uses. The prefix is wrapped in a hash tag (`{prefix}:name`) so that
  * all keys land in one Redis Cluster slot: the fenced scripts read the lease and write the
@@ -10,7 +12,7 @@ export interface TickerKeys {
   fence: string;
   /** Hash task_id → `<last nominal ms>|<run count>|<off 0/1>`. */
   checkpoints: string;
-  /** String JSON `{ token, since }`: a fire was begun and not yet committed (reconciled on takeover). */
+  /** String JSON `{ token, since, topics }`: a fire was begun and not yet committed (reconciled on takeover). */
   inflight: string;
   /** String JSON of the global pause state. */
   pause: string;
@@ -20,21 +22,21 @@ export interface TickerKeys {
   finished: string;
   /** Sorted set of the execution ids of applied run_now commands, scored by when applied. */
   commandsDone: string;
+  /** SCAN pattern matching every key above. */
+  pattern: string;
 }
 
 export function tickerKeys(prefix: string): TickerKeys {
-  if (prefix.includes('{') || prefix.includes('}')) {
-    throw new Error('the Redis prefix must not contain braces; it is wrapped in a hash tag');
-  }
-  const tag = `{${prefix}}`;
+  const space = keySpace(prefix);
   return {
-    lease: `${tag}:lease`,
-    fence: `${tag}:fence`,
-    checkpoints: `${tag}:checkpoints`,
-    inflight: `${tag}:inflight`,
-    pause: `${tag}:pause`,
-    running: `${tag}:running`,
-    finished: `${tag}:finished`,
-    commandsDone: `${tag}:commands-done`,
+    lease: space.key('lease'),
+    fence: space.key('fence'),
+    checkpoints: space.key('checkpoints'),
+    inflight: space.key('inflight'),
+    pause: space.key('pause'),
+    running: space.key('running'),
+    finished: space.key('finished'),
+    commandsDone: space.key('commands-done'),
+    pattern: space.pattern,
   };
 }

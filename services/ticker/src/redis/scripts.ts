@@ -1,24 +1,28 @@
-import { createHash } from 'node:crypto';
+import { loadLuaScripts, type LoadedScripts } from '@openpenpal/redis';
 import type { Redis } from 'ioredis';
 
-export interface RedisScript {
-  run(keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
-}
-
 /**
- * A Lua script run by its SHA1 (EVALSHA), falling back to EVAL when the server does not know it
- * yet (after a restart or a SCRIPT FLUSH); EVAL also loads it for the next call.
+ * Every Redis state change of the ticker is one of these scripts (`lua/<file>.lua`, each with its
+ * KEYS/ARGV/Returns header), run atomically by Redis. Fenced scripts first compare the lease with
+ * the caller's lease value (`lua/fenced.lua`) and change nothing when a newer leader holds it.
  */
-export function redisScript(redis: Redis, source: string): RedisScript {
-  const sha = createHash('sha1').update(source).digest('hex');
-  return {
-    run: async (keys, args) => {
-      try {
-        return await redis.evalsha(sha, keys.length, ...keys, ...args);
-      } catch (error) {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return redis.eval(source, keys.length, ...keys, ...args);
-      }
-    },
-  };
+const SCRIPTS = {
+  acquireLease: { file: 'acquire-lease', numberOfKeys: 2 },
+  renewLease: { file: 'renew-lease', numberOfKeys: 1 },
+  releaseLease: { file: 'release-lease', numberOfKeys: 1 },
+  beginFire: { file: 'begin-fire', numberOfKeys: 3 },
+  commitFire: { file: 'commit-fire', numberOfKeys: 6 },
+  setPause: { file: 'set-pause', numberOfKeys: 2 },
+  finishRunning: { file: 'finish-running', numberOfKeys: 2 },
+} as const;
+
+export type TickerScripts = LoadedScripts<keyof typeof SCRIPTS>;
+
+/** Registers the scripts on the connection (EVALSHA, falling back to EVAL after a SCRIPT FLUSH). */
+export function loadTickerScripts(redis: Redis): TickerScripts {
+  return loadLuaScripts(redis, {
+    dir: new URL('./lua/', import.meta.url),
+    namespace: 'ticker',
+    scripts: SCRIPTS,
+  });
 }

@@ -1,8 +1,7 @@
 import { SchedulerError } from '@openpenpal/errors';
 import type { Redis } from 'ioredis';
-import type { TickerKeys } from './keys.ts';
-import { BEGIN_FIRE, COMMIT_FIRE, FINISH_RUNNING, SET_PAUSE } from './lua.ts';
-import { redisScript } from './redis-script.ts';
+import type { TickerKeys } from '../redis/keys.ts';
+import type { TickerScripts } from '../redis/scripts.ts';
 import {
   decodeCheckpoint,
   encodeCheckpoint,
@@ -28,12 +27,7 @@ function parseJson(text: string | null, what: string): unknown {
   }
 }
 
-export function createRedisTickerStore(redis: Redis, keys: TickerKeys): TickerStore {
-  const begin = redisScript(redis, BEGIN_FIRE);
-  const commit = redisScript(redis, COMMIT_FIRE);
-  const setPause = redisScript(redis, SET_PAUSE);
-  const finish = redisScript(redis, FINISH_RUNNING);
-
+export function createRedisTickerStore(redis: Redis, scripts: TickerScripts, keys: TickerKeys): TickerStore {
   const commitChunk = async (
     fence: string,
     now: number,
@@ -59,7 +53,7 @@ export function createRedisTickerStore(redis: Redis, keys: TickerKeys): TickerSt
     args.push(...part.deletes);
     for (const mark of part.running) args.push(mark.taskId, mark.executionId, mark.deadline);
     args.push(...part.done);
-    const reply = await commit.run(
+    const reply = await scripts.commitFire(
       [keys.lease, keys.checkpoints, keys.inflight, keys.running, keys.finished, keys.commandsDone],
       args,
     );
@@ -87,7 +81,7 @@ export function createRedisTickerStore(redis: Redis, keys: TickerKeys): TickerSt
     begin: async (fence, now, marker, claims) => {
       const args: (string | number)[] = [fence, now, JSON.stringify(marker)];
       for (const claim of claims) args.push(claim.taskId, claim.executionId);
-      const reply = await begin.run([keys.lease, keys.inflight, keys.running], args);
+      const reply = await scripts.beginFire([keys.lease, keys.inflight, keys.running], args);
       if (reply === -1) throw fencedOut();
       const refused = new Map<string, string>();
       if (Array.isArray(reply)) {
@@ -112,7 +106,7 @@ export function createRedisTickerStore(redis: Redis, keys: TickerKeys): TickerSt
       }
     },
     setPause: async (fence, state) => {
-      const reply = await setPause.run([keys.lease, keys.pause], [fence, JSON.stringify(state)]);
+      const reply = await scripts.setPause([keys.lease, keys.pause], [fence, JSON.stringify(state)]);
       if (reply === -1) throw fencedOut();
     },
     doneExecutions: async (executionIds) => {
@@ -121,6 +115,6 @@ export function createRedisTickerStore(redis: Redis, keys: TickerKeys): TickerSt
       return new Set(executionIds.filter((_, i) => scores[i] !== null));
     },
     finishRunning: async (taskId, executionId) =>
-      (await finish.run([keys.running, keys.finished], [taskId, executionId])) === 1,
+      (await scripts.finishRunning([keys.running, keys.finished], [taskId, executionId])) === 1,
   };
 }
