@@ -142,10 +142,10 @@ describe('the definition relay', () => {
     const { producer } = running.ctx;
     const send = producer.send.bind(producer);
     const definitionsTopic = world.kafka.topics.definitions!;
-    producer.send = ((binding, messages) =>
+    producer.send = (binding, messages) =>
       binding.topic === definitionsTopic
         ? Promise.reject(new SchedulerError('VALIDATION_FAILED', 'a definition the schema refuses'))
-        : send(binding, messages));
+        : send(binding, messages);
 
     await tasks.createTask(
       { task_id: 'cleanup', name: 'Cleanup', task_type: 'letter_cleanup', cron_expression: '0 3 * * *' },
