@@ -17,14 +17,16 @@ import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { TASK_TYPES, createContracts, type TaskDefinition } from '@openpenpal/contracts';
 import { createKafkaClient, createProducer, provisionTopics } from '@openpenpal/messaging';
+import { keySpace } from '@openpenpal/redis';
+import { loadConfig, startService } from '@openpenpal/service-kit';
 import { findWorkspaceRoot, loadStackEnv, uniqueName, type StackEnv } from '@openpenpal/test-kit';
+import { retry } from '@openpenpal/timing';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import { noopObserver, type TickerObserver } from '../src/observer.ts';
-import { retrying } from '../src/retry.ts';
-import { triggerTopicFor } from '../src/task-spec.ts';
-import { createTicker } from '../src/ticker.ts';
+import { tickerConfigSchema } from '../src/config.ts';
+import { triggerTopicFor } from '../src/definitions/task-spec.ts';
+import { noopObserver, type TickerObserver } from '../src/metrics/observer.ts';
+import { createTickerService } from '../src/service.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 120);
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 15);
@@ -97,8 +99,8 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     logger,
   });
   // Topic creation can fail transiently while the broker still deletes the last scenario's topics.
-  await retrying(
-    'provisioning the benchmark topics',
+  // Six partitions per topic (not the catalogue's), so the ticker itself provisions nothing.
+  await retry(
     () =>
       provisionTopics({
         kafka,
@@ -115,7 +117,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
           })),
         ],
       }),
-    { logger, attempts: 5, delayMs: 1_000 },
+    { attempts: 5, initialDelayMs: 1_000, maxDelayMs: 5_000 },
   );
   const producer = createProducer({ kafka, contracts, logger });
   await producer.connect();
@@ -126,18 +128,14 @@ async function runScenario(scenario: 'spread' | 'aligned') {
       defs.slice(i, i + 2_000).map((value) => ({ key: value.task_id, value })),
     );
   }
-  const redis = new Redis(stack.redisUrl, {
-    lazyConnect: true,
-    commandTimeout: 2_000,
-    maxRetriesPerRequest: 1,
-  });
-  await redis.connect();
-  const admin = kafka.admin();
-  await admin.connect();
-
   const lags = new Float64Array(2_000_000);
   let count = 0;
   let measuring = false;
+  let leading: () => void = () => undefined;
+  const led = new Promise<void>((resolve) => {
+    leading = resolve;
+  });
+  let tableLoadMs = Number.NaN;
   const batchSizes: number[] = [];
   const observer: TickerObserver = {
     ...noopObserver,
@@ -146,38 +144,33 @@ async function runScenario(scenario: 'spread' | 'aligned') {
       batchSizes.push(fires.length);
       for (const fire of fires) if (count < lags.length) lags[count++] = ackAt - fire.nominal;
     },
-  };
-  const ticker = createTicker({
-    kafka,
-    admin,
-    redis,
-    contracts,
-    producer,
-    logger,
-    registry: new Registry(),
-    observer,
-    settings: {
-      instanceId: 'bench',
-      definitionsTopic: topics.definitions,
-      commandsTopic: topics.commands,
-      executionEventsTopic: topics.events,
-      triggerTopicPrefix: topics.triggerPrefix,
-      redisPrefix: prefix,
-      groupPrefix: prefix,
-      leaseTtlMs: 10_000,
-      leaseRenewMs: 3_333,
-      leaseSafetyMarginMs: 2_000,
-      forbidSlackMs: 60_000,
-      retryBackoffMs: 500,
-      maxSendBatch: 10_000,
-      reconcileLookbackMs: 5_000,
-      prepareAheadMs: 100,
+    leader: (is) => {
+      if (is) leading();
     },
+    tableLoaded: (ms) => {
+      tableLoadMs = ms;
+    },
+  };
+  const config = loadConfig(tickerConfigSchema, {
+    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    KAFKA_CLIENT_ID: prefix,
+    KAFKA_GROUP_ID: prefix,
+    KAFKA_PROVISION_TOPICS: 'false',
+    REDIS_URL: stack.redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    REDIS_COMMAND_TIMEOUT_MS: '2000',
+    HTTP_PORT: '0',
+    INSTANCE_ID: 'bench',
+    TICKER_DEFINITIONS_TOPIC: topics.definitions,
+    TICKER_COMMANDS_TOPIC: topics.commands,
+    TICKER_EXECUTION_EVENTS_TOPIC: topics.events,
+    TICKER_TRIGGER_TOPIC_PREFIX: topics.triggerPrefix,
+    TICKER_LEASE_TTL_MS: '10000',
+    TICKER_MAX_SEND_BATCH: '10000',
+    TICKER_PREPARE_AHEAD_MS: '100',
   });
-  const loadStarted = performance.now();
-  await ticker.start();
-  const tableLoadMs = performance.now() - loadStarted;
-  while (ticker.role() !== 'leader') await new Promise((resolve) => setTimeout(resolve, 50));
+  const ticker = await startService(createTickerService({ observer }), { config, logger });
+  await led;
   console.log(
     `[${scenario}] table of ${defs.length} loaded in ${round(tableLoadMs, 0)} ms; warming up ${WARMUP} s`,
   );
@@ -196,14 +189,18 @@ async function runScenario(scenario: 'spread' | 'aligned') {
 
   await ticker.close();
   await producer.close();
+  const redis = new Redis(stack.redisUrl, { lazyConnect: true });
+  await redis.connect();
   let cursor = '0';
   do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1_000);
+    const [next, keys] = await redis.scan(cursor, 'MATCH', keySpace(prefix).pattern, 'COUNT', 1_000);
     if (keys.length > 0) await redis.unlink(...keys);
     cursor = next;
   } while (cursor !== '0');
   const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
   redis.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
   const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
   await admin.deleteTopics({ topics: mine });
   const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
