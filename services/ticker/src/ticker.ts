@@ -122,38 +122,40 @@ export async function startTicker(
     }),
   );
 
+  // The command consumer runs while this replica leads. Leadership changes start and stop it one
+  // after another, never overlapping; a start still retrying is given up when the term ends.
   let commands: ConsumerRunner | undefined;
-  const stopCommands = new AbortController();
-  // Leadership changes start and stop the command consumer one after another, never overlapping.
+  let term: AbortController | undefined;
   let transitions: Promise<void> = Promise.resolve();
+  const startCommands = async (signal: AbortSignal) => {
+    const runner = ctx.consumer(commandConsumer({ topic: config.TICKER_COMMANDS_TOPIC, scheduler, logger }));
+    commands = runner;
+    await retry(() => runner.start(), {
+      initialDelayMs: 500,
+      maxDelayMs: 5_000,
+      signal,
+      onRetry: (error) =>
+        logger.warn({ err: toError(error) }, 'the command consumer could not start; retrying'),
+    }).catch((error: unknown) => {
+      if (!signal.aborted) logger.error({ err: toError(error) }, 'the command consumer did not start');
+    });
+  };
   const followLeadership = (leading: boolean) => {
+    term?.abort();
+    term = leading ? new AbortController() : undefined;
+    const signal = term?.signal;
     transitions = transitions.then(async () => {
-      if (leading && !commands && !stopCommands.signal.aborted) {
-        const runner = ctx.consumer(
-          commandConsumer({ topic: config.TICKER_COMMANDS_TOPIC, scheduler, logger }),
-        );
-        commands = runner;
-        await retry(() => runner.start(), {
-          initialDelayMs: 500,
-          maxDelayMs: 5_000,
-          // Kafka may be away for a moment; stop trying once this replica no longer leads.
-          shouldRetry: () => commands === runner && !stopCommands.signal.aborted,
-          onRetry: (error) =>
-            logger.warn({ err: toError(error) }, 'the command consumer could not start; retrying'),
-        }).catch((error: unknown) => {
-          if (commands === runner)
-            logger.error({ err: toError(error) }, 'the command consumer did not start');
-        });
-      } else if (!leading && commands) {
+      if (signal && !signal.aborted && !commands) await startCommands(signal);
+      else if (!signal && commands) {
         const closing = commands;
         commands = undefined;
         await closing.close();
       }
     });
   };
-  lease.onChange((term) => {
-    if (term) {
-      scheduler.lead(term);
+  lease.onChange((held) => {
+    if (held) {
+      scheduler.lead(held);
       followLeadership(true);
     } else {
       void scheduler.stepDown();
@@ -165,7 +167,6 @@ export async function startTicker(
     close: async () => {
       await scheduler.close();
       await lease.close();
-      stopCommands.abort();
       followLeadership(false);
       await transitions;
     },

@@ -100,6 +100,24 @@ describe('a ticker on a real broker and Redis', () => {
     expect(await b.ctx.metrics.registry.getSingleMetricAsString('scheduler_ticker_leader')).toMatch(/ 0$/m);
   });
 
+  it('hands the commands over with the lease: the next leader consumes them, a standby never does', async () => {
+    await world.producer.send(defs(), [
+      { key: 'daily', value: definition('daily', { cron_expression: '0 3 * * *' }) },
+    ]);
+    const a = await start('ticker-a');
+    await waitFor(async () => (await role(a)) === 'leader', { what: 'a to lead', timeoutMs: 10_000 });
+    const b = await start('ticker-b');
+    expect((await readiness(b)).body.checks).not.toHaveProperty('consumer:commands');
+    // A graceful stop releases the lease, so b need not wait for its TTL.
+    expect(await a.close()).toBe(true);
+    await waitFor(async () => (await role(b)) === 'leader', { what: 'b to take over', timeoutMs: 10_000 });
+    await world.producer.send(commands(), [{ key: '*', value: command('pause') }]);
+    await waitFor(async () => (await paused(b)) === true, {
+      what: 'b to apply the pause',
+      timeoutMs: 15_000,
+    });
+  });
+
   it('applies pause, resume and run_now from the commands topic', async () => {
     await world.producer.send(defs(), [
       {
