@@ -24,6 +24,7 @@ export {
   type OutgoingMessage,
   type Producer,
   type ProducerOptions,
+  type RawMessage,
   type TopicBinding,
   type TopicGroup,
 } from './producer.ts';

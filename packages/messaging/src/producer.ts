@@ -40,6 +40,9 @@ export interface TopicGroup<S extends SchemaName = SchemaName> {
 /** Messages of one topic, encoded and ready to send (values, `message-id`, `schema`, trace context). */
 export type EncodedBatch = TopicMessages;
 
+/** One message as Kafka takes it: key, value bytes, headers (what `sendRaw` and `sendEncoded` send). */
+export type RawMessage = Message;
+
 export interface Producer {
   connect(): Promise<void>;
   /** Encodes each value with its topic's schema and sends them; resolves once all replicas have them (acks=all). */

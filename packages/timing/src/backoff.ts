@@ -10,9 +10,10 @@ export interface BackoffPolicy {
    * `decorrelated` (default): cockatiel's decorrelated jitter, good for retrying one dependency
    * from many processes. `full`: a uniform delay between 0 and the exponential ceiling
    * (initial × 2^(n−1), capped), which makes the n-th delay's range predictable (retry schedules
-   * that a test or an operator can check).
+   * that a test or an operator can check). `equal`: half the ceiling plus a uniform half, so a
+   * loop that backs off never retries at once (a dispatcher pausing after a failed publish).
    */
-  jitter?: 'decorrelated' | 'full';
+  jitter?: 'decorrelated' | 'full' | 'equal';
   /** Random source in [0, 1) for `full` jitter; tests pin it. */
   random?: () => number;
 }
@@ -33,11 +34,19 @@ export function fullJitterDelay(policy: BackoffPolicy, n: number): number {
   return Math.floor((policy.random ?? Math.random)() * exponentialCeiling(policy, n));
 }
 
+/** The n-th delay (n from 1) of exponential backoff with equal jitter: between half the ceiling and the ceiling. */
+export function equalJitterDelay(policy: BackoffPolicy, n: number): number {
+  const ceiling = exponentialCeiling(policy, n);
+  return Math.round(ceiling / 2 + ((policy.random ?? Math.random)() * ceiling) / 2);
+}
+
 /** One backoff for the whole code base: exponential growth with jitter, capped. */
 export function createBackoff(policy: BackoffPolicy): Backoff {
-  if ((policy.jitter ?? 'decorrelated') === 'full') {
+  const jitter = policy.jitter ?? 'decorrelated';
+  if (jitter !== 'decorrelated') {
+    const delay = jitter === 'full' ? fullJitterDelay : equalJitterDelay;
     let n = 0;
-    return { next: () => fullJitterDelay(policy, ++n) };
+    return { next: () => delay(policy, ++n) };
   }
   const factory = new ExponentialBackoff({
     initialDelay: policy.initialDelayMs,
@@ -61,7 +70,9 @@ export interface RetryOptions extends BackoffPolicy {
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Stops waiting: the last failure is thrown at once. */
   signal?: AbortSignal;
-  clock?: Clock;
+  /** Gives up (throws the last failure) rather than wait past this time (epoch ms, by `clock`). */
+  deadline?: number;
+  clock?: Pick<Clock, 'now'> & Partial<Pick<Clock, 'sleepUntil'>>;
 }
 
 /**
@@ -73,7 +84,8 @@ export async function retry<T>(
   options: RetryOptions,
 ): Promise<T> {
   const backoff = createBackoff(options);
-  const clock = options.clock ?? systemClock;
+  const now = () => (options.clock ?? systemClock).now();
+  const sleeper = options.clock?.sleepUntil ? (options.clock as Clock) : systemClock;
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await operation(attempt);
@@ -82,8 +94,9 @@ export async function retry<T>(
       if (outOfTries || options.signal?.aborted || options.shouldRetry?.(error, attempt) === false)
         throw error;
       const delay = backoff.next();
+      if (options.deadline !== undefined && now() + delay > options.deadline) throw error;
       options.onRetry?.(error, attempt, delay);
-      await sleep(delay, options.signal, clock);
+      await sleep(delay, options.signal, sleeper);
       if (options.signal?.aborted) throw error;
     }
   }

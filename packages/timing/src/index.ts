@@ -1,5 +1,6 @@
 export {
   createBackoff,
+  equalJitterDelay,
   exponentialCeiling,
   fullJitterDelay,
   retry,

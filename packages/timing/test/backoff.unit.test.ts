@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBackoff, exponentialCeiling, fullJitterDelay, retry } from '../src/index.ts';
+import { createBackoff, equalJitterDelay, exponentialCeiling, fullJitterDelay, retry } from '../src/index.ts';
 
 describe('backoff', () => {
   it('keeps full-jitter delays under the doubling ceiling, capped at the maximum', () => {
@@ -7,6 +7,34 @@ describe('backoff', () => {
     expect([1, 2, 3, 4, 5].map((n) => exponentialCeiling(policy, n))).toEqual([100, 200, 400, 800, 1_000]);
     expect([1, 2, 3, 4, 5].map((n) => fullJitterDelay(policy, n))).toEqual([99, 199, 399, 799, 999]);
     expect(fullJitterDelay({ ...policy, random: () => 0 }, 4)).toBe(0);
+  });
+
+  it('keeps equal-jitter delays between half the ceiling and the ceiling', () => {
+    const policy = { initialDelayMs: 100, maxDelayMs: 1_000 };
+    expect(equalJitterDelay({ ...policy, random: () => 0 }, 3)).toBe(200);
+    expect(equalJitterDelay({ ...policy, random: () => 0.999 }, 3)).toBe(400);
+    expect(equalJitterDelay({ ...policy, random: () => 0 }, 9)).toBe(500);
+  });
+
+  it('gives up rather than wait past its deadline', async () => {
+    let calls = 0;
+    let now = 0;
+    const run = retry(
+      () => {
+        calls += 1;
+        now += 100;
+        return Promise.reject(new Error(`try ${calls}`));
+      },
+      {
+        initialDelayMs: 100,
+        maxDelayMs: 100,
+        jitter: 'equal',
+        random: () => 0.999,
+        deadline: 250,
+        clock: { now: () => now },
+      },
+    );
+    await expect(run).rejects.toThrow('try 2');
   });
 
   it('never waits longer than the maximum with decorrelated jitter', () => {

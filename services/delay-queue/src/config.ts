@@ -1,15 +1,12 @@
 import { topicSpec } from '@openpenpal/contracts';
 import {
-  baseConfigShape,
-  httpPort,
-  redisUrl,
-  redisKeyPrefix,
-  topicName,
-  booleanFlag,
-  csv,
   loadConfig,
   nonNegativeInt,
   positiveInt,
+  redisConfigShape,
+  runtimeConfigShape,
+  serviceConfig,
+  topicName,
 } from '@openpenpal/service-kit';
 import { z } from 'zod';
 import { MAX_CLAIM_LIMIT, MAX_VISIBILITY_MS } from './store/index.ts';
@@ -32,21 +29,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * The delay queue's settings. Topic names, the consumer group and the Redis prefix are settings so
  * that tests (and a second deployment on shared servers) run in isolation.
  */
-export const delayQueueConfigSchema = z.object({
-  ...baseConfigShape,
-  HTTP_PORT: httpPort.default(8_102),
-  KAFKA_BROKERS: csv,
-  KAFKA_CLIENT_ID: z.string().min(1).default('delay-queue'),
-  REDIS_URL: redisUrl,
-  DELAY_QUEUE_REDIS_PREFIX: redisKeyPrefix.default('openpenpal:delay-queue'),
-  DELAY_QUEUE_REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(5_000),
-  DELAY_QUEUE_REDIS_RECONNECT_MAX_MS: positiveInt.default(2_000),
+export const delayQueueConfigSchema = serviceConfig({
+  ...runtimeConfigShape({ name: 'delay-queue', httpPort: 8_102 }),
+  ...redisConfigShape({ keyPrefix: 'openpenpal:delay-queue', commandTimeoutMs: 5_000 }),
   DELAY_QUEUE_REQUESTS_TOPIC: topicName.default(topicSpec('scheduler.delay-requests').name),
   DELAY_QUEUE_EVENTS_TOPIC: topicName.default(topicSpec('scheduler.delay-events').name),
-  DELAY_QUEUE_CONSUMER_GROUP: z.string().min(1).default('delay-queue'),
-  DELAY_QUEUE_PROVISION_TOPICS: booleanFlag.default(true),
   DELAY_QUEUE_INTAKE_CONCURRENCY: positiveInt.default(6),
-  DELAY_QUEUE_SESSION_TIMEOUT_MS: positiveInt.min(6_000).default(30_000),
   DELAY_QUEUE_EXTRA_TOPICS: topicPatterns,
   DELAY_QUEUE_MAX_HORIZON_MS: positiveInt.default(10 * 366 * DAY_MS),
   DELAY_QUEUE_MAX_RECORD_BYTES: positiveInt.default(64 * 1024),

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errorCodeOf, toError } from '@openpenpal/errors';
-import { HEADERS } from '@openpenpal/messaging';
-import type { Message, Producer as KafkaProducer } from 'kafkajs';
+import { HEADERS, type Producer, type RawMessage as Message } from '@openpenpal/messaging';
 import type { Logger } from 'pino';
 import { withDispatchSpans } from './dispatch-trace.ts';
 import { delayEvent, type EventPublisher } from './events.ts';
@@ -12,8 +11,8 @@ import type { ClaimedItem, Clock, DelayStore } from './store/index.ts';
 
 export interface BatchDependencies {
   store: DelayStore;
-  /** An idempotent kafkajs producer with acks=all (one request carries every topic of a batch). */
-  producer: Pick<KafkaProducer, 'sendBatch'>;
+  /** The messaging layer's producer (idempotent, acks=all): one request carries every topic of a batch. */
+  producer: Pick<Producer, 'sendEncoded'>;
   events: EventPublisher;
   clock: Clock;
   metrics: DelayQueueMetrics;
@@ -91,10 +90,9 @@ function byTopic(items: readonly OutgoingItem[]): Map<string, OutgoingItem[]> {
 }
 
 async function send(deps: BatchDependencies, groups: Map<string, OutgoingItem[]>): Promise<void> {
-  await deps.producer.sendBatch({
-    acks: -1,
-    topicMessages: [...groups].map(([topic, items]) => ({ topic, messages: items.map((i) => i.message) })),
-  });
+  await deps.producer.sendEncoded(
+    [...groups].map(([topic, items]) => ({ topic, messages: items.map((i) => i.message) })),
+  );
 }
 
 /**

@@ -1,7 +1,6 @@
 import { toError } from '@openpenpal/errors';
-import { extractTraceContext, injectTraceContext } from '@openpenpal/messaging';
+import { extractTraceContext, injectTraceContext, type RawMessage as Message } from '@openpenpal/messaging';
 import { ATTR, isTracingEnabled, startSpan } from '@openpenpal/telemetry';
-import type { Message } from 'kafkajs';
 
 interface TracedItem {
   claim: { id: string };

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { METRIC_PREFIX } from '@openpenpal/service-kit';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DelayStore } from './store/index.ts';
 
 export interface DelayQueueMetrics {
@@ -19,7 +20,6 @@ export interface DelayQueueMetrics {
  * the last values and the readiness check says why.
  */
 export function createMetrics(registry: Registry, store: DelayStore): DelayQueueMetrics {
-  collectDefaultMetrics({ register: registry });
   let last = { pending: 0, inFlight: 0 };
   const refresh = async (): Promise<void> => {
     try {
@@ -29,7 +29,7 @@ export function createMetrics(registry: Registry, store: DelayStore): DelayQueue
     }
   };
   new Gauge({
-    name: 'delay_queue_pending',
+    name: `${METRIC_PREFIX}delay_queue_pending`,
     help: 'Delayed messages waiting for their due time (all replicas)',
     registers: [registry],
     async collect() {
@@ -38,7 +38,7 @@ export function createMetrics(registry: Registry, store: DelayStore): DelayQueue
     },
   });
   new Gauge({
-    name: 'delay_queue_in_flight',
+    name: `${METRIC_PREFIX}delay_queue_in_flight`,
     help: 'Delayed messages claimed by a dispatcher and not yet acknowledged (all replicas)',
     registers: [registry],
     collect() {
@@ -48,52 +48,52 @@ export function createMetrics(registry: Registry, store: DelayStore): DelayQueue
   });
   return {
     requests: new Counter({
-      name: 'delay_queue_requests_total',
+      name: `${METRIC_PREFIX}delay_queue_requests_total`,
       help: 'Requests taken from the requests topic, by kind (schedule, cancel) and store outcome',
       labelNames: ['kind', 'outcome'],
       registers: [registry],
     }),
     rejected: new Counter({
-      name: 'delay_queue_rejected_total',
+      name: `${METRIC_PREFIX}delay_queue_rejected_total`,
       help: 'Requests rejected as invalid and dead-lettered, by error code',
       labelNames: ['code'],
       registers: [registry],
     }),
     dispatched: new Counter({
-      name: 'delay_queue_dispatched_total',
+      name: `${METRIC_PREFIX}delay_queue_dispatched_total`,
       help: 'Delayed messages published to their target topic and acknowledged by Kafka',
       labelNames: ['topic'],
       registers: [registry],
     }),
     lateness: new Histogram({
-      name: 'delay_queue_dispatch_lateness_seconds',
+      name: `${METRIC_PREFIX}delay_queue_dispatch_lateness_seconds`,
       help: 'Kafka acknowledgement time minus due time of dispatched messages',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     }),
     redelivered: new Counter({
-      name: 'delay_queue_redelivered_total',
+      name: `${METRIC_PREFIX}delay_queue_redelivered_total`,
       help: 'Items claimed again after an earlier claim expired (a dispatcher crashed or stalled)',
       registers: [registry],
     }),
     publishFailures: new Counter({
-      name: 'delay_queue_publish_failures_total',
+      name: `${METRIC_PREFIX}delay_queue_publish_failures_total`,
       help: 'Due messages whose publish failed and whose claim was released for a later try',
       registers: [registry],
     }),
     undispatchable: new Counter({
-      name: 'delay_queue_undispatchable_total',
+      name: `${METRIC_PREFIX}delay_queue_undispatchable_total`,
       help: 'Claimed items this replica could not read; left for their claim to expire',
       labelNames: ['code'],
       registers: [registry],
     }),
     eventsDropped: new Counter({
-      name: 'delay_queue_dispatch_events_dropped_total',
+      name: `${METRIC_PREFIX}delay_queue_dispatch_events_dropped_total`,
       help: 'DelayedMessageDispatched events given up on after Kafka kept refusing them',
       registers: [registry],
     }),
     redisErrors: new Counter({
-      name: 'delay_queue_redis_errors_total',
+      name: `${METRIC_PREFIX}delay_queue_redis_errors_total`,
       help: 'Failed Redis calls of the dispatcher and the intake, by operation',
       labelNames: ['operation'],
       registers: [registry],

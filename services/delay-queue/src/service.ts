@@ -1,104 +1,46 @@
-import { createContracts, topicSpec } from '@openpenpal/contracts';
-import {
-  createConsumerRunner,
-  createKafkaClient,
-  createProducer,
-  provisionTopics,
-  subscription,
-  type TopicBinding,
-} from '@openpenpal/messaging';
-import { startOpsServer, type Closeable, type OpsServer, type ReadinessCheck } from '@openpenpal/service-kit';
-import type { Admin } from 'kafkajs';
-import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
-import type { DelayQueueConfig } from './config.ts';
+import { topicSpec } from '@openpenpal/contracts';
+import { subscription, type TopicBinding } from '@openpenpal/messaging';
+import { defineService, type ServiceContext } from '@openpenpal/service-kit';
+import { delayQueueConfigSchema, type DelayQueueConfig } from './config.ts';
 import { createDispatcher, type Dispatcher } from './dispatcher.ts';
 import { createEventPublisher } from './events.ts';
 import { createIntakeHandler } from './intake.ts';
 import { createMetrics } from './metrics.ts';
-import { closeRedis, connectRedis, duplicateRedis, redisReady } from './redis.ts';
 import { createDelayStore, type Clock, type DelayStore } from './store/index.ts';
 import { createRequestValidator } from './validation.ts';
 
-export interface DelayQueue {
-  ops: OpsServer;
+/** What tests reach into after a start. */
+export interface DelayQueueParts {
   store: DelayStore;
   dispatcher: Dispatcher;
 }
 
-const KAFKA_CHECK_TIMEOUT_MS = 2_000;
-
-async function kafkaReachable(admin: Admin): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), KAFKA_CHECK_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([
-      admin.describeCluster().then((cluster) => cluster.brokers.length > 0),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
- * Builds and starts the delay queue: topics, Redis, producers, store, ops server, dispatcher, and
- * last the intake consumer. Each component is registered as it starts, so a shutdown (or a failed
- * start) closes them in reverse: intake first, then the dispatcher (claimed batches finish), the
+ * Builds and starts the delay queue on the runtime: Redis, producers, store, dispatcher, and last
+ * the intake consumer. Components are registered as they start, so a shutdown (or a failed start)
+ * closes them in reverse: intake first, then the dispatcher (claimed batches finish), the
  * producers, and Redis last.
  */
-export async function startDelayQueue(options: {
-  config: DelayQueueConfig;
-  logger: Logger;
-  register: (component: Closeable) => void;
-  clock?: Clock;
-}): Promise<DelayQueue> {
-  const { config, logger, register } = options;
-  const clock = options.clock ?? { now: () => Date.now() };
-  const contracts = createContracts();
-  const kafka = createKafkaClient({
-    brokers: config.KAFKA_BROKERS,
-    clientId: config.KAFKA_CLIENT_ID,
-    logger,
-  });
-  const requestsBinding: TopicBinding<'DelayRequest'> = {
+export async function startDelayQueue(
+  ctx: ServiceContext<DelayQueueConfig>,
+  clock: Clock = { now: () => Date.now() },
+): Promise<DelayQueueParts> {
+  const { config, logger } = ctx;
+  const register = ctx.register.bind(ctx);
+  const requests: TopicBinding<'DelayRequest'> = {
     topic: config.DELAY_QUEUE_REQUESTS_TOPIC,
     schema: 'DelayRequest',
   };
-  const eventsBinding: TopicBinding<'DelayedMessageEvent'> = {
+  const events: TopicBinding<'DelayedMessageEvent'> = {
     topic: config.DELAY_QUEUE_EVENTS_TOPIC,
     schema: 'DelayedMessageEvent',
   };
-  if (config.DELAY_QUEUE_PROVISION_TOPICS) {
-    await provisionTopics({
-      kafka,
-      logger,
-      topics: [
-        { spec: topicSpec('scheduler.delay-requests'), name: requestsBinding.topic },
-        { spec: topicSpec('scheduler.delay-events'), name: eventsBinding.topic },
-      ].map(({ spec, name }) => ({
-        name,
-        partitions: spec.partitions,
-        retentionMs: spec.retentionMs,
-        cleanupPolicy: spec.cleanupPolicy,
-      })),
-    });
-  }
-
-  const redisSettings = {
-    url: config.REDIS_URL,
-    commandTimeoutMs: config.DELAY_QUEUE_REDIS_COMMAND_TIMEOUT_MS,
-    reconnectMaxMs: config.DELAY_QUEUE_REDIS_RECONNECT_MAX_MS,
-  };
-  const redis = await connectRedis(redisSettings, logger, 'commands');
-  register({ name: 'redis', close: () => closeRedis(redis) });
-  const subscriber = await duplicateRedis(redis, logger, 'wakeups');
-  register({ name: 'redis-wakeups', close: () => closeRedis(subscriber) });
+  const redis = await ctx.redis('commands');
+  // Pub/sub needs a connection of its own.
+  const subscriber = await ctx.redis('wakeups');
   const store = createDelayStore({
     redis,
-    prefix: config.DELAY_QUEUE_REDIS_PREFIX,
+    prefix: config.REDIS_KEY_PREFIX,
     clock,
     firedTtlMs: config.DELAY_QUEUE_FIRED_TTL_MS,
   });
@@ -107,39 +49,19 @@ export async function startDelayQueue(options: {
   // Producers are broker connections with one request in flight each: the intake's events (and
   // dead letters) get two, so a request's event need not wait for a send under way, and never
   // queue behind a dispatch batch's thousand events; due messages go out in one request for all
-  // their topics (sendBatch) on a connection of their own.
-  const producer = createProducer({ kafka, contracts, logger });
-  await producer.connect();
-  register({ name: 'producer', close: () => producer.close() });
-  const secondIntakeProducer = createProducer({ kafka, contracts, logger });
-  await secondIntakeProducer.connect();
-  register({ name: 'intake-events-producer', close: () => secondIntakeProducer.close() });
-  const dispatchEventsProducer = createProducer({ kafka, contracts, logger });
-  await dispatchEventsProducer.connect();
-  register({ name: 'dispatch-events-producer', close: () => dispatchEventsProducer.close() });
-  const targetProducer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
-  await targetProducer.connect();
-  register({ name: 'target-producer', close: () => targetProducer.disconnect() });
+  // their topics on a connection of their own.
+  const secondIntakeProducer = await ctx.createProducer('intake-events-producer');
+  const dispatchEventsProducer = await ctx.createProducer('dispatch-events-producer');
+  const targetProducer = await ctx.createProducer('target-producer');
   const intakeEvents = createEventPublisher({
-    producers: [producer, secondIntakeProducer],
-    binding: eventsBinding,
+    producers: [ctx.producer, secondIntakeProducer],
+    binding: events,
   });
   register({ name: 'intake-events', close: () => intakeEvents.close() });
-  const dispatchEvents = createEventPublisher({
-    producers: [dispatchEventsProducer],
-    binding: eventsBinding,
-  });
+  const dispatchEvents = createEventPublisher({ producers: [dispatchEventsProducer], binding: events });
   register({ name: 'dispatch-events', close: () => dispatchEvents.close() });
-  const admin = kafka.admin();
-  await admin.connect();
-  register({ name: 'kafka-admin', close: () => admin.disconnect() });
 
-  const registry = new Registry();
-  const metrics = createMetrics(registry, store);
+  const metrics = createMetrics(ctx.metrics.registry, store);
   const dispatcher = createDispatcher({
     store,
     producer: targetProducer,
@@ -153,20 +75,14 @@ export async function startDelayQueue(options: {
     minClaimIntervalMs: config.DELAY_QUEUE_MIN_CLAIM_INTERVAL_MS,
     backoffMaxMs: config.DELAY_QUEUE_BACKOFF_MAX_MS,
   });
-  const runner = createConsumerRunner({
-    kafka,
-    contracts,
-    producer,
-    logger,
-    groupId: config.DELAY_QUEUE_CONSUMER_GROUP,
+  const intake = ctx.consumer({
+    name: 'intake',
+    groupId: config.KAFKA_GROUP_ID,
     partitionsConsumedConcurrently: config.DELAY_QUEUE_INTAKE_CONCURRENCY,
     retry: { maxDelayMs: config.DELAY_QUEUE_BACKOFF_MAX_MS },
-    shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,
-    sessionTimeoutMs: config.DELAY_QUEUE_SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: Math.floor(config.DELAY_QUEUE_SESSION_TIMEOUT_MS / 10),
     subscriptions: [
       subscription(
-        requestsBinding,
+        requests,
         createIntakeHandler({
           store,
           events: intakeEvents,
@@ -177,7 +93,7 @@ export async function startDelayQueue(options: {
             maxHorizonMs: config.DELAY_QUEUE_MAX_HORIZON_MS,
             maxRecordBytes: config.DELAY_QUEUE_MAX_RECORD_BYTES,
             extraTopics: config.DELAY_QUEUE_EXTRA_TOPICS,
-            registry: contracts.registry,
+            registry: ctx.contracts.registry,
           }),
           onScheduled: (dueAt) => dispatcher.notify(dueAt),
         }),
@@ -185,25 +101,21 @@ export async function startDelayQueue(options: {
     ],
   });
 
-  const checks: ReadinessCheck[] = [
-    { name: 'redis', check: () => redisReady(redis) },
-    { name: 'kafka', check: () => kafkaReachable(admin) },
-    { name: 'intake', check: () => runner.isRunning() },
-  ];
-  const ops = await startOpsServer({
-    host: config.HTTP_HOST,
-    port: config.HTTP_PORT,
-    registry,
-    checks,
-    logger,
-  });
-  register({ name: 'ops-server', close: () => ops.close() });
-  logger.info({ url: ops.url() }, 'ops server listening');
-
   register({ name: 'dispatcher', close: () => dispatcher.close() });
   await store.subscribeWakeups(subscriber, (earliest) => dispatcher.notify(earliest));
   dispatcher.start();
-  register({ name: 'intake', close: () => runner.close() });
-  await runner.start();
-  return { ops, store, dispatcher };
+  await intake.start();
+  return { store, dispatcher };
 }
+
+export const delayQueueService = defineService({
+  name: 'delay-queue',
+  configSchema: delayQueueConfigSchema,
+  topics: (config) => [
+    { spec: topicSpec('scheduler.delay-requests'), name: config.DELAY_QUEUE_REQUESTS_TOPIC },
+    { spec: topicSpec('scheduler.delay-events'), name: config.DELAY_QUEUE_EVENTS_TOPIC },
+  ],
+  start: async (ctx) => {
+    await startDelayQueue(ctx);
+  },
+});

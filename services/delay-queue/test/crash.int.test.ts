@@ -58,23 +58,23 @@ describe('delay queue process crash', () => {
       REDIS_URL: stack.redisUrl,
       HTTP_PORT: String(await freePort()),
       LOG_LEVEL: 'warn',
-      DELAY_QUEUE_REDIS_PREFIX: uniqueName('t-dq-crash'),
+      REDIS_KEY_PREFIX: uniqueName('t-dq-crash'),
       DELAY_QUEUE_REQUESTS_TOPIC: kafka.topics.requests,
       DELAY_QUEUE_EVENTS_TOPIC: kafka.topics.events,
-      DELAY_QUEUE_CONSUMER_GROUP: kafka.groupId('delay-queue'),
+      KAFKA_GROUP_ID: kafka.groupId('delay-queue'),
       DELAY_QUEUE_EXTRA_TOPICS: kafka.topics.target,
       DELAY_QUEUE_INTAKE_CONCURRENCY: '3',
       DELAY_QUEUE_BATCH_SIZE: String(BATCH_SIZE),
       DELAY_QUEUE_VISIBILITY_MS: '2000',
       // The killed member's session must run out before its partitions move to the new process.
-      DELAY_QUEUE_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
     };
   });
   afterAll(async () => {
     for (const child of running)
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     redis.disconnect();
-    await deleteStoreKeys(stack, env.DELAY_QUEUE_REDIS_PREFIX ?? '');
+    await deleteStoreKeys(stack, env.REDIS_KEY_PREFIX ?? '');
     await deleteTopics(kafka.kafka, [`${kafka.topics.requests}.dlq`, `${kafka.topics.events}.dlq`]);
     await kafka.close();
   });
@@ -113,7 +113,7 @@ describe('delay queue process crash', () => {
       },
     );
     // Kill while the dispatcher holds claims, so the restarted process must redeliver them.
-    const keys = delayStoreKeys(env.DELAY_QUEUE_REDIS_PREFIX ?? '', 7 * 86_400_000);
+    const keys = delayStoreKeys(env.REDIS_KEY_PREFIX ?? '', 7 * 86_400_000);
     const deadline = Date.now() + 10_000;
     while ((await redis.zcard(keys.inFlight)) === 0 && Date.now() < deadline);
     const exited = once(first.child, 'exit');

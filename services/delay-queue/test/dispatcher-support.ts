@@ -7,7 +7,6 @@ import {
   type StackEnv,
 } from '@openpenpal/test-kit';
 import type { Redis } from 'ioredis';
-import type { Producer as KafkaProducer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { createDispatcher, type Dispatcher } from '../src/dispatcher.ts';
 import { createEventPublisher, type EventPublisher } from '../src/events.ts';
@@ -24,7 +23,8 @@ interface Replica {
   dispatcher: Dispatcher;
   metrics: DelayQueueMetrics;
   registry: Registry;
-  targetProducer: KafkaProducer;
+  /** The messaging producer the dispatcher publishes due messages with (replace `sendEncoded` to inject faults). */
+  targetProducer: Producer;
   close(): Promise<void>;
 }
 
@@ -77,7 +77,7 @@ export async function createDispatcherContext(stack: StackEnv): Promise<Dispatch
     replica: async ({ batchSize = 100, maxSleepMs = 1_000, wakeups = true } = {}) => {
       const replicaStore = createDelayStore({ redis: await connection(), prefix, clock });
       const producer: Producer = createProducer({ kafka: client, contracts, logger: testLogger });
-      const targetProducer = client.producer({ idempotent: true, maxInFlightRequests: 1 });
+      const targetProducer = createProducer({ kafka: client, contracts, logger: testLogger });
       await targetProducer.connect();
       const events: EventPublisher = createEventPublisher({
         producers: [producer],
@@ -112,7 +112,7 @@ export async function createDispatcherContext(stack: StackEnv): Promise<Dispatch
           await dispatcher.close();
           await events.close();
           await producer.close();
-          await targetProducer.disconnect();
+          await targetProducer.close();
           await replicaStore.close();
         },
       };

@@ -42,7 +42,7 @@ describe('dispatcher', () => {
     expect(ids()).toHaveLength(count);
     let dispatched = 0;
     for (const replica of replicas)
-      dispatched += await counterValue(replica.registry, 'delay_queue_dispatched_total');
+      dispatched += await counterValue(replica.registry, 'scheduler_delay_queue_dispatched_total');
     expect(dispatched).toBe(count);
     expect(await ctx.store.stats()).toEqual({ pending: 0, inFlight: 0 });
   });
@@ -50,16 +50,16 @@ describe('dispatcher', () => {
   it('releases the claim when a publish fails and publishes the message on a later try', async () => {
     await ctx.schedule('flaky', Date.now());
     const replica = await ctx.replica({ wakeups: false });
-    const original = replica.targetProducer.sendBatch.bind(replica.targetProducer);
+    const original = replica.targetProducer.sendEncoded.bind(replica.targetProducer);
     let calls = 0;
-    replica.targetProducer.sendBatch = async (batch) => {
+    replica.targetProducer.sendEncoded = async (batch) => {
       calls += 1;
       if (calls === 1) throw new Error('broker refused the batch');
       return original(batch);
     };
     await waitFor(() => arrived('flaky'));
     expect(calls).toBe(2);
-    expect(await counterValue(replica.registry, 'delay_queue_publish_failures_total')).toBe(1);
+    expect(await counterValue(replica.registry, 'scheduler_delay_queue_publish_failures_total')).toBe(1);
     await waitFor(async () => ((await ctx.store.stats()).inFlight === 0 ? true : undefined));
     expect(ids()).toEqual(['flaky']);
   });
@@ -73,7 +73,7 @@ describe('dispatcher', () => {
     const replica = await ctx.replica();
     const message = await waitFor(() => arrived('orphan'));
     expect(message.receivedAt).toBeGreaterThanOrEqual(dueAt + 400);
-    expect(await counterValue(replica.registry, 'delay_queue_redelivered_total')).toBe(1);
+    expect(await counterValue(replica.registry, 'scheduler_delay_queue_redelivered_total')).toBe(1);
     const event = await waitFor(() =>
       decodeEvents(out.on(ctx.kafka.topics.events ?? '')).find((e) => e.message_id === 'orphan'),
     );
@@ -115,13 +115,13 @@ describe('dispatcher', () => {
     /** A replica whose first publish waits until `open` is called, then succeeds or fails. */
     const gatedReplica = async () => {
       const replica = await ctx.replica();
-      const original = replica.targetProducer.sendBatch.bind(replica.targetProducer);
+      const original = replica.targetProducer.sendEncoded.bind(replica.targetProducer);
       let started!: () => void;
       const publishing = new Promise<void>((resolve) => (started = resolve));
       let open!: (fail: boolean) => void;
       const gate = new Promise<boolean>((resolve) => (open = resolve));
       let calls = 0;
-      replica.targetProducer.sendBatch = async (batch) => {
+      replica.targetProducer.sendEncoded = async (batch) => {
         calls += 1;
         if (calls === 1) {
           started();
@@ -160,10 +160,14 @@ describe('dispatcher', () => {
       const replacementArrived = out.on(target).find((m) => m.headers['message-id'] === second);
       expect(replacementArrived?.receivedAt).toBeGreaterThanOrEqual(dueAt);
       await waitFor(async () => ((await ctx.store.stats()).inFlight === 0 ? true : undefined));
-      const dispatched = decodeEvents(out.on(ctx.kafka.topics.events ?? ''))
-        .filter((event) => event.message_id === 'moved')
-        .map((event) => dispatchedOf(event)?.redelivered);
-      expect(dispatched).toEqual([false, false]);
+      // The events reach the collector on their own time: wait for both, then compare.
+      const dispatchedEvents = () =>
+        decodeEvents(out.on(ctx.kafka.topics.events ?? ''))
+          .filter((event) => event.message_id === 'moved')
+          .map((event) => dispatchedOf(event)?.redelivered)
+          .filter((redelivered) => redelivered !== undefined);
+      await waitFor(() => (dispatchedEvents().length >= 2 ? true : undefined));
+      expect(dispatchedEvents()).toEqual([false, false]);
       expect(messagesOf('moved')).toHaveLength(2);
     });
 

@@ -31,8 +31,8 @@ describe('delay queue while Redis is unreachable', () => {
     await redis.start();
     ctx = await startService(stack, {
       REDIS_URL: redis.url,
-      DELAY_QUEUE_REDIS_COMMAND_TIMEOUT_MS: '1000',
-      DELAY_QUEUE_REDIS_RECONNECT_MAX_MS: '300',
+      REDIS_COMMAND_TIMEOUT_MS: '1000',
+      REDIS_RECONNECT_MAX_MS: '300',
       DELAY_QUEUE_BACKOFF_MAX_MS: '500',
     });
     out = await collect(ctx.kafka.kafka, [ctx.kafka.topics.target ?? '']);
@@ -49,8 +49,8 @@ describe('delay queue while Redis is unreachable', () => {
   it('stops taking requests, reports not ready, and carries on by itself when Redis returns', async () => {
     const target = ctx.kafka.topics.target ?? '';
     const topic = ctx.config.DELAY_QUEUE_REQUESTS_TOPIC;
-    const group = ctx.config.DELAY_QUEUE_CONSUMER_GROUP;
-    const readyz = async (): Promise<unknown> => (await fetch(`${ctx.queue.ops.url()}/readyz`)).json();
+    const group = ctx.config.KAFKA_GROUP_ID;
+    const readyz = async (): Promise<unknown> => (await fetch(`${ctx.service.ops.url()}/readyz`)).json();
     const ids = () => new Set(out.on(target).map((m) => m.headers['message-id']));
     const batch = (label: string, count: number) =>
       Array.from({ length: count }, (_, i) =>
@@ -64,13 +64,16 @@ describe('delay queue while Redis is unreachable', () => {
     await redis.kill();
     await waitFor(async () => {
       const body = await readyz();
-      return (body as { checks: { redis: boolean } }).checks.redis ? undefined : body;
+      return (body as { checks: Record<string, boolean> }).checks['redis:commands'] ? undefined : body;
     });
     await ctx.send(batch('during', 100));
     // The outage lasts a few seconds: the requests must stay in Kafka, uncommitted, and nothing
     // may be published meanwhile.
     await sleep(3_000);
-    expect(await readyz()).toMatchObject({ status: 'not_ready', checks: { redis: false, kafka: true } });
+    expect(await readyz()).toMatchObject({
+      status: 'not_ready',
+      checks: { 'redis:commands': false, kafka: true },
+    });
     expect(await lag(admin, group, topic)).toBeGreaterThanOrEqual(100);
     expect(ids().size).toBe(50);
 
@@ -78,9 +81,9 @@ describe('delay queue while Redis is unreachable', () => {
     await waitFor(() => (ids().size === 150 ? true : undefined), 60_000);
     await waitFor(async () => ((await readyz()) as { status: string }).status === 'ready' || undefined);
     await waitFor(async () => ((await lag(admin, group, topic)) === 0 ? true : undefined));
-    const metrics = await (await fetch(`${ctx.queue.ops.url()}/metrics`)).text();
+    const metrics = await (await fetch(`${ctx.service.ops.url()}/metrics`)).text();
     expect(metrics).toMatch(
-      /delay_queue_redis_errors_total\{operation="(schedule|claimDue|nextDueAt)"\} [1-9]/,
+      /scheduler_delay_queue_redis_errors_total\{operation="(schedule|claimDue|nextDueAt)",service="delay-queue"\} [1-9]/,
     );
     expect(out.on(target)).toHaveLength(150);
   });

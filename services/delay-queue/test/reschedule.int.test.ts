@@ -49,7 +49,7 @@ describe('delay queue re-schedule', () => {
   const holdClaim = async (id: string, aheadMs: number, visibilityMs: number) => {
     const store = createDelayStore({
       redis,
-      prefix: ctx.config.DELAY_QUEUE_REDIS_PREFIX,
+      prefix: ctx.config.REDIS_KEY_PREFIX,
       clock: { now: () => Date.now() + aheadMs },
     });
     const claims = await store.claimDue({ limit: 1, visibilityMs });

@@ -10,7 +10,7 @@ import {
   type ScheduleDelayedMessage,
 } from '@openpenpal/contracts';
 import { createKafkaClient, createProducer, type Producer, type TopicBinding } from '@openpenpal/messaging';
-import { closeAll, type Closeable } from '@openpenpal/service-kit';
+import { startService as startRuntime, type RunningService } from '@openpenpal/service-kit';
 import {
   createKafkaTestContext,
   uniqueName,
@@ -20,7 +20,7 @@ import {
 import { Redis } from 'ioredis';
 import type { Consumer, IHeaders, Kafka } from 'kafkajs';
 import { pino, type Logger } from 'pino';
-import { startDelayQueue, type DelayQueue } from '../src/app.ts';
+import { startDelayQueue, delayQueueService, type DelayQueueParts } from '../src/service.ts';
 import { loadDelayQueueConfig, type DelayQueueConfig } from '../src/config.ts';
 
 export const contracts = createContracts();
@@ -159,7 +159,9 @@ export function reasonOf(event: DelayedMessageEvent | undefined): string | undef
 export interface ServiceContext {
   kafka: KafkaTestContext;
   config: DelayQueueConfig;
-  queue: DelayQueue;
+  /** The running service (`service.ops.app.inject` reads /readyz and /metrics). */
+  service: RunningService<DelayQueueConfig>;
+  queue: DelayQueueParts;
   /** Sends requests to the requests topic, keyed by message id. */
   send(requests: DelayRequest[]): Promise<void>;
   requester: Producer;
@@ -177,10 +179,10 @@ function testConfig(
     REDIS_URL: stack.redisUrl,
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
-    DELAY_QUEUE_REDIS_PREFIX: uniqueName('t-dq'),
+    REDIS_KEY_PREFIX: uniqueName('t-dq'),
     DELAY_QUEUE_REQUESTS_TOPIC: kafka.topics.requests,
     DELAY_QUEUE_EVENTS_TOPIC: kafka.topics.events,
-    DELAY_QUEUE_CONSUMER_GROUP: kafka.groupId('delay-queue'),
+    KAFKA_GROUP_ID: kafka.groupId('delay-queue'),
     DELAY_QUEUE_EXTRA_TOPICS: `${kafka.topics.target},${kafka.topics.other}`,
     DELAY_QUEUE_INTAKE_CONCURRENCY: '3',
     SHUTDOWN_DEADLINE_MS: '10000',
@@ -195,8 +197,12 @@ export async function startService(
 ): Promise<ServiceContext> {
   const kafka = await createKafkaTestContext(stack, { requests: 3, events: 3, target: 3, other: 1 });
   const config = testConfig(stack, kafka, overrides);
-  const components: Closeable[] = [];
-  const queue = await startDelayQueue({ config, logger: testLogger, register: (c) => components.push(c) });
+  let queue: DelayQueueParts | undefined;
+  const service = await startRuntime(
+    { ...delayQueueService, start: async (ctx) => void (queue = await startDelayQueue(ctx)) },
+    { config, logger: testLogger },
+  );
+  if (!queue) throw new Error('the delay queue did not start');
   const requester = createProducer({
     kafka: createKafkaClient({
       brokers: stack.kafkaBrokers,
@@ -214,6 +220,7 @@ export async function startService(
   return {
     kafka,
     config,
+    service,
     queue,
     requester,
     send: async (requests) => {
@@ -224,8 +231,8 @@ export async function startService(
     },
     close: async () => {
       await requester.close();
-      await closeAll(components, 20_000, testLogger);
-      await deleteStoreKeys(stack, config.DELAY_QUEUE_REDIS_PREFIX);
+      await service.close();
+      await deleteStoreKeys(stack, config.REDIS_KEY_PREFIX);
       await deleteTopics(kafka.kafka, [`${kafka.topics.requests}.dlq`, `${kafka.topics.events}.dlq`]);
       await kafka.close();
     },

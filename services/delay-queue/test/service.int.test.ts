@@ -151,27 +151,27 @@ describe('delay queue service', () => {
   });
 
   it('serves health, readiness and Prometheus metrics', async () => {
-    const url = ctx.queue.ops.url();
+    const url = ctx.service.ops.url();
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({
       status: 'ready',
-      checks: { redis: true, kafka: true, intake: true },
+      checks: { 'redis:commands': true, 'redis:wakeups': true, kafka: true, 'consumer:intake': true },
     });
     await ctx.send([
       scheduleRequest({ message_id: 'pending-far', due_at: Date.now() + 3_600_000, target_topic: target }),
     ]);
     const metrics = await waitFor(async () => {
       const text = await (await fetch(`${url}/metrics`)).text();
-      return /^delay_queue_pending 1$/m.test(text) ? text : undefined;
+      return /^scheduler_delay_queue_pending\{service="delay-queue"\} 1$/m.test(text) ? text : undefined;
     });
     for (const name of [
-      'delay_queue_in_flight 0',
-      `delay_queue_dispatched_total{topic="${target}"}`,
-      'delay_queue_dispatch_lateness_seconds_bucket',
-      'delay_queue_redelivered_total 0',
-      'delay_queue_rejected_total{code="UNKNOWN_TOPIC"} 1',
+      'scheduler_delay_queue_in_flight{service="delay-queue"} 0',
+      `scheduler_delay_queue_dispatched_total{topic="${target}",service="delay-queue"}`,
+      'scheduler_delay_queue_dispatch_lateness_seconds_bucket',
+      'scheduler_delay_queue_redelivered_total{service="delay-queue"} 0',
+      'scheduler_delay_queue_rejected_total{code="UNKNOWN_TOPIC",service="delay-queue"} 1',
     ]) {
       expect(metrics).toContain(name);
     }

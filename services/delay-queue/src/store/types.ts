@@ -1,11 +1,10 @@
+import type { Clock as TimingClock } from '@openpenpal/timing';
 import type { Redis } from 'ioredis';
 import type { DelayStoreKeys } from './keys.ts';
 import type { RedisClient } from './scripts.ts';
 
-export interface Clock {
-  /** Epoch milliseconds. */
-  now(): number;
-}
+/** The store reads the time only (`@openpenpal/timing`'s clock). */
+export type Clock = Pick<TimingClock, 'now'>;
 
 export interface DelayItem {
   /** The idempotency key (the delayed-message id). */
