@@ -145,3 +145,79 @@ describe('handler kit', () => {
     expect(failed.error_message).toContain('payload.mark');
   });
 });
+
+describe('handler kit retries', () => {
+  let world: HandlerWorld | undefined;
+  afterEach(async () => {
+    await world?.close();
+    world = undefined;
+  });
+
+  it('retries a retryable failure through the delay queue at its backoff times, then dead-letters it', async () => {
+    world = await startHandlerWorld(stack, { delayQueue: true });
+    const trigger = probeTrigger({ mark: 'flaky', fail_until_attempt: 9 }, { max_retries: 2 });
+    await world.send(trigger);
+    const w = world;
+    const types = () => w.eventsOf(trigger.execution_id).map((e) => e.type);
+    await waitFor(() => types().includes('ExecutionDeadLettered'), {
+      what: 'the execution to be dead-lettered after its retries',
+      timeoutMs: 40_000,
+      describe: types,
+    });
+    expect(types()).toEqual([
+      'ExecutionStarted',
+      'ExecutionFailed',
+      'ExecutionRetryScheduled',
+      'ExecutionStarted',
+      'ExecutionFailed',
+      'ExecutionRetryScheduled',
+      'ExecutionStarted',
+      'ExecutionFailed',
+      'ExecutionDeadLettered',
+    ]);
+    const values = w
+      .eventsOf(trigger.execution_id)
+      .map((e) => unionBranch(e.value.event).value as unknown as Record<string, number>);
+    // Full jitter: the n-th retry waits less than 400 ms × 2^(n−1).
+    for (const [index, ceiling] of [
+      [2, 400],
+      [5, 800],
+    ] as const) {
+      const scheduled = values[index]!;
+      const failedAt = values[index - 1]!.failed_at!;
+      expect(scheduled.retry_at! - failedAt).toBe(scheduled.delay_ms);
+      expect(scheduled.delay_ms).toBeGreaterThanOrEqual(0);
+      expect(scheduled.delay_ms).toBeLessThan(ceiling);
+      // The next attempt starts once the delay queue publishes it at retry_at (not before).
+      const nextStarted = values[index + 1]!;
+      expect(nextStarted.attempt).toBe(scheduled.next_attempt);
+      expect(nextStarted.started_at!).toBeGreaterThanOrEqual(scheduled.retry_at!);
+      expect(nextStarted.started_at! - scheduled.retry_at!).toBeLessThan(5_000);
+    }
+    expect(values[8]).toMatchObject({ attempts: 3, error_code: 'HANDLER_FAILED' });
+    const { rows } = await w.pg.pool.query(
+      'SELECT attempt FROM probe_runs WHERE execution_id = $1 ORDER BY attempt',
+      [trigger.execution_id],
+    );
+    expect(rows.map((r: { attempt: number }) => r.attempt)).toEqual([1, 2, 3]);
+  });
+
+  it('succeeds on a retry when the failure passes', async () => {
+    world = await startHandlerWorld(stack, { delayQueue: true });
+    const trigger = probeTrigger({ mark: 'second-time', fail_until_attempt: 1 }, { max_retries: 3 });
+    await world.send(trigger);
+    const w = world;
+    const types = () => w.eventsOf(trigger.execution_id).map((e) => e.type);
+    await waitFor(() => types().includes('ExecutionSucceeded'), {
+      what: 'success on attempt 2',
+      describe: types,
+    });
+    expect(types()).toEqual([
+      'ExecutionStarted',
+      'ExecutionFailed',
+      'ExecutionRetryScheduled',
+      'ExecutionStarted',
+      'ExecutionSucceeded',
+    ]);
+  });
+});

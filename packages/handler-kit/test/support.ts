@@ -17,11 +17,18 @@ import {
   type TopicCollector,
 } from '@openpenpal/test-kit';
 import { pino } from 'pino';
+import { delayQueueService } from '@openpenpal/delay-queue/service';
 import { defineHandlerService, type HandlerConfig } from '../src/index.ts';
 import { createProbeTable, probeHandler } from './fixtures/probe-handler.ts';
 
 export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 export const contracts = createContracts();
+
+export interface HandlerWorldOptions {
+  env?: Record<string, string>;
+  /** Runs the real delay queue on the world's delay-requests topic (for retries). */
+  delayQueue?: boolean;
+}
 
 export interface HandlerWorld {
   kafka: KafkaTestContext;
@@ -61,7 +68,7 @@ export function probeTrigger(
 /** The handler kit on a probe handler, with topics, group and schema of its own. */
 export async function startHandlerWorld(
   stack: StackEnv,
-  extraEnv: Record<string, string> = {},
+  options: HandlerWorldOptions = {},
 ): Promise<HandlerWorld> {
   const kafka = await createKafkaTestContext(stack, {});
   const pg = await createPgTestContext(stack);
@@ -78,8 +85,24 @@ export async function startHandlerWorld(
     HANDLER_RETRY_MAX_DELAY_MS: '2000',
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
-    ...extraEnv,
+    ...options.env,
   };
+  const delayQueue = options.delayQueue
+    ? await startService(delayQueueService, {
+        config: loadConfig(delayQueueService.configSchema, {
+          KAFKA_BROKERS: env.KAFKA_BROKERS,
+          KAFKA_GROUP_ID: kafka.groupId('delay-queue'),
+          REDIS_URL: stack.redisUrl,
+          REDIS_KEY_PREFIX: uniqueName('t-hk-dq'),
+          DELAY_QUEUE_REQUESTS_TOPIC: env.HANDLER_DELAY_REQUESTS_TOPIC,
+          DELAY_QUEUE_EVENTS_TOPIC: uniqueName('t-delay-events'),
+          DELAY_QUEUE_EXTRA_TOPICS: env.HANDLER_TRIGGER_TOPIC,
+          HTTP_PORT: '0',
+          LOG_LEVEL: 'silent',
+        }),
+        logger,
+      })
+    : undefined;
   const definition: ServiceDefinition<HandlerConfig> = defineHandlerService(probeHandler(pg.pool), {
     httpPort: 0,
   });
@@ -113,6 +136,7 @@ export async function startHandlerWorld(
     close: async () => {
       await events.close();
       await service.close();
+      await delayQueue?.close();
       const admin = kafka.kafka.admin();
       await admin.connect();
       const topics = [
