@@ -6,6 +6,7 @@ import { createKafkaTestContext, type KafkaTestContext } from '@openpenpal/test-
 import { ConfigResourceTypes } from 'kafkajs';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { subscription } from '@openpenpal/messaging';
 import { loadConfig, startService, type RunningService } from '../src/index.ts';
 import { echoService } from './fixtures/echo-service.ts';
 
@@ -117,6 +118,24 @@ describe('service runtime', () => {
     ).resources;
     expect(Number(dlqConfig?.configEntries[0]?.configValue)).toBeGreaterThan(1_048_588);
     expect(contracts).toBeDefined();
+  });
+
+  it('forgets a consumer the service closed itself: no readiness check and no shutdown entry left', async () => {
+    running = await startService(echoService, { config: loadEcho(env), logger });
+    const extra = running.ctx.consumer({
+      name: 'extra',
+      subscriptions: [
+        subscription({ topic: env.ECHO_INPUT_TOPIC!, schema: 'TaskTrigger' }, () => Promise.resolve()),
+      ],
+    });
+    await extra.start();
+    const checks = async () =>
+      Object.keys((await running!.ops.app.inject({ url: '/readyz' })).json<{ checks: object }>().checks);
+    expect(await checks()).toContain('consumer:extra');
+    await extra.close();
+    expect(await checks()).not.toContain('consumer:extra');
+    expect(extra.isRunning()).toBe(false);
+    expect(await running.close()).toBe(true);
   });
 
   it('fails readiness once a component fails for good, and tells the process', async () => {

@@ -54,7 +54,9 @@ export function createManualClock(start: number, options: { reactMs?: number } =
       function done() {
         clearTimeout(timer);
         onSleep = undefined;
-        resolve();
+        // One more turn, so that sleeps the reaction starts right after (a timeout next to a loop's
+        // wait) are registered before the next wake-up is chosen.
+        setImmediate(resolve);
       }
       onSleep = () => {
         if (sleepsStarted - since >= count) done();

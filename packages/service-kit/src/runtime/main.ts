@@ -32,8 +32,17 @@ export async function runMain<C extends RuntimeConfig>(definition: ServiceDefini
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, `${definition.name} stopping`);
-    const running = await startup;
-    const clean = running ? await running.close() : code === 0;
+    // A start that never finishes (a dependency that hangs) must not keep the process alive:
+    // what started is closed by startService itself once it fails or finishes.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'overrun'>((resolve) => {
+      timer = setTimeout(() => resolve('overrun'), config.SHUTDOWN_DEADLINE_MS);
+    });
+    const running = await Promise.race([startup, deadline]);
+    clearTimeout(timer);
+    if (running === 'overrun')
+      logger.error(`${definition.name} did not finish starting before the shutdown deadline`);
+    const clean = running === 'overrun' ? false : running ? await running.close() : code === 0;
     await telemetry.shutdown().catch(() => undefined);
     logger.info({ clean }, `${definition.name} stopped`);
     process.exit(clean ? code : 1);

@@ -202,21 +202,29 @@ export async function startService<C extends RuntimeConfig>(
             );
           },
         });
-        register({
+        const check: ReadinessCheck = { name: `consumer:${name}`, check: () => runner.isRunning() };
+        // A consumer closed by the service (the ticker's leader-only commands consumer, once per
+        // term) leaves the shutdown list and the checks, so closed runners do not pile up.
+        const component: Closeable = {
           name: `consumer:${name}`,
           close: async () => {
+            const index = components.indexOf(component);
+            if (index >= 0) components.splice(index, 1);
+            const at = checks.indexOf(check);
+            if (at >= 0) checks.splice(at, 1);
             await runner.close();
             metrics.consumerRunning(group, false);
           },
-        });
-        if (required ?? true) checks.push({ name: `consumer:${name}`, check: () => runner.isRunning() });
-        const start = runner.start.bind(runner);
+        };
+        register(component);
+        if (required ?? true) checks.push(check);
         return {
-          ...runner,
           start: async () => {
-            await start();
+            await runner.start();
             metrics.consumerRunning(group, true);
           },
+          close: component.close,
+          isRunning: () => runner.isRunning(),
         };
       },
       redis: async (role) => {
