@@ -43,6 +43,9 @@ export const delayQueueConfigSchema = serviceConfig({
   DELAY_QUEUE_MAX_SLEEP_MS: positiveInt.default(1_000),
   DELAY_QUEUE_MIN_CLAIM_INTERVAL_MS: nonNegativeInt.default(5),
   DELAY_QUEUE_BACKOFF_MAX_MS: positiveInt.default(5_000),
+  DELAY_QUEUE_TARGET_GIVE_UP_MS: positiveInt.default(600_000),
+  DELAY_QUEUE_TARGET_BACKOFF_MAX_MS: positiveInt.default(60_000),
+  DELAY_QUEUE_TOPIC_REFRESH_MS: positiveInt.default(10_000),
   DELAY_QUEUE_FIRED_TTL_MS: positiveInt.min(60_000).default(7 * DAY_MS),
 });
 

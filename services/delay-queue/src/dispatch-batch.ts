@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { errorCodeOf, toError } from '@openpenpal/errors';
+import { errorCodeOf, toError, type ErrorCode } from '@openpenpal/errors';
 import { HEADERS, type Producer, type RawMessage as Message } from '@openpenpal/messaging';
 import type { Logger } from 'pino';
 import { withDispatchSpans } from './dispatch-trace.ts';
@@ -8,9 +8,19 @@ import type { DelayQueueMetrics } from './metrics.ts';
 import { decodeRecord } from './record.ts';
 import { retryWhileUnavailable } from './retry.ts';
 import type { ClaimedItem, Clock, DelayStore } from './store/index.ts';
+import type { TargetGate, TargetState } from './targets.ts';
 
 export interface BatchDependencies {
   store: DelayStore;
+  /** Which targets take messages now; one that fails is held back on its own. */
+  targets: TargetGate;
+  /**
+   * How long past its due time a message may wait for its target before it is rejected (a
+   * DelayedMessageRejected event and a dead letter) and removed.
+   */
+  giveUpMs: number;
+  /** Writes the messages given up on to the requests topic's dead-letter topic. */
+  deadLetter(items: readonly RejectedItem[]): Promise<void>;
   /** The messaging layer's producer (idempotent, acks=all): one request carries every topic of a batch. */
   producer: Pick<Producer, 'sendEncoded'>;
   events: EventPublisher;
@@ -25,6 +35,15 @@ interface OutgoingItem {
   claim: ClaimedItem;
   topic: string;
   message: Message & { headers: Record<string, Buffer> };
+}
+
+/** A message whose target did not take it in time. */
+export interface RejectedItem {
+  id: string;
+  topic: string;
+  message: Message & { headers: Record<string, Buffer> };
+  code: ErrorCode;
+  reason: string;
 }
 
 export interface BatchResult {
@@ -104,22 +123,111 @@ async function publish(
   items: OutgoingItem[],
 ): Promise<{ sent: OutgoingItem[]; failed: OutgoingItem[] }> {
   const groups = byTopic(items);
+  if (groups.size === 0) return { sent: [], failed: [] };
   try {
     await withDispatchSpans(items, () => send(deps, groups));
+    for (const topic of groups.keys()) deps.targets.succeeded(topic);
     return { sent: items, failed: [] };
   } catch (error) {
     deps.logger.warn({ err: toError(error), topics: [...groups.keys()] }, 'publishing due messages failed');
-    if (groups.size === 1) return { sent: [], failed: items };
+    if (groups.size === 1) {
+      for (const topic of groups.keys()) deps.targets.failed(topic, error);
+      return { sent: [], failed: items };
+    }
   }
   const sent: OutgoingItem[] = [];
   const failed: OutgoingItem[] = [];
   const results = await Promise.allSettled(
     [...groups].map(([topic, group]) => send(deps, new Map([[topic, group]]))),
   );
-  [...groups.values()].forEach((group, index) => {
-    (results[index]?.status === 'fulfilled' ? sent : failed).push(...group);
+  [...groups].forEach(([topic, group], index) => {
+    const result = results[index];
+    if (result?.status === 'fulfilled') {
+      deps.targets.succeeded(topic);
+      sent.push(...group);
+    } else {
+      deps.targets.failed(topic, result?.reason);
+      failed.push(...group);
+    }
   });
   return { sent, failed };
+}
+
+/** Splits items into those whose target takes messages now and those held back with their target's state. */
+async function triage(
+  deps: BatchDependencies,
+  items: OutgoingItem[],
+): Promise<{
+  ready: OutgoingItem[];
+  blocked: { item: OutgoingItem; state: Exclude<TargetState, { usable: true }> }[];
+}> {
+  const states = await deps.targets.states([...new Set(items.map((item) => item.topic))]);
+  const ready: OutgoingItem[] = [];
+  const blocked: { item: OutgoingItem; state: Exclude<TargetState, { usable: true }> }[] = [];
+  for (const item of items) {
+    const state = states.get(item.topic);
+    if (!state || state.usable) ready.push(item);
+    else blocked.push({ item, state });
+  }
+  return { ready, blocked };
+}
+
+/**
+ * Messages held back by their target: given back to wait until the target is tried again, or —
+ * past `giveUpMs` after their due time — rejected: a DelayedMessageRejected event, a dead letter,
+ * then removed from the store (never marked fired: nothing was published).
+ */
+async function setAside(
+  deps: BatchDependencies,
+  blocked: { item: OutgoingItem; state: Exclude<TargetState, { usable: true }> }[],
+  retry: { now: () => number; maxDelayMs: number; deadline: number },
+): Promise<void> {
+  if (blocked.length === 0) return;
+  const now = deps.clock.now();
+  const rejected = blocked.filter(({ item }) => now - item.claim.dueAt >= deps.giveUpMs);
+  const waiting = blocked.filter(({ item }) => now - item.claim.dueAt < deps.giveUpMs);
+  const byRetry = new Map<number, ClaimedItem[]>();
+  for (const { item, state } of waiting) {
+    const retryAt = Math.min(state.retryAt, item.claim.dueAt + deps.giveUpMs);
+    byRetry.set(retryAt, [...(byRetry.get(retryAt) ?? []), item.claim]);
+  }
+  for (const [retryAt, claims] of byRetry) {
+    await retryWhileUnavailable(() => deps.store.release(claims, retryAt), retry).catch((error: unknown) => {
+      deps.metrics.redisErrors.inc({ operation: 'release' });
+      deps.logger.warn(
+        { err: toError(error), count: claims.length },
+        'deferring failed; the claims will expire',
+      );
+    });
+  }
+  deps.metrics.deferred.inc(waiting.length);
+  if (rejected.length === 0) return;
+  const items: RejectedItem[] = rejected.map(({ item, state }) => ({
+    id: item.claim.id,
+    topic: item.topic,
+    message: item.message,
+    code: state.code,
+    reason: `${state.reason}; given up ${deps.giveUpMs} ms after the due time`,
+  }));
+  // Dead letters and events first: a crash before the drop repeats them, never loses the message.
+  await deps.deadLetter(items);
+  await retryWhileUnavailable(
+    () =>
+      deps.events.publish(
+        items.map((item) =>
+          delayEvent(item.id, null, deps.clock.now(), {
+            'org.openpenpal.scheduler.DelayedMessageRejected': { error_code: item.code, reason: item.reason },
+          }),
+        ),
+      ),
+    retry,
+  );
+  await retryWhileUnavailable(() => deps.store.drop(rejected.map(({ item }) => item.claim)), retry);
+  for (const item of items) deps.metrics.rejected.inc({ code: item.code });
+  deps.logger.error(
+    { count: items.length, topics: [...new Set(items.map((item) => item.topic))], code: items[0]?.code },
+    'delayed messages rejected: their target did not take them in time',
+  );
 }
 
 async function recordEvents(
@@ -169,25 +277,45 @@ export async function dispatchBatch(
   const redelivered = claims.filter((claim) => claim.redelivered).length;
   if (redelivered > 0) metrics.redelivered.inc(redelivered);
   let outcome: { sent: OutgoingItem[]; failed: OutgoingItem[] };
+  let blocked: Awaited<ReturnType<typeof triage>>['blocked'];
   let dispatchedAt: number;
   try {
-    outcome = await publish(deps, prepare(deps, claims));
+    const triaged = await triage(deps, prepare(deps, claims));
+    blocked = triaged.blocked;
+    outcome = await publish(deps, triaged.ready);
     dispatchedAt = clock.now();
   } finally {
     onPublished();
   }
   const { sent, failed } = outcome;
   const retry = { now: () => clock.now(), maxDelayMs: deps.backoffMaxMs, deadline: expiresAt };
+  await setAside(deps, blocked, retry).catch((error: unknown) => {
+    logger.warn(
+      { err: toError(error), count: blocked.length },
+      'setting held-back messages aside failed; their claims will expire',
+    );
+  });
 
   if (failed.length > 0) {
     metrics.publishFailures.inc(failed.length);
-    try {
-      await retryWhileUnavailable(() => store.release(failed.map((item) => item.claim)), retry);
-    } catch (error) {
-      metrics.redisErrors.inc({ operation: 'release' });
-      logger.warn({ err: toError(error), count: failed.length }, 'release failed; the claims will expire');
+    // Each failed topic waits for its own backoff; the others went out.
+    const states = await deps.targets.states([...new Set(failed.map((item) => item.topic))]);
+    const byRetry = new Map<number, ClaimedItem[]>();
+    for (const item of failed) {
+      const state = states.get(item.topic);
+      const retryAt = state && !state.usable ? state.retryAt : 0;
+      byRetry.set(retryAt, [...(byRetry.get(retryAt) ?? []), item.claim]);
+    }
+    for (const [retryAt, claims] of byRetry) {
+      try {
+        await retryWhileUnavailable(() => store.release(claims, retryAt), retry);
+      } catch (error) {
+        metrics.redisErrors.inc({ operation: 'release' });
+        logger.warn({ err: toError(error), count: claims.length }, 'release failed; the claims will expire');
+      }
     }
   }
+  // Only a batch that sent nothing (Kafka away) pauses the dispatcher; one failing target does not.
   if (sent.length === 0) return { dispatched: 0, failed: failed.length };
 
   // Events get half the claim's remaining life, so the ack still fits before it expires.
@@ -203,5 +331,5 @@ export async function dispatchBatch(
     metrics.dispatched.inc({ topic });
     metrics.lateness.observe((dispatchedAt - claim.dueAt) / 1000);
   }
-  return { dispatched: sent.length, failed: failed.length };
+  return { dispatched: sent.length, failed: 0 };
 }

@@ -12,6 +12,7 @@ export interface DelayQueueMetrics {
   undispatchable: Counter<'code'>;
   eventsDropped: Counter;
   redisErrors: Counter<'operation'>;
+  deferred: Counter;
 }
 
 /**
@@ -55,7 +56,7 @@ export function createMetrics(registry: Registry, store: DelayStore): DelayQueue
     }),
     rejected: new Counter({
       name: `${METRIC_PREFIX}delay_queue_rejected_total`,
-      help: 'Requests rejected as invalid and dead-lettered, by error code',
+      help: 'Requests rejected as invalid, and due messages their target never took, dead-lettered, by error code',
       labelNames: ['code'],
       registers: [registry],
     }),
@@ -90,6 +91,11 @@ export function createMetrics(registry: Registry, store: DelayStore): DelayQueue
     eventsDropped: new Counter({
       name: `${METRIC_PREFIX}delay_queue_dispatch_events_dropped_total`,
       help: 'DelayedMessageDispatched events given up on after Kafka kept refusing them',
+      registers: [registry],
+    }),
+    deferred: new Counter({
+      name: `${METRIC_PREFIX}delay_queue_deferred_total`,
+      help: 'Due messages held back because their target topic does not exist or is failing (tried again later)',
       registers: [registry],
     }),
     redisErrors: new Counter({

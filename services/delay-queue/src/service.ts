@@ -1,5 +1,5 @@
-import { topicSpec } from '@openpenpal/contracts';
-import { subscription, type TopicBinding } from '@openpenpal/messaging';
+import { dlqTopicName, topicSpec } from '@openpenpal/contracts';
+import { DLQ_HEADERS, subscription, type TopicBinding } from '@openpenpal/messaging';
 import { defineService, type ServiceContext } from '@openpenpal/service-kit';
 import { delayQueueConfigSchema, type DelayQueueConfig } from './config.ts';
 import { createDispatcher, type Dispatcher } from './dispatcher.ts';
@@ -7,6 +7,7 @@ import { createEventPublisher } from './events.ts';
 import { createIntakeHandler } from './intake.ts';
 import { createMetrics } from './metrics.ts';
 import { createDelayStore, type Clock, type DelayStore } from './store/index.ts';
+import { createTargetGate } from './targets.ts';
 import { createRequestValidator } from './validation.ts';
 
 /** What tests reach into after a start. */
@@ -62,8 +63,35 @@ export async function startDelayQueue(
   register({ name: 'dispatch-events', close: () => dispatchEvents.close() });
 
   const metrics = createMetrics(ctx.metrics.registry, store);
+  const targets = createTargetGate({
+    listTopics: () => ctx.admin.listTopics(),
+    clock,
+    logger: logger.child({ component: 'targets' }),
+    refreshMs: config.DELAY_QUEUE_TOPIC_REFRESH_MS,
+    backoffMaxMs: config.DELAY_QUEUE_TARGET_BACKOFF_MAX_MS,
+  });
   const dispatcher = createDispatcher({
     store,
+    targets,
+    giveUpMs: config.DELAY_QUEUE_TARGET_GIVE_UP_MS,
+    deadLetter: async (items) => {
+      const failedAt = new Date(clock.now()).toISOString();
+      await ctx.producer.sendRaw(
+        dlqTopicName(requests.topic),
+        items.map((item) => ({
+          key: item.id,
+          value: item.message.value,
+          headers: {
+            ...item.message.headers,
+            [DLQ_HEADERS.errorCode]: item.code,
+            [DLQ_HEADERS.errorMessage]: item.reason,
+            [DLQ_HEADERS.originalTopic]: item.topic,
+            [DLQ_HEADERS.consumerGroup]: config.KAFKA_GROUP_ID,
+            [DLQ_HEADERS.failedAt]: failedAt,
+          },
+        })),
+      );
+    },
     producer: targetProducer,
     events: dispatchEvents,
     clock,

@@ -9,6 +9,7 @@ import {
 import type { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { createDispatcher, type Dispatcher } from '../src/dispatcher.ts';
+import { createTargetGate } from '../src/targets.ts';
 import { createEventPublisher, type EventPublisher } from '../src/events.ts';
 import { createMetrics, type DelayQueueMetrics } from '../src/metrics.ts';
 import { encodeRecord } from '../src/record.ts';
@@ -85,8 +86,19 @@ export async function createDispatcherContext(stack: StackEnv): Promise<Dispatch
       });
       const registry = new Registry();
       const metrics = createMetrics(registry, replicaStore);
+      const admin = client.admin();
+      await admin.connect();
       const dispatcher = createDispatcher({
         store: replicaStore,
+        targets: createTargetGate({
+          listTopics: () => admin.listTopics(),
+          clock,
+          logger: testLogger,
+          refreshMs: 1_000,
+          backoffMaxMs: 2_000,
+        }),
+        giveUpMs: 60_000,
+        deadLetter: () => Promise.resolve(),
         producer: targetProducer,
         events,
         clock,
@@ -113,6 +125,7 @@ export async function createDispatcherContext(stack: StackEnv): Promise<Dispatch
           await events.close();
           await producer.close();
           await targetProducer.close();
+          await admin.disconnect();
           await replicaStore.close();
         },
       };

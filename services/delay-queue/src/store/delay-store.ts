@@ -195,14 +195,23 @@ export function createDelayStore(options: DelayStoreOptions): DelayStore {
         stale: claims.filter((_, index) => results[index] !== 1).map((claim) => claim.id),
       };
     },
-    release: async (claims) => {
+    release: async (claims, notBefore = 0) => {
       const pairs = claimPairs(claims);
       if (pairs.length === 0) return { released: 0, dropped: 0, stale: [] };
-      const results = await run('release', () => scripts.release(keys, pairs));
+      const results = await run('release', () => scripts.release(keys, notBefore, pairs));
       return {
         released: results.filter((result) => result === 1).length,
         dropped: results.filter((result) => result === 2).length,
         stale: claims.filter((_, index) => results[index] === 0).map((claim) => claim.id),
+      };
+    },
+    drop: async (claims) => {
+      const pairs = claimPairs(claims);
+      if (pairs.length === 0) return { dropped: 0, stale: [] };
+      const results = await run('drop', () => scripts.drop(keys, pairs));
+      return {
+        dropped: results.filter((result) => result === 1).length,
+        stale: claims.filter((_, index) => results[index] !== 1).map((claim) => claim.id),
       };
     },
     nextDueAt: () =>

@@ -14,6 +14,7 @@ const DEFINITIONS = {
   claimDue: { file: 'claim-due', numberOfKeys: 4 },
   ack: { file: 'ack', numberOfKeys: 5 },
   release: { file: 'release', numberOfKeys: 4 },
+  drop: { file: 'drop', numberOfKeys: 4 },
 } as const;
 
 /** One flat reply of claim-due: six entries per item (see lua/claim-due.lua). */
@@ -35,7 +36,8 @@ export interface StoreScripts {
     token: string,
   ): Promise<ClaimReply>;
   ack(keys: DelayStoreKeys, now: number, pairs: string[]): Promise<number[]>;
-  release(keys: DelayStoreKeys, pairs: string[]): Promise<number[]>;
+  release(keys: DelayStoreKeys, notBefore: number, pairs: string[]): Promise<number[]>;
+  drop(keys: DelayStoreKeys, pairs: string[]): Promise<number[]>;
 }
 
 export function defineStoreScripts(redis: RedisClient): StoreScripts {
@@ -69,6 +71,8 @@ export function defineStoreScripts(redis: RedisClient): StoreScripts {
         [bucket.expireAt, keys.wakeChannel, ...pairs],
       )) as number[];
     },
-    release: async (keys, pairs) => (await lua.release(base(keys), [keys.wakeChannel, ...pairs])) as number[],
+    release: async (keys, notBefore, pairs) =>
+      (await lua.release(base(keys), [keys.wakeChannel, notBefore, ...pairs])) as number[],
+    drop: async (keys, pairs) => (await lua.drop(base(keys), [keys.wakeChannel, ...pairs])) as number[],
   };
 }

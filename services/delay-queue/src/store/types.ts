@@ -111,7 +111,13 @@ export interface DelayStore {
   /** Call after the publish was acknowledged; writes the fired markers. */
   ack(claims: readonly Claim[]): Promise<AckResult>;
   /** Call when the publish failed; the items fall due again at their own due time. */
-  release(claims: readonly Claim[]): Promise<ReleaseResult>;
+  /**
+   * Gives claims back: pending again at their due time, or at `notBefore` (epoch ms) when later —
+   * a target that is not taking messages now is tried again then, without holding others back.
+   */
+  release(claims: readonly Claim[], notBefore?: number): Promise<ReleaseResult>;
+  /** Removes claimed items for good without firing them (rejected: their target never took them). */
+  drop(claims: readonly Claim[]): Promise<{ dropped: number; stale: string[] }>;
   /** The earliest due time or claim expiry, epoch ms; null when the store is empty. */
   nextDueAt(): Promise<number | null>;
   /**

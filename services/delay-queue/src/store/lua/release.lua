@@ -1,6 +1,7 @@
 --[[
-  Gives claimed items back without firing them (their publish failed): each returns to pending at
-  its own due time, keeping its attempt count, unless a replacement waits behind it, which then
+  Gives claimed items back without firing them (their publish failed, or their target is not taking
+  messages now): each returns to pending at its own due time, or at ARGV[2] when that is later (a
+  target backing off), keeping its attempt count, unless a replacement waits behind it, which then
   takes its place. Items cancelled while in flight are dropped instead. Items whose claim token no
   longer matches are left alone.
 
@@ -10,7 +11,8 @@
   KEYS[4]  replacements  hash  id -> item value waiting behind the copy in flight
 
   ARGV[1]  wake channel
-  ARGV[2], ARGV[3], ...  id, token pairs
+  ARGV[2]  not before, epoch ms (0: each item's own due time)
+  ARGV[3], ARGV[4], ...  id, token pairs
 
   Returns an array with one entry per pair: 1 released (pending again: the item or its
           replacement), 2 dropped (cancelled), 0 stale
@@ -19,8 +21,9 @@
 -- @include item
 
 local before = earliestWake(KEYS[1], KEYS[2])
+local notBefore = tonumber(ARGV[2])
 local results = {}
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   local id, token = ARGV[i], ARGV[i + 1]
   local value = redis.call("HGET", KEYS[3], id)
   local item = value and redis.call("ZSCORE", KEYS[2], id) and decodeItem(value)
@@ -37,7 +40,7 @@ for i = 2, #ARGV, 2 do
     else
       item.token = ""
       redis.call("HSET", KEYS[3], id, encodeItem(item))
-      redis.call("ZADD", KEYS[1], item.due, id)
+      redis.call("ZADD", KEYS[1], math.max(tonumber(item.due), notBefore), id)
       outcome = 1
     end
   end
