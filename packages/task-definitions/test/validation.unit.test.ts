@@ -1,6 +1,8 @@
 import { isSchedulerError, type SchedulerError } from '@openpenpal/errors';
 import { describe, expect, it } from 'vitest';
+import type { TaskCommand, TaskDefinition } from '@openpenpal/contracts';
 import { FIELD_DEFAULTS, LIMITS, parseCreateInput, parseUpdateInput } from '../src/index.ts';
+import { TIME_RANGE, checkCommandValue, checkDefinitionValue } from '../src/definitions/validation.ts';
 
 const minimal = { name: 'Cleanup', task_type: 'letter_cleanup' };
 
@@ -60,7 +62,17 @@ describe('validating a new task', () => {
     [{ timezone: '+08:00' }, 'timezone'],
     [{ cron_expression: '0 * * * *', scheduled_at: 1_800_000_000_000 }, 'cron_expression'],
     [{ scheduled_at: 'tomorrow' }, 'scheduled_at'],
-    [{ start_date: 2_000, end_date: 1_000 }, 'end_date'],
+    [
+      { start_date: Date.parse('2026-12-02T00:00:00Z'), end_date: Date.parse('2026-12-01T00:00:00Z') },
+      'end_date',
+    ],
+    [{ scheduled_at: -1e15 }, 'scheduled_at'],
+    [{ scheduled_at: 8.7e15 }, 'scheduled_at'],
+    [{ scheduled_at: TIME_RANGE.min - 1 }, 'scheduled_at'],
+    [{ scheduled_at: '1999-12-31T23:59:59Z' }, 'scheduled_at'],
+    [{ start_date: 2_000 }, 'start_date'],
+    [{ end_date: TIME_RANGE.max + 1 }, 'end_date'],
+    [{ timeout_secs: -5 }, 'timeout_secs'],
     [{ max_runs: 0 }, 'max_runs'],
     [{ timeout_secs: 0 }, 'timeout_secs'],
     [{ timeout_secs: 1.5 }, 'timeout_secs'],
@@ -74,6 +86,8 @@ describe('validating a new task', () => {
     [{ payload: { blob: 'x'.repeat(LIMITS.payloadBytes) } }, 'payload'],
     [{ task_id: '-starts-with-dash' }, 'task_id'],
     [{ task_id: 'has space' }, 'task_id'],
+    [{ task_id: '' }, 'task_id'],
+    [{ task_id: 'tab\tinside' }, 'task_id'],
     [{ is_active: 'yes' }, 'is_active'],
     [{ cron: '* * * * *' }, 'cron'],
   ])('names the field of %j', (override, field) => {
@@ -129,5 +143,121 @@ describe('validating an update', () => {
 
   it('checks each given field', () => {
     expect(problemFields(() => parseUpdateInput({ timeout_secs: -5 }))).toEqual(['timeout_secs']);
+  });
+});
+
+const T = Date.parse('2026-12-01T00:00:00Z');
+
+/** A TaskDefinition value as the relay writes it. */
+function definitionValue(overrides: Partial<TaskDefinition> = {}): TaskDefinition {
+  return {
+    task_id: 'letter-cleanup',
+    name: 'Letter cleanup',
+    description: null,
+    task_type: 'letter_cleanup',
+    priority: 'normal',
+    cron_expression: '0 3 * * *',
+    timezone: 'Asia/Shanghai',
+    scheduled_at: null,
+    payload: '{"days_old":7}',
+    max_retries: 3,
+    timeout_secs: 300,
+    is_active: true,
+    start_date: null,
+    end_date: null,
+    max_runs: null,
+    misfire_policy: 'fire_once',
+    misfire_grace_ms: 60_000,
+    misfire_fire_all_cap: 100,
+    concurrency_policy: 'forbid',
+    revision: 0,
+    created_by: 'admin-1',
+    created_at: T,
+    updated_at: T,
+    ...overrides,
+  };
+}
+
+function commandValue(overrides: Partial<TaskCommand> = {}): TaskCommand {
+  return {
+    command_id: '6f1c2a52-3b1e-4c55-9a43-5d0b8d1e2f10',
+    command: 'run_now',
+    task_id: 'letter-cleanup',
+    requested_by: 'admin-1',
+    requested_at: T,
+    reason: null,
+    payload_override: null,
+    ...overrides,
+  };
+}
+
+describe('validating a definition from the task-definitions topic', () => {
+  it('accepts what the relay writes for a task the API accepted', () => {
+    expect(() => checkDefinitionValue(definitionValue())).not.toThrow();
+    expect(() =>
+      checkDefinitionValue(definitionValue({ cron_expression: null, scheduled_at: TIME_RANGE.max })),
+    ).not.toThrow();
+  });
+
+  it.each([
+    [{ cron_expression: null, scheduled_at: -1e15 }, 'scheduled_at'],
+    [{ cron_expression: null, scheduled_at: 8.7e15 }, 'scheduled_at'],
+    [{ start_date: -1 }, 'start_date'],
+    [{ end_date: 8.7e15 }, 'end_date'],
+    [{ timeout_secs: -5 }, 'timeout_secs'],
+    [{ timeout_secs: 0 }, 'timeout_secs'],
+    [{ max_retries: -1 }, 'max_retries'],
+    [{ max_retries: LIMITS.maxRetries + 1 }, 'max_retries'],
+    [{ max_runs: 0 }, 'max_runs'],
+    [{ misfire_grace_ms: -1 }, 'misfire_grace_ms'],
+    [{ misfire_fire_all_cap: 0 }, 'misfire_fire_all_cap'],
+    [{ revision: -1 }, 'revision'],
+    [{ revision: 1.5 }, 'revision'],
+    [{ task_id: '' }, 'task_id'],
+    [{ task_id: 'nul\u0000inside' }, 'task_id'],
+    [{ name: ' ' }, 'name'],
+    [{ task_type: 'unknown' as const }, 'task_type'],
+    [{ payload: '[1]' }, 'payload'],
+    [{ payload: '{' }, 'payload'],
+    [{ created_by: '' }, 'created_by'],
+    [{ created_by: 'bell\u0007' }, 'created_by'],
+    [{ created_at: 0 }, 'created_at'],
+    [{ updated_at: 8.7e15 }, 'updated_at'],
+    [{ cron_expression: '61 * * * *' }, 'cron_expression'],
+    [{ timezone: 'Mars/Olympus' }, 'timezone'],
+    [{ scheduled_at: T }, 'cron_expression'],
+    [{ start_date: T + 1, end_date: T }, 'end_date'],
+  ])('names the field of %j', (override, field) => {
+    expect(problemFields(() => checkDefinitionValue(definitionValue(override)))).toEqual([field]);
+  });
+
+  it('checks the schedule with the function it is given', () => {
+    const seen: string[] = [];
+    checkDefinitionValue(definitionValue(), {
+      schedule: (expression, zone) => seen.push(`${expression} ${zone}`),
+    });
+    expect(seen).toEqual(['0 3 * * * Asia/Shanghai']);
+  });
+});
+
+describe('validating a command from the task-commands topic', () => {
+  it('accepts a run_now, a pause and a resume as the API writes them', () => {
+    expect(() => checkCommandValue(commandValue({ payload_override: '{"scope":"test"}' }))).not.toThrow();
+    expect(() => checkCommandValue(commandValue({ command: 'pause', task_id: null }))).not.toThrow();
+    expect(() => checkCommandValue(commandValue({ command: 'resume', task_id: null }))).not.toThrow();
+  });
+
+  it.each([
+    [{ requested_at: -1e15 }, 'requested_at'],
+    [{ requested_at: 8.7e15 }, 'requested_at'],
+    [{ command_id: '' }, 'command_id'],
+    [{ command_id: 'line\nbreak' }, 'command_id'],
+    [{ task_id: null }, 'task_id'],
+    [{ task_id: '' }, 'task_id'],
+    [{ requested_by: '  ' }, 'requested_by'],
+    [{ payload_override: '[1, 2]' }, 'payload_override'],
+    [{ reason: 'x'.repeat(LIMITS.descriptionLength + 1) }, 'reason'],
+  ])('names the field of %j', (override, field) => {
+    expect(problemFields(() => checkCommandValue(commandValue(override)))).toEqual([field]);
   });
 });

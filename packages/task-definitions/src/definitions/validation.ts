@@ -1,3 +1,4 @@
+import type { TaskCommand, TaskDefinition } from '@openpenpal/contracts';
 import { validateCron, validateRunLimits } from '@openpenpal/cron';
 import { SchedulerError, isSchedulerError } from '@openpenpal/errors';
 import type { JsonObject } from '@openpenpal/event-store';
@@ -29,12 +30,42 @@ export function validationFailed(problems: readonly FieldProblem[]): SchedulerEr
   );
 }
 
-const epochMs = z.union(
-  [z.int().min(0), z.iso.datetime({ offset: true }).transform((text) => Date.parse(text))],
-  {
+/**
+ * The instants a task or a command may carry, in epoch milliseconds, both ends included. Every
+ * consumer can store and print them: the recorder's read models keep them as PostgreSQL
+ * `timestamptz` (4713 BC to 294276 AD) and `new Date(ms).toISOString()` fails beyond ±8.64e15;
+ * a schedule outside this century is a typo, not a plan.
+ */
+export const TIME_RANGE = { min: Date.UTC(2000, 0, 1), max: Date.UTC(2100, 0, 1) } as const;
+
+const RANGE_TEXT = 'an instant from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z';
+
+const instant = z
+  .int({ error: `${RANGE_TEXT}, as epoch milliseconds` })
+  .min(TIME_RANGE.min, RANGE_TEXT)
+  .max(TIME_RANGE.max, RANGE_TEXT);
+
+const epochMs = z
+  .union([z.int(), z.iso.datetime({ offset: true }).transform((text) => Date.parse(text))], {
     error: 'an epoch-millisecond integer or an ISO-8601 date-time with offset',
-  },
-);
+  })
+  .pipe(instant);
+
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+
+/** An id from outside (a command id): non-empty, bounded, no control characters. */
+const opaqueId = z
+  .string({ error: 'a string' })
+  .min(1, 'must not be empty')
+  .max(LIMITS.taskIdLength, `at most ${LIMITS.taskIdLength} characters`)
+  .regex(NO_CONTROL, 'no control characters');
+
+/** Who asks or created: a user id or a service name. */
+const actorName = z
+  .string({ error: 'a string' })
+  .refine((text) => text.trim() !== '', 'who asks: a non-empty user id or service name')
+  .refine((text) => text.length <= LIMITS.nameLength, `at most ${LIMITS.nameLength} characters`)
+  .refine((text) => NO_CONTROL.test(text), 'no control characters');
 
 const jsonObject = z.custom<JsonObject>(
   (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
@@ -163,6 +194,52 @@ function collect(problems: FieldProblem[], check: () => void): void {
   }
 }
 
+/** The fields the cross-field rules read (an Avro value may leave the nullable ones out). */
+interface ScheduleFields {
+  cron_expression?: string | null;
+  timezone: string;
+  scheduled_at?: number | null;
+  start_date?: number | null;
+  end_date?: number | null;
+  max_runs?: number | null;
+}
+
+const SCHEDULE_FIELDS: ReadonlySet<string> = new Set<keyof ScheduleFields>([
+  'cron_expression',
+  'timezone',
+  'scheduled_at',
+  'start_date',
+  'end_date',
+  'max_runs',
+]);
+
+/** Checks an expression in a zone; throws the cron package's VALIDATION_FAILED naming the field. */
+export type ScheduleCheck = (expression: string, timezone: string) => unknown;
+
+/**
+ * The rules across fields: not both a cron expression and a scheduled_at, the schedule and zone
+ * through `check` (the cron package's `validateCron` unless the caller passes its own, e.g. a
+ * cached one), the run limits through `validateRunLimits`.
+ */
+function crossFieldProblems(fields: ScheduleFields, problems: FieldProblem[], check: ScheduleCheck): void {
+  if ((fields.cron_expression ?? null) !== null && (fields.scheduled_at ?? null) !== null) {
+    problems.push({
+      field: 'cron_expression',
+      problem: 'a task has a cron expression or a scheduled_at, not both',
+    });
+  }
+  // Without an expression the zone still matters (the handler reads nominal times in it): a daily
+  // expression checks the zone alone.
+  collect(problems, () => check(fields.cron_expression ?? '0 0 * * *', fields.timezone));
+  collect(problems, () => {
+    validateRunLimits({
+      startDate: fields.start_date ?? undefined,
+      endDate: fields.end_date ?? undefined,
+      maxRuns: fields.max_runs ?? undefined,
+    });
+  });
+}
+
 /**
  * The rules across fields, on a complete definition: the schedule and zone through the cron package's
  * `validateCron` (the very function the ticker runs them with), the run limits through
@@ -172,28 +249,76 @@ function collect(problems: FieldProblem[], check: () => void): void {
 export function checkDefinition(fields: TaskDefinitionFields): TaskDefinitionFields {
   const problems: FieldProblem[] = [];
   let { cron_expression: cronExpression, timezone } = fields;
-  if (cronExpression !== null && fields.scheduled_at !== null) {
-    problems.push({
-      field: 'cron_expression',
-      problem: 'a task has a cron expression or a scheduled_at, not both',
-    });
-  }
-  collect(problems, () => {
-    // Without an expression the zone still matters (the handler reads nominal times in it): a daily
-    // expression checks the zone alone.
-    const schedule = validateCron(cronExpression ?? '0 0 * * *', timezone);
+  crossFieldProblems(fields, problems, (expression, zone) => {
+    const schedule = validateCron(expression, zone);
     timezone = schedule.timezone;
     if (cronExpression !== null) cronExpression = schedule.expression;
   });
-  collect(problems, () => {
-    validateRunLimits({
-      startDate: fields.start_date ?? undefined,
-      endDate: fields.end_date ?? undefined,
-      maxRuns: fields.max_runs ?? undefined,
-    });
-  });
   if (problems.length > 0) throw validationFailed(problems);
   return { ...fields, cron_expression: cronExpression, timezone };
+}
+
+/** A TaskDefinition value as the task-definitions topic carries it (payload as JSON text). */
+const definitionValueSchema = z.object({
+  ...editable,
+  task_id: taskId,
+  is_active: z.boolean({ error: 'true or false' }),
+  revision: z.int({ error: 'a non-negative integer' }).min(0, 'at least 0'),
+  created_by: actorName,
+  created_at: instant,
+  updated_at: instant,
+});
+
+/**
+ * Checks a whole `TaskDefinition` value from the task-definitions topic with the rules the admin API
+ * applies to a request (the same field rules, plus the task id, revision, creator and times the API
+ * sets itself), so a consumer accepts exactly what the API could have written. Throws
+ * VALIDATION_FAILED naming every bad field. `schedule` replaces `validateCron` (a consumer that
+ * caches compiled schedules passes its cache).
+ */
+export function checkDefinitionValue(
+  value: TaskDefinition,
+  options: { schedule?: ScheduleCheck } = {},
+): void {
+  const parsed = definitionValueSchema.safeParse(value);
+  const problems = parsed.success ? [] : problemsOf(parsed.error);
+  // The rules across fields only once their fields passed on their own: one problem per field.
+  if (!problems.some((p) => SCHEDULE_FIELDS.has(p.field)))
+    crossFieldProblems(value, problems, options.schedule ?? validateCron);
+  if (problems.length > 0) throw validationFailed(problems);
+}
+
+/** A TaskCommand value as the task-commands topic carries it. */
+const commandValueSchema = z
+  .object({
+    command_id: opaqueId,
+    command: z.enum(['pause', 'resume', 'run_now', 'unknown'], {
+      error: 'one of pause, resume, run_now',
+    }),
+    task_id: taskId.nullable(),
+    requested_by: actorName,
+    requested_at: instant,
+    reason: z
+      .string({ error: 'text or null' })
+      .max(LIMITS.descriptionLength, `at most ${LIMITS.descriptionLength} characters`)
+      .nullable(),
+    payload_override: payload.nullable(),
+  })
+  .superRefine((command, ctx) => {
+    if (command.command === 'run_now' && command.task_id === null) {
+      ctx.addIssue({ code: 'custom', path: ['task_id'], message: 'a run_now names its task' });
+    }
+  });
+
+/**
+ * Checks a `TaskCommand` value from the task-commands topic with the same rules as the API's
+ * commands: ids without control characters, a requester, `requested_at` within TIME_RANGE (it is
+ * the nominal time of a run_now), a payload override that is a JSON object within the size limit.
+ * Throws VALIDATION_FAILED naming every bad field.
+ */
+export function checkCommandValue(value: TaskCommand): void {
+  const parsed = commandValueSchema.safeParse(value);
+  if (!parsed.success) throw validationFailed(problemsOf(parsed.error));
 }
 
 export interface CreateInput {
@@ -227,9 +352,9 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 /** Checks the actor named on a command: every event says who caused it. */
 export function assertActor(actor: unknown): asserts actor is string {
-  if (typeof actor !== 'string' || actor.trim() === '') {
-    throw validationFailed([{ field: 'actor', problem: 'who asks: a non-empty user id or service name' }]);
-  }
+  const parsed = actorName.safeParse(actor);
+  if (!parsed.success)
+    throw validationFailed(problemsOf(parsed.error).map((p) => ({ ...p, field: 'actor' })));
 }
 
 export function assertTaskId(id: unknown): asserts id is string {
