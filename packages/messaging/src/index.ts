@@ -35,10 +35,12 @@ export {
   type SinceReader,
   type SinceReaderOptions,
 } from './readers/read-since.ts';
+export { deleteIdleGroups } from './readers/groups.ts';
 export {
   createTableReader,
-  type TableConsumerOptions,
   type TableReader,
   type TableReaderOptions,
+  type TableRecord,
+  type UndecodableRecord,
 } from './readers/table-reader.ts';
 export { extractTraceContext, injectTraceContext } from './tracing.ts';

@@ -71,6 +71,36 @@ describe('a consumer holding its partition', () => {
     expect(succeeded).toBe(1);
   });
 
+  it('keeps its group membership while a handler runs longer than the session timeout', async () => {
+    await t.producer.send(t.binding, [{ key: 'slow', value: trigger('slow', 1) }]);
+    const groupId = t.ctx.groupId();
+    let calls = 0;
+    let done = 0;
+    const runner = createConsumerRunner({
+      kafka: t.kafka,
+      contracts,
+      producer: t.producer,
+      logger,
+      groupId,
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 1_000,
+      subscriptions: [
+        subscription(t.binding, async () => {
+          calls += 1;
+          // A task that runs for twice the session timeout.
+          await new Promise((resolve) => setTimeout(resolve, 13_000));
+          done += 1;
+        }),
+      ],
+    });
+    runners.push(runner);
+    await runner.start();
+    await waitFor(() => done === 1, 40_000, 'the slow message');
+    await runner.close();
+    expect(calls).toBe(1);
+    expect(await committedOffsets(t.kafka, groupId, t.binding.topic)).toEqual({ 0: '1' });
+  });
+
   it('holds the partition while a dead letter cannot be written, reports it, and goes on once it can', async () => {
     const dlq = `${t.binding.topic}.dlq`;
     const admin = t.kafka.admin();

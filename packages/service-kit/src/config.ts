@@ -99,9 +99,10 @@ export function kafkaConfigShape(defaults: { clientId: string; groupId: string }
     /**
      * How long the group waits for a silent member before giving its partitions to others. Short,
      * so that a killed process's partitions move (or come back to its restart) within seconds;
-     * held partitions heartbeat through outages, so an outage does not trigger a rebalance.
+     * members heartbeat while handlers run and while a partition is held through an outage, so
+     * neither triggers a rebalance. The broker's group.min.session.timeout.ms is 6 s by default.
      */
-    KAFKA_SESSION_TIMEOUT_MS: positiveInt.min(6_000).default(10_000),
+    KAFKA_SESSION_TIMEOUT_MS: positiveInt.min(6_000).default(6_000),
     KAFKA_SASL_MECHANISM: z.enum(['scram-sha-256', 'scram-sha-512', 'plain']).optional(),
     KAFKA_SASL_USERNAME: optionalText,
     KAFKA_SASL_PASSWORD: optionalText,

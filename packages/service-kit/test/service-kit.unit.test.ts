@@ -143,7 +143,7 @@ describe('serviceConfig', () => {
       KAFKA_CLIENT_ID: 'thing',
       KAFKA_GROUP_ID: 'thing',
       KAFKA_REPLICATION_FACTOR: 1,
-      KAFKA_SESSION_TIMEOUT_MS: 10_000,
+      KAFKA_SESSION_TIMEOUT_MS: 6_000,
       REDIS_KEY_PREFIX: 'openpenpal:thing',
       THING_BATCH: 5,
     });

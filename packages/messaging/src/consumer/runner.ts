@@ -84,6 +84,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
   const retryPolicy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const commitEveryMessages = options.commitEvery?.messages ?? 5_000;
   const commitEveryMs = options.commitEvery?.ms ?? 1_000;
+  const heartbeatEveryMs = options.heartbeatIntervalMs ?? 3_000;
   const deps: ProcessDependencies = {
     contracts: options.contracts,
     producer: options.producer,
@@ -149,6 +150,11 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     };
     // Whether an SDK is registered cannot change within a batch; asking once keeps it off the hot path.
     const tracing = isTracingEnabled();
+    // A handler may run for minutes (a task's timeout): heartbeat meanwhile, so the group does not
+    // take the partition away from a member that is busy, not dead.
+    const beat = setInterval(() => {
+      payload.heartbeat().catch(() => undefined);
+    }, heartbeatEveryMs);
     try {
       if (isBatchSubscription(subscription)) {
         const size = subscription.maxBatchSize ?? DEFAULT_MAX_BATCH;
@@ -172,6 +178,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     } catch (error) {
       if (!(error instanceof ProcessingAborted)) throw error;
     } finally {
+      clearInterval(beat);
       // Commit what is done even when a later message was interrupted, so it is not redone.
       await commit().catch((error: unknown) => {
         logger.warn(

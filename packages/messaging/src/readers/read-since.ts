@@ -4,6 +4,7 @@ import { SchedulerError, toError } from '@openpenpal/errors';
 import { retry } from '@openpenpal/timing';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { deleteGroup, deleteIdleGroups } from './groups.ts';
 
 /** A record read back, decoded, with where it was. */
 export interface ReadBackRecord<T> {
@@ -24,7 +25,10 @@ export interface SinceReaderOptions<S extends SchemaName> {
   logger: Logger;
   /** The schema every record of the topics read has. */
   schema: S;
-  /** Each read runs in a throw-away group `<groupPrefix>-<random>`, deleted afterwards. */
+  /**
+   * Each read runs in a throw-away group `<groupPrefix>-<random>` that commits nothing and is
+   * deleted afterwards; idle ones left by a reader killed mid-read are deleted before each read.
+   */
   groupPrefix: string;
   /** A read that has not reached the end it saw at its start within this long fails (default 30 s). */
   timeoutMs?: number;
@@ -86,6 +90,7 @@ export function createSinceReader<S extends SchemaName>(
   return async (topics, since) => {
     const ranges = await rangesSince(options.admin, topics, since, logger);
     if (ranges.length === 0) return [];
+    await deleteIdleGroups(options.admin, `${options.groupPrefix}-`, logger);
     const groupId = `${options.groupPrefix}-${randomBytes(6).toString('hex')}`;
     const consumer = options.kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
     const pending = new Map(ranges.map((r) => [`${r.topic}/${r.partition}`, r]));
@@ -103,6 +108,7 @@ export function createSinceReader<S extends SchemaName>(
           );
         }, options.timeoutMs ?? 30_000);
         void consumer.run({
+          autoCommit: false,
           eachBatch: async ({ batch }) => {
             const key = `${batch.topic}/${batch.partition}`;
             const range = pending.get(key);
@@ -147,9 +153,7 @@ export function createSinceReader<S extends SchemaName>(
     } finally {
       clearTimeout(timer);
       await consumer.disconnect().catch(() => undefined);
-      await options.admin.deleteGroups([groupId]).catch((error: unknown) => {
-        logger.debug({ err: toError(error), groupId }, 'could not delete the read-back group');
-      });
+      await deleteGroup(options.admin, groupId, logger);
     }
   };
 }

@@ -189,7 +189,7 @@ export async function startService<C extends RuntimeConfig>(
           logger: logger.child({ consumer: name }),
           groupId: group,
           sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
-          heartbeatIntervalMs: Math.max(500, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 10)),
+          heartbeatIntervalMs: Math.max(500, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 6)),
           shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,
           ...runnerOptions,
           observer: runnerOptions.observer ? fanOut(observer, runnerOptions.observer) : observer,
