@@ -14,6 +14,12 @@ export interface TopicSpec {
   cleanupPolicy: 'delete' | 'compact';
   producers: readonly string[];
   consumers: readonly string[];
+  /**
+   * The one service that creates the topic (with its `.dlq`) at start, under its catalogue name;
+   * every other user waits for it to exist. Request topics belong to the service that takes the
+   * requests, event topics to the one that writes them; `topics:provision` creates them all.
+   */
+  owner: string;
   description: string;
 }
 
@@ -45,6 +51,7 @@ const triggerTopics: TopicSpec[] = TASK_TYPES.map((taskType) => ({
   cleanupPolicy: 'delete',
   producers: ['ticker', 'delay-queue', 'api (run now and replay)'],
   consumers: [`handler-${taskType.replaceAll('_', '-')}`],
+  owner: 'ticker',
   description: `Triggers of ${taskType} executions: one message per execution attempt.`,
 }));
 
@@ -59,6 +66,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'compact',
     producers: ['recorder (definition relay)'],
     consumers: ['ticker'],
+    owner: 'ticker',
     description:
       'Current definition of every task; a null value (tombstone) deletes it. Rebuilt from the event store.',
   },
@@ -71,6 +79,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['api', 'recorder (relayed run requests)'],
     consumers: ['ticker'],
+    owner: 'ticker',
     description: 'Pause, resume and run-now commands.',
   },
   ...triggerTopics,
@@ -83,6 +92,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['handlers', 'api', 'ticker', 'other OpenPenPal services'],
     consumers: ['delay-queue'],
+    owner: 'delay-queue',
     description: 'Schedule and cancel requests for exact-time delayed messages.',
   },
   {
@@ -94,6 +104,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['delay-queue'],
     consumers: ['recorder'],
+    owner: 'delay-queue',
     description: 'What happened to each delayed message: scheduled, dispatched, cancelled, rejected.',
   },
   {
@@ -105,6 +116,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['ticker', 'handlers'],
     consumers: ['recorder'],
+    owner: 'ticker',
     description:
       'Execution lifecycle: triggered, started, succeeded, failed, retry scheduled, dead-lettered, skipped, missed.',
   },
@@ -117,6 +129,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['handlers', 'recorder (task_failed_alert)'],
     consumers: ['notifier'],
+    owner: 'notifier',
     description: 'A notification to deliver to one user over their channels.',
   },
   {
@@ -128,6 +141,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['notifier'],
     consumers: ['recorder'],
+    owner: 'notifier',
     description: 'Delivery outcome of each notification per channel.',
   },
   {
@@ -139,6 +153,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['handler-future-letter-unlock'],
     consumers: ['other OpenPenPal services'],
+    owner: 'handler-future-letter-unlock',
     description: 'A future letter was unlocked (status scheduled -> published).',
   },
   {
@@ -150,6 +165,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['handler-ai-penpal-reply'],
     consumers: ['other OpenPenPal services'],
+    owner: 'handler-ai-penpal-reply',
     description: 'An AI pen-pal reply letter was written and delivered.',
   },
   {
@@ -161,6 +177,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['handler-courier-timeout-check'],
     consumers: ['other OpenPenPal services'],
+    owner: 'handler-courier-timeout-check',
     description: 'A courier task timed out, was reassigned, or was escalated to a zone manager.',
   },
   {
@@ -172,6 +189,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['handler-letter-cleanup'],
     consumers: ['other OpenPenPal services'],
+    owner: 'handler-letter-cleanup',
     description: 'An unbound letter moved to the cleanup area.',
   },
   {
@@ -183,6 +201,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['OpenPenPal letter service'],
     consumers: ['handler-future-letter-unlock'],
+    owner: 'handler-future-letter-unlock',
     description: 'Inbound: a future letter was scheduled or cancelled.',
   },
   {
@@ -194,6 +213,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['OpenPenPal AI service'],
     consumers: ['handler-ai-penpal-reply'],
+    owner: 'handler-ai-penpal-reply',
     description: 'Inbound: a user asked an AI persona for a reply after a delay.',
   },
   {
@@ -205,6 +225,7 @@ export const TOPICS: readonly TopicSpec[] = [
     cleanupPolicy: 'delete',
     producers: ['OpenPenPal courier service'],
     consumers: ['handler-courier-timeout-check'],
+    owner: 'handler-courier-timeout-check',
     description: 'Inbound: a courier task was accepted, delivered or failed.',
   },
 ];

@@ -62,13 +62,14 @@ describe('docs/topics.md', () => {
   );
 
   it.each(TOPICS.map((t) => [t.name, t] as const))(
-    'names the producers and consumers of %s as the catalogue does',
+    'names the producers, consumers and provisioning owner of %s as the catalogue does',
     (name, topic) => {
       const row = people.get(name);
       expect(row, `no row for ${name} in the Producers and consumers table`).toBeDefined();
-      const [producers = '', consumers = ''] = row ?? [];
+      const [producers = '', consumers = '', owner = ''] = row ?? [];
       expect(producers.split(', ').sort()).toEqual([...topic.producers].sort());
       expect(consumers.split(', ').sort()).toEqual([...topic.consumers].sort());
+      expect(owner, `${name}: the service that creates it`).toBe(topic.owner);
     },
   );
 

@@ -28,14 +28,19 @@ export {
   type TopicBinding,
   type TopicGroup,
 } from './producer.ts';
-export { provisionTopics, type ProvisionResult, type TopicToProvision } from './provision.ts';
+export {
+  DLQ_MAX_MESSAGE_BYTES,
+  provisionTopics,
+  waitForTopics,
+  type ProvisionResult,
+  type TopicToProvision,
+} from './provision.ts';
 export {
   createSinceReader,
   type ReadBackRecord,
   type SinceReader,
   type SinceReaderOptions,
 } from './readers/read-since.ts';
-export { deleteIdleGroups } from './readers/groups.ts';
 export {
   createTableReader,
   type TableReader,

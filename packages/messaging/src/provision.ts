@@ -1,6 +1,6 @@
 import { dlqTopicName, DLQ_RETENTION_MS } from '@openpenpal/contracts';
-import { toError } from '@openpenpal/errors';
-import { retry } from '@openpenpal/timing';
+import { SchedulerError, toError } from '@openpenpal/errors';
+import { retry, sleep } from '@openpenpal/timing';
 import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 
@@ -138,6 +138,51 @@ export async function provisionTopics(options: {
           options.logger.warn({ err: toError(error), attempt }, 'topic provisioning failed; retrying'),
       },
     );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Resolves once every topic exists with a leader for each partition; rejects after `timeoutMs`
+ * with a SchedulerError naming the missing topics and who creates them (`owners`).
+ */
+export async function waitForTopics(options: {
+  kafka: Kafka;
+  topics: readonly string[];
+  owners: ReadonlyMap<string, string>;
+  timeoutMs: number;
+  logger: Logger;
+}): Promise<void> {
+  if (options.topics.length === 0) return;
+  const admin = options.kafka.admin();
+  await admin.connect();
+  const deadline = Date.now() + options.timeoutMs;
+  let lastLog = 0;
+  try {
+    for (;;) {
+      const existing = new Set(await admin.listTopics());
+      const missing = options.topics.filter((topic) => !existing.has(topic));
+      if (missing.length === 0) {
+        await waitForLeaders(admin, options.topics, options.logger);
+        return;
+      }
+      const described = missing.map(
+        (topic) => `${topic} (created by ${options.owners.get(topic) ?? 'its owner'})`,
+      );
+      if (Date.now() > deadline) {
+        throw new SchedulerError(
+          'DEPENDENCY_UNAVAILABLE',
+          `topics missing after ${options.timeoutMs} ms: ${described.join(', ')}; start their owners or run topics:provision`,
+          { details: { missing } },
+        );
+      }
+      if (Date.now() - lastLog > 10_000) {
+        lastLog = Date.now();
+        options.logger.warn({ missing: described }, 'waiting for topics another service creates');
+      }
+      await sleep(500);
+    }
   } finally {
     await admin.disconnect();
   }

@@ -90,8 +90,13 @@ export function kafkaConfigShape(defaults: { clientId: string; groupId: string }
     KAFKA_BROKERS: csv,
     KAFKA_CLIENT_ID: z.string().min(1).default(defaults.clientId),
     KAFKA_GROUP_ID: z.string().min(1).default(defaults.groupId),
-    /** Creates the topics this service owns at start (and their dead-letter topics). */
+    /**
+     * Creates the topics this service owns at start (and their dead-letter topics), and any topic
+     * it uses under a name of this deployment's own; other topics it waits for.
+     */
     KAFKA_PROVISION_TOPICS: booleanFlag.default(true),
+    /** How long a service waits at start for topics another service creates. */
+    KAFKA_TOPIC_WAIT_MS: positiveInt.default(60_000),
     /** Copies of each partition of topics this service creates: 1 on one broker, 3 in production. */
     KAFKA_REPLICATION_FACTOR: positiveInt.default(1),
     /** Replicas that must have a write before it is acknowledged: 1 locally, 2 in production. */
@@ -144,6 +149,7 @@ export interface RuntimeConfig {
   KAFKA_CLIENT_ID: string;
   KAFKA_GROUP_ID: string;
   KAFKA_PROVISION_TOPICS: boolean;
+  KAFKA_TOPIC_WAIT_MS: number;
   KAFKA_REPLICATION_FACTOR: number;
   KAFKA_MIN_INSYNC_REPLICAS: number;
   KAFKA_SESSION_TIMEOUT_MS: number;

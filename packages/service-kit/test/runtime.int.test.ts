@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createContracts, type TaskTrigger } from '@openpenpal/contracts';
+import { createContracts, topicSpec, type TaskTrigger } from '@openpenpal/contracts';
 import { createKafkaTestContext, type KafkaTestContext } from '@openpenpal/test-kit';
 import { ConfigResourceTypes } from 'kafkajs';
 import { pino } from 'pino';
@@ -136,6 +136,23 @@ describe('service runtime', () => {
     expect(await checks()).not.toContain('consumer:extra');
     expect(extra.isRunning()).toBe(false);
     expect(await running.close()).toBe(true);
+  });
+
+  it('creates only the catalogued topics it owns and waits for the others, naming who creates them', async () => {
+    const missing = `t-owned-elsewhere-${randomUUID()}`;
+    const spec = { ...topicSpec('scheduler.delay-events'), name: missing, owner: 'far-away-service' };
+    const waiting = { ...echoService, topics: () => [{ spec, name: missing }] };
+    const failure = await startService(waiting, {
+      config: loadEcho({ ...env, KAFKA_TOPIC_WAIT_MS: '1500' }),
+      logger,
+    }).catch((error: unknown) => error);
+    expect(String(failure)).toContain(`${missing} (created by far-away-service)`);
+    expect(
+      await ctx.kafka
+        .admin()
+        .listTopics()
+        .catch(() => []),
+    ).not.toContain(missing);
   });
 
   it('fails readiness once a component fails for good, and tells the process', async () => {

@@ -5,6 +5,7 @@ import {
   createKafkaClient,
   createProducer,
   provisionTopics,
+  waitForTopics,
   type ConsumerRunner,
   type ConsumerRunnerOptions,
   type Producer,
@@ -139,14 +140,18 @@ export async function startService<C extends RuntimeConfig>(
     const admin = kafka.admin();
     await admin.connect();
     register({ name: 'kafka-admin', close: () => admin.disconnect() });
+    // Each catalogued topic has one owner, which creates it; a topic renamed for this deployment
+    // (tests, a second deployment on shared brokers) is created by whichever service uses it.
     const topics = definition.topics(config);
-    if (config.KAFKA_PROVISION_TOPICS && topics.length > 0) {
+    const owned = topics.filter(({ spec, name }) => spec.owner === definition.name || name !== spec.name);
+    const others = topics.filter((topic) => !owned.includes(topic));
+    if (config.KAFKA_PROVISION_TOPICS && owned.length > 0) {
       await provisionTopics({
         kafka,
         logger,
         replicationFactor: config.KAFKA_REPLICATION_FACTOR,
         minInsyncReplicas: config.KAFKA_MIN_INSYNC_REPLICAS,
-        topics: topics.map(({ spec, name }) => ({
+        topics: owned.map(({ spec, name }) => ({
           name,
           partitions: spec.partitions,
           retentionMs: spec.retentionMs,
@@ -154,6 +159,13 @@ export async function startService<C extends RuntimeConfig>(
         })),
       });
     }
+    await waitForTopics({
+      kafka,
+      logger,
+      timeoutMs: config.KAFKA_TOPIC_WAIT_MS,
+      topics: (config.KAFKA_PROVISION_TOPICS ? others : topics).map((topic) => topic.name),
+      owners: new Map(topics.map(({ spec, name }) => [name, spec.owner])),
+    });
     const newProducer = async (name: string) => {
       const producer = createProducer({ kafka, contracts, logger });
       await producer.connect();
