@@ -24,6 +24,9 @@ export interface RequestValidator {
   checkMessageId(id: string): void;
 }
 
+// C0 and C1 control characters and DEL.
+const CONTROL_CHARACTERS = /\p{Cc}/u;
+
 function rejected(
   code: 'VALIDATION_FAILED' | 'UNKNOWN_TOPIC' | 'PAYLOAD_TOO_LARGE',
   message: string,
@@ -54,6 +57,13 @@ export function createRequestValidator(rules: RequestRules): RequestValidator {
       throw rejected('VALIDATION_FAILED', `message_id must have 1 to ${MAX_ID_LENGTH} characters`, {
         field: 'message_id',
         length: id.length,
+      });
+    }
+    // The same rule as the delay client's: an id is also a Redis field, a Kafka header and an
+    // event-store stream name, where a NUL or another control character breaks or hides it.
+    if (CONTROL_CHARACTERS.test(id)) {
+      throw rejected('VALIDATION_FAILED', 'message_id must not contain control characters', {
+        field: 'message_id',
       });
     }
   };

@@ -63,6 +63,9 @@ describe('request validation', () => {
   it('rejects an empty id or target topic and a topic outside the catalogue and the extra list', () => {
     expect(codeOf({ message_id: '' })).toBe('VALIDATION_FAILED');
     expect(codeOf({ message_id: 'x'.repeat(257) })).toBe('VALIDATION_FAILED');
+    expect(codeOf({ message_id: 'letter\u0000one' })).toBe('VALIDATION_FAILED');
+    expect(codeOf({ message_id: 'line\nbreak' })).toBe('VALIDATION_FAILED');
+    expect(codeOf({ message_id: 'future_letter_unlock:信-1' })).toBeUndefined();
     expect(codeOf({ target_topic: '' })).toBe('VALIDATION_FAILED');
     expect(codeOf({ target_topic: 'openpenpal.nowhere' })).toBe('UNKNOWN_TOPIC');
     expect(codeOf({ target_topic: 't-exact-not' })).toBe('UNKNOWN_TOPIC');
