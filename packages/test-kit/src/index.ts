@@ -13,3 +13,4 @@ export { createManualClock, type ManualClock, type TestClock } from './clock.ts'
 export { collectTopics, type CollectedMessage, type TopicCollector } from './collector.ts';
 export { errorWithCode } from './errors.ts';
 export { waitFor } from './wait.ts';
+export { documentedSettings } from './docs.ts';

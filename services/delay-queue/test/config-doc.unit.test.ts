@@ -1,15 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { documentedSettings } from '@openpenpal/test-kit';
 import { describe, expect, it } from 'vitest';
 import { delayQueueConfigSchema } from '../src/config.ts';
 
 describe('configuration docs', () => {
   it('lists every variable of the config schema in the README table, and nothing else', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const section = readme.slice(
-      readme.indexOf('## Configuration'),
-      readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1),
+    expect(documentedSettings(new URL('../README.md', import.meta.url)).sort()).toEqual(
+      Object.keys(delayQueueConfigSchema.shape).sort(),
     );
-    const documented = [...section.matchAll(/^\| `([A-Z0-9_]+)`/gm)].map((match) => match[1]);
-    expect(documented.sort()).toEqual(Object.keys(delayQueueConfigSchema.shape).sort());
   });
 });
