@@ -2,20 +2,26 @@
 # The two commands of the README's quick start.
 #
 #   deploy/local/dev.sh up     set everything up (Node 24, pnpm, dependencies, the local stack)
-#                              and run every service in the foreground; Ctrl-C stops the services
-#                              (the stack keeps running: `pnpm stack:down` stops it)
+#                              and run every service in the foreground, each with its own logins
+#                              (service-env.sh); Ctrl-C stops the services (the stack keeps
+#                              running: `pnpm stack:down` stops it)
 #   deploy/local/dev.sh test   set everything up and run the whole test suite against the stack
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-# shellcheck source=bootstrap.sh
+# shellcheck source=deploy/local/bootstrap.sh
 . deploy/local/bootstrap.sh
 bash deploy/local/stack.sh up
 
 case "${1:-}" in
   up)
     if compgen -G 'services/*/package.json' >/dev/null; then
-      set -a; . .stack/env; set +a
-      exec pnpm --recursive --parallel --stream --filter './services/*' run start
+      set -a
+      # shellcheck source=/dev/null # written by stack.sh up
+      . "${STACK_ENV_FILE:-.stack/env}"
+      set +a
+      # Each service gets its own Redis user, PostgreSQL role and Kafka user, never the shared ones.
+      exec pnpm --recursive --parallel --stream --filter './services/*' \
+        exec bash "$PWD/deploy/local/service-env.sh" pnpm run start
     fi
     echo "The stack is up; no service exists yet. Connection settings: .stack/env"
     ;;
