@@ -48,7 +48,7 @@ export type HandlerCatalogue<Types extends TaskType> = {
 };
 
 /** A handler of task type `K`, whatever its payload type. */
-export interface CataloguedHandler<K extends TaskType> {
+interface CataloguedHandler<K extends TaskType> {
   readonly taskType: K;
   readonly payloadSchema: z.ZodType;
   // Method syntax on purpose: any payload type's handle() fits.

@@ -2,9 +2,9 @@ import { SchedulerError } from '@openpenpal/errors';
 import type pg from 'pg';
 
 /** What the handler kit remembers of an execution, so a duplicate trigger runs nothing. */
-export type ExecutionRecordStatus = 'running' | 'retry_scheduled' | 'succeeded' | 'skipped' | 'dead_lettered';
+type ExecutionRecordStatus = 'running' | 'retry_scheduled' | 'succeeded' | 'skipped' | 'dead_lettered';
 
-export type ClaimResult =
+type ClaimResult =
   /** This worker runs the attempt. */
   | { claimed: true }
   /** Nothing to do: the execution finished, or this attempt was already run (a duplicate trigger). */

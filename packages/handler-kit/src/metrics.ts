@@ -2,7 +2,7 @@ import type { TaskTrigger } from '@openpenpal/contracts';
 import { METRIC_PREFIX } from '@openpenpal/service-kit';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
-export type ExecutionMetricStatus = 'succeeded' | 'skipped' | 'failed' | 'retry_scheduled' | 'dead_lettered';
+type ExecutionMetricStatus = 'succeeded' | 'skipped' | 'failed' | 'retry_scheduled' | 'dead_lettered';
 
 export interface HandlerMetrics {
   finished(trigger: TaskTrigger, status: ExecutionMetricStatus, durationMs: number): void;

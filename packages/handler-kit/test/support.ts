@@ -21,7 +21,7 @@ import { delayQueueService } from '@openpenpal/delay-queue/service';
 import { defineHandlerService, type HandlerConfig } from '../src/index.ts';
 import { createProbeTable, probeHandler } from './fixtures/probe-handler.ts';
 
-export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 export const contracts = createContracts();
 
 export interface HandlerWorldOptions {

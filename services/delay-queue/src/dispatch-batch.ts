@@ -38,7 +38,7 @@ interface OutgoingItem {
 }
 
 /** A message whose target did not take it in time. */
-export interface RejectedItem {
+interface RejectedItem {
   id: string;
   topic: string;
   message: Message & { headers: Record<string, Buffer> };
