@@ -11,6 +11,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=deploy/local/bootstrap.sh
 . deploy/local/bootstrap.sh
 bash deploy/local/stack.sh up
+# Every catalogued topic exists before any service starts (each topic's owner would create it, but
+# some owners — handlers, the notifier — may not run yet). Idempotent.
+(
+  set -a
+  # shellcheck source=/dev/null # written by stack.sh up
+  . "${STACK_ENV_FILE:-.stack/env}"
+  set +a
+  LOG_LEVEL=warn pnpm -s topics:provision
+)
 
 case "${1:-}" in
   up)
