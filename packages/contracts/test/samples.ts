@@ -449,6 +449,19 @@ export const SAMPLES: { [S in SchemaName]: SchemaTypes[S][] } = {
       },
     },
     {
+      // The cancel met the publish under way: it may still land (DelayedMessageEvent v2).
+      event_id: '5a6b7c8d-9e0f-4a1b-82c3-d4e5f6a7b8c9',
+      message_id: `courier_timeout_check:${COURIER_TASK}-2`,
+      request_id: '4d5e6f7a-8b9c-4d0e-9f1a-2b3c4d5e6f7a',
+      occurred_at: at('2026-12-08T09:41:18.520+08:00'),
+      event: {
+        'org.openpenpal.scheduler.DelayedMessageCancelled': {
+          cancel_outcome: 'in_flight',
+          reason: 'courier task delivered',
+        },
+      },
+    },
+    {
       event_id: '7c8d9e0f-1a2b-4c3d-94e5-f6a7b8c9d0e1',
       message_id: 'ai_penpal_reply:air_51107',
       request_id: '3c4d5e6f-7a8b-4c9d-8e0f-2a3b4c5d6e7f',

@@ -14,10 +14,9 @@ type EventBody = DelayedMessageEvent['event'];
 const MAX_EVENTS_PER_SEND = 5_000;
 
 /**
- * The store's outcomes in the contract's words (DelayedMessageEvent v2). `in_flight` (a dispatcher
- * is publishing the id right now and the request changed nothing) is `duplicate` for a schedule and
- * `already_fired` for a cancel: the publish under way may land, so a requester must treat it as
- * fired.
+ * The store's outcomes in the contract's words (DelayedMessageEvent v2). A schedule that met a
+ * publish under way (`in_flight`, nothing changed) is `duplicate`; a cancel that met one says
+ * `in_flight` — `already_fired` is kept for messages Kafka acknowledged.
  */
 export function scheduleOutcomeForEvent(outcome: ScheduleOutcome): EventScheduleOutcome {
   switch (outcome) {
@@ -31,8 +30,9 @@ export function scheduleOutcomeForEvent(outcome: ScheduleOutcome): EventSchedule
   }
 }
 
+/** `already_fired` means published; a cancel that met a publish under way says `in_flight`. */
 export function cancelOutcomeForEvent(outcome: CancelOutcome): EventCancelOutcome {
-  return outcome === 'in_flight' ? 'already_fired' : outcome;
+  return outcome;
 }
 
 export function delayEvent(

@@ -101,7 +101,8 @@ describe('event outcomes', () => {
     expect(scheduleOutcomeForEvent('duplicate')).toBe('duplicate');
     expect(scheduleOutcomeForEvent('in_flight')).toBe('duplicate');
     expect(scheduleOutcomeForEvent('already_fired')).toBe('already_fired');
-    expect(cancelOutcomeForEvent('in_flight')).toBe('already_fired');
+    expect(cancelOutcomeForEvent('in_flight')).toBe('in_flight');
+    expect(cancelOutcomeForEvent('already_fired')).toBe('already_fired');
     expect(cancelOutcomeForEvent('not_found')).toBe('not_found');
   });
 });

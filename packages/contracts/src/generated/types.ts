@@ -81,8 +81,8 @@ export interface CancelDelayedMessage {
   reason: string;
 }
 
-/** What a cancel request did. cancelled: the pending message was removed and will not be published. already_fired: it had already been published. not_found: no message with this id is pending or known. unknown: never written; an outcome added later reads as unknown. */
-export type CancelOutcome = 'cancelled' | 'already_fired' | 'not_found' | 'unknown';
+/** What a cancel request did. cancelled: the pending message was removed and will not be published. already_fired: it had been published (Kafka acknowledged it). not_found: no message with this id is pending or known. in_flight: a dispatcher was publishing it at that moment; the publish under way may still reach the target (treat it as possibly fired), and nothing is published after it. unknown: never written; an outcome added later reads as unknown (a v1 reader reads in_flight as unknown). */
+export type CancelOutcome = 'cancelled' | 'already_fired' | 'not_found' | 'in_flight' | 'unknown';
 
 /** Whether executions of one task may overlap. allow: a due time fires even while an earlier execution runs. forbid: a due time that finds an execution still running is skipped and recorded (ExecutionSkipped, concurrency_forbidden). A symbol added later reads as forbid, the conservative choice. */
 export type ConcurrencyPolicy = 'allow' | 'forbid';
