@@ -34,9 +34,15 @@ describe('handler kit', () => {
       [trigger.execution_id],
     );
     expect(rows).toEqual([{ attempt: 1, finished: true }]);
-    const metrics = (await w.service.ops.app.inject({ url: '/metrics' })).body;
-    expect(metrics).toMatch(
-      /scheduler_task_executions_total\{[^}]*task_type="daily_report"[^}]*status="succeeded"[^}]*\} 1/,
+    // The outcome is counted just after its event is sent: wait for the count, do not race it.
+    const counted =
+      /scheduler_task_executions_total\{[^}]*task_type="daily_report"[^}]*status="succeeded"[^}]*\} 1/;
+    let metrics = '';
+    await waitFor(
+      async () => counted.test((metrics = (await w.service.ops.app.inject({ url: '/metrics' })).body)),
+      {
+        what: 'the success to be counted',
+      },
     );
     expect(metrics).toContain('scheduler_task_duration_bucket');
   });

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { createContracts, unionBranch, type ExecutionEvent, type TaskTrigger } from '@openpenpal/contracts';
+import { sampleTrigger } from '@openpenpal/contracts/samples';
 import {
   loadConfig,
   startService,
@@ -47,22 +47,19 @@ export function probeTrigger(
   payload: Record<string, unknown>,
   overrides: Partial<TaskTrigger> = {},
 ): TaskTrigger {
-  return {
-    execution_id: randomUUID(),
+  return sampleTrigger({
     task_id: uniqueName('task'),
     task_type: 'daily_report',
     task_name: 'probe',
-    timezone: 'Asia/Shanghai',
     nominal_time: Date.now(),
     fire_time: Date.now(),
-    attempt: 1,
     max_retries: 0,
     timeout_secs: 30,
     payload: JSON.stringify(payload),
     source: 'run_now',
     fencing_token: 0,
     ...overrides,
-  };
+  });
 }
 
 /** The handler kit on a probe handler, with topics, group and schema of its own. */

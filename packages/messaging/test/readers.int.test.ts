@@ -3,11 +3,11 @@ import { uniqueName, waitFor } from '@openpenpal/test-kit';
 import type { Admin } from 'kafkajs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
-  createConsumerRunner,
   createSinceReader,
   createTableReader,
-  type ConsumedMessage,
   type TableReader,
+  type TableReaderOptions,
+  type TableRecord,
 } from '../src/index.ts';
 import { contracts, logger, setupMessagingTest, trigger, type MessagingTest } from './support.ts';
 
@@ -37,30 +37,27 @@ describe('readers', () => {
   const table = (
     test: MessagingTest,
     connected: Admin,
-    onRecord: (record: ConsumedMessage<TaskTrigger | null>) => void,
-    groupId = uniqueName('g-table'),
+    onRecord: (record: TableRecord<TaskTrigger>) => void,
+    extra: Partial<TableReaderOptions<'TaskTrigger'>> = {},
   ) => {
     const reader = createTableReader({
+      kafka: test.kafka,
       admin: connected,
+      contracts,
       logger,
       binding: test.binding,
-      groupId,
-      commitCheckMs: 100,
-      consumer: (options) =>
-        createConsumerRunner({
-          kafka: test.kafka,
-          contracts,
-          producer: test.producer,
-          logger,
-          retry: { attempts: 1, initialDelayMs: 10, maxDelayMs: 10 },
-          maxWaitTimeMs: 100,
-          ...options,
-        }),
+      groupPrefix: `${test.binding.topic}-table`,
+      member: 'test',
+      maxWaitTimeMs: 100,
       onRecord,
+      ...extra,
     });
     tables.push(reader);
     return reader;
   };
+
+  const groupsUnder = async (admin: Admin, prefix: string) =>
+    (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
 
   it('a table is loaded only once every record up to the ends seen at start was read, and stays live', async () => {
     const { t, admin } = await setup();
@@ -92,33 +89,74 @@ describe('readers', () => {
     await waitFor(() => rows.get('late') === 9 && !rows.has('k0'), { what: 'the live update and delete' });
   });
 
-  it('a record it cannot decode does not hold the loading back', async () => {
+  it('counts and skips a record it cannot decode, never dead-letters it, and is loaded past it: 3 bad records, 4 starts', async () => {
     const { t, admin } = await setup(1);
     await t.producer.send(t.binding, [{ key: 'a', value: trigger('a', 1) }]);
-    // Last in the partition: the consumer dead-letters it, so the handler never sees the end offset.
-    await t.producer.sendRaw(t.binding.topic, [{ key: 'junk', value: Buffer.from('not avro') }]);
-    const keys: (string | null)[] = [];
-    const reader = table(t, admin, (record) => keys.push(record.key));
-    await reader.start();
-    await reader.loaded();
-    expect(keys).toEqual(['a']);
+    // Last in the partition: the loading must not wait for a record it will never hand over.
+    await t.producer.sendRaw(
+      t.binding.topic,
+      ['junk-1', 'junk-2', 'junk-3'].map((key) => ({ key, value: Buffer.from(`not avro: ${key}`) })),
+    );
+    for (let start = 0; start < 4; start += 1) {
+      const keys: (string | null)[] = [];
+      const undecodable: string[] = [];
+      const reader = table(t, admin, (record) => keys.push(record.key), {
+        onUndecodable: (record) => undecodable.push(`${record.key}@${record.offset}`),
+      });
+      await reader.start();
+      await reader.loaded();
+      expect(keys).toEqual(['a']);
+      expect(undecodable).toEqual(['junk-1@1', 'junk-2@2', 'junk-3@3']);
+      await reader.close();
+    }
+    const [dlq] = await admin.fetchTopicOffsets(`${t.binding.topic}.dlq`);
+    expect(dlq?.high).toBe('0');
   });
 
-  it('an empty table is loaded at once, and its group is deleted on close', async () => {
+  it('commits nothing, and deletes its group on close; an empty table is loaded at once', async () => {
     const { t, admin } = await setup();
-    const groupId = uniqueName('g-table');
-    const reader = table(t, admin, () => undefined, groupId);
+    await t.producer.send(t.binding, [{ key: 'a', value: trigger('a', 1) }]);
+    const reader = table(t, admin, () => undefined);
     await reader.start();
-    expect(reader.isLoaded()).toBe(true);
+    await reader.loaded();
     expect(reader.isRunning()).toBe(true);
+    expect(reader.groupId).toMatch(new RegExp(`^${t.binding.topic}-table-test-[0-9a-f]{8}$`));
+    const [committed] = await admin.fetchOffsets({ groupId: reader.groupId, topics: [t.binding.topic] });
+    expect(committed?.partitions.every((p) => p.offset === '-1')).toBe(true);
     await reader.close();
     await reader.close();
     expect(reader.isRunning()).toBe(false);
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
-    expect(groups).not.toContain(groupId);
+    expect(await groupsUnder(admin, `${t.binding.topic}-table`)).toEqual([]);
+
+    // The (empty) DLQ topic read as a table: nothing to wait for.
+    const empty = table(t, admin, () => undefined, {
+      binding: { topic: `${t.binding.topic}.dlq`, schema: 'TaskTrigger' },
+    });
+    await empty.start();
+    expect(empty.isLoaded()).toBe(true);
   });
 
-  it('reads back the records written since a point in time, skipping one it cannot decode', async () => {
+  it('deletes the idle groups of killed readers under its prefix when it starts, never a live one', async () => {
+    const { t, admin } = await setup();
+    const prefix = `${t.binding.topic}-table`;
+    // A reader killed without closing leaves its group; once its session is over the group is idle.
+    const idle = `${prefix}-killed-0badc0de`;
+    const leftover = t.kafka.consumer({ groupId: idle });
+    await leftover.connect();
+    await leftover.subscribe({ topics: [t.binding.topic], fromBeginning: true });
+    await leftover.run({ eachMessage: () => Promise.resolve() });
+    await leftover.disconnect();
+    expect(await groupsUnder(admin, prefix)).toEqual([idle]);
+    const live = table(t, admin, () => undefined, { member: 'live' });
+    await live.start();
+    expect(await groupsUnder(admin, prefix)).toEqual([live.groupId]);
+
+    const next = table(t, admin, () => undefined, { member: 'next' });
+    await next.start();
+    expect((await groupsUnder(admin, prefix)).sort()).toEqual([live.groupId, next.groupId].sort());
+  });
+
+  it('reads back the records written since a point in time, skipping one it cannot decode, leaving no group', async () => {
     const { t, admin } = await setup();
     const other = `${t.binding.topic}.dlq`;
     await t.producer.send(
@@ -132,17 +170,19 @@ describe('readers', () => {
       [4, 5].map((n) => ({ key: `t${n}`, value: trigger(`t${n}`, 1) })),
     );
     await t.producer.sendRaw(t.binding.topic, [{ key: 't6', value: Buffer.from('not avro') }]);
+    const groupPrefix = uniqueName('g-readback');
     const read = createSinceReader({
       kafka: t.kafka,
       admin,
       contracts,
       logger,
       schema: 'TaskTrigger',
-      groupPrefix: uniqueName('g-readback'),
+      groupPrefix,
     });
     const found = await read([t.binding.topic, other], since);
     expect(found.map((f) => f.value.task_id).sort()).toEqual(['t4', 't5']);
     expect(found.every((f) => f.topic === t.binding.topic && f.timestamp >= since)).toBe(true);
     expect(await read([other], since)).toEqual([]);
+    expect(await groupsUnder(admin, groupPrefix)).toEqual([]);
   });
 });

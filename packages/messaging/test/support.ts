@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createContracts, type TaskTrigger } from '@openpenpal/contracts';
+import { sampleTrigger } from '@openpenpal/contracts/samples';
 import { createKafkaTestContext, type KafkaTestContext, type StackEnv } from '@openpenpal/test-kit';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { pino } from 'pino';
@@ -44,23 +45,9 @@ export async function setupMessagingTest(stack: StackEnv, partitions = 3): Promi
   };
 }
 
+/** A trigger of `taskId`'s attempt `attempt` (the shared contract sample). */
 export function trigger(taskId: string, attempt: number, overrides: Partial<TaskTrigger> = {}): TaskTrigger {
-  return {
-    execution_id: randomUUID(),
-    task_id: taskId,
-    task_type: 'letter_cleanup',
-    task_name: `task ${taskId}`,
-    timezone: 'Asia/Shanghai',
-    nominal_time: 1_767_225_600_000,
-    fire_time: 1_767_225_600_010,
-    attempt,
-    max_retries: 3,
-    timeout_secs: 60,
-    payload: '{"days_old":7}',
-    source: 'cron',
-    fencing_token: 1,
-    ...overrides,
-  };
+  return sampleTrigger({ task_id: taskId, task_name: `task ${taskId}`, attempt, ...overrides });
 }
 
 /** Reads every message of a topic from the beginning until `count` arrived (or the timeout). */

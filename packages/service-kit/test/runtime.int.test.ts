@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createContracts, topicSpec, type TaskTrigger } from '@openpenpal/contracts';
+import { createContracts, topicSpec } from '@openpenpal/contracts';
+import { sampleTrigger } from '@openpenpal/contracts/samples';
 import { createKafkaTestContext, type KafkaTestContext } from '@openpenpal/test-kit';
 import { ConfigResourceTypes } from 'kafkajs';
 import { pino } from 'pino';
@@ -15,23 +16,7 @@ const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const contracts = createContracts();
 const fixture = fileURLToPath(new URL('./fixtures/echo-service.ts', import.meta.url));
 
-function trigger(taskId: string): TaskTrigger {
-  return {
-    execution_id: randomUUID(),
-    task_id: taskId,
-    task_type: 'letter_cleanup',
-    task_name: taskId,
-    timezone: 'UTC',
-    nominal_time: 1_767_225_600_000,
-    fire_time: 1_767_225_600_000,
-    attempt: 1,
-    max_retries: 0,
-    timeout_secs: 60,
-    payload: '{}',
-    source: 'cron',
-    fencing_token: 1,
-  };
-}
+const trigger = (taskId: string) => sampleTrigger({ task_id: taskId, task_name: taskId });
 
 /** Runs the fixture service as its own process and resolves with its exit code and output. */
 function runProcess(env: Record<string, string>, timeoutMs = 60_000) {
