@@ -144,10 +144,11 @@ export function createTableReader<S extends SchemaName>(options: TableReaderOpti
     }
   };
 
-  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+  const eachBatch = async (payload: EachBatchPayload) => {
+    const { batch } = payload;
     const { partition } = batch;
     for (const message of batch.messages) {
-      if (!isRunning() || isStale()) return;
+      if (!payload.isRunning() || payload.isStale()) return;
       const offset = BigInt(message.offset);
       const last = applied.get(partition);
       if (last === undefined || offset > last) {
@@ -161,9 +162,9 @@ export function createTableReader<S extends SchemaName>(options: TableReaderOpti
         }
       }
       // Moves kafkajs's position only: nothing is committed.
-      resolveOffset(message.offset);
+      payload.resolveOffset(message.offset);
     }
-    await heartbeat();
+    await payload.heartbeat();
   };
 
   const sweepLoop = async () => {
@@ -195,7 +196,9 @@ export function createTableReader<S extends SchemaName>(options: TableReaderOpti
         groupId,
         allowAutoTopicCreation: false,
         maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
-        ...(session ? { sessionTimeout: session, heartbeatInterval: Math.max(500, Math.floor(session / 10)) } : {}),
+        ...(session
+          ? { sessionTimeout: session, heartbeatInterval: Math.max(500, Math.floor(session / 10)) }
+          : {}),
       });
       consumer = created;
       created.on(created.events.CRASH, (event) => {
