@@ -30,6 +30,7 @@ export const tickerConfigShape = {
   TICKER_MAX_SEND_BATCH: positiveInt.default(10_000),
   TICKER_RECONCILE_LOOKBACK_MS: positiveInt.default(5_000),
   TICKER_PREPARE_AHEAD_MS: nonNegativeInt.max(900).default(100),
+  TICKER_RUN_NOW_MAX_AGE_MS: positiveInt.default(3_600_000),
 };
 
 /** The lease timing follows from the TTL unless set, and must leave room for a renewal to fail. */

@@ -100,6 +100,7 @@ export async function startTicker(
     retryBackoffMs: config.TICKER_RETRY_BACKOFF_MS,
     reconcileLookbackMs: config.TICKER_RECONCILE_LOOKBACK_MS,
     prepareAheadMs: config.TICKER_PREPARE_AHEAD_MS,
+    runNowMaxAgeMs: config.TICKER_RUN_NOW_MAX_AGE_MS,
     // A leader loop that broke on a bug would hold the lease and fire nothing: exit instead, so a
     // standby takes over.
     onFatal: (error) => ctx.fail(error),

@@ -120,8 +120,31 @@ describe('run_now', () => {
     await send(h, command('pause'));
     expect(await send(h, command('run_now', { task_id: 'off' }))).toBe('applied');
     expect(await send(h, command('run_now', { task_id: 'nope' }))).toBe('unknown_task');
-    expect(await send(h, command('run_now', { task_id: 'off', payload_override: '[1]' }))).toBe('rejected');
+    const badOverride = command('run_now', {
+      task_id: 'off',
+      payload_override: '[1]',
+      requested_at: h.clock.now(),
+    });
+    await expect(h.scheduler.command(badOverride)).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { field: 'payload_override' },
+    });
     expect(h.triggers.map((t) => t.task_id)).toEqual(['off']);
+  });
+
+  it('ignores a run_now requested longer ago than the bound, as a new deployment replaying the topic would see it', async () => {
+    const start = at('2026-03-01T10:00:30Z');
+    const h = createHarness({ start, runNowMaxAgeMs: 3_600_000 });
+    h.define(definition('daily', { cron_expression: '0 3 * * *' }));
+    await h.lead();
+    const stale = command('run_now', { task_id: 'daily', requested_at: start - 3_600_001 });
+    const recent = command('run_now', { task_id: 'daily', requested_at: start - 3_599_000 });
+    expect(await send(h, stale)).toBe('expired');
+    expect(await send(h, recent)).toBe('applied');
+    expect(h.triggers.map((t) => t.execution_id)).toEqual([runNowExecutionId(recent.command_id)]);
+    expect(h.triggers[0]?.nominal_time).toBe(recent.requested_at);
+    // Not recorded as missed either: a previous deployment may well have run it.
+    expect(missedOf(h.kafka.events)).toEqual([]);
   });
 });
 

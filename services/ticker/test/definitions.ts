@@ -1,5 +1,8 @@
 import type { TaskDefinition } from '@openpenpal/contracts';
 
+/** When the test definitions were created: any instant the shared rules accept. */
+const CREATED = Date.parse('2026-01-01T00:00:00Z');
+
 /** A valid definition with the domain defaults; tests override what they exercise. */
 export function definition(taskId: string, overrides: Partial<TaskDefinition> = {}): TaskDefinition {
   return {
@@ -24,8 +27,8 @@ export function definition(taskId: string, overrides: Partial<TaskDefinition> = 
     concurrency_policy: 'allow',
     revision: 0,
     created_by: 'test',
-    created_at: 0,
-    updated_at: 0,
+    created_at: CREATED,
+    updated_at: CREATED,
     ...overrides,
   };
 }

@@ -88,6 +88,7 @@ export function createHarness(options: {
   observer?: TickerObserver;
   forbidSlackMs?: number;
   prepareAheadMs?: number;
+  runNowMaxAgeMs?: number;
 }): Harness {
   const clock = options.clock ?? createManualClock(options.start);
   const memory = options.memory ?? createMemoryStore();
@@ -107,6 +108,7 @@ export function createHarness(options: {
     retryBackoffMs: 500,
     reconcileLookbackMs: 5_000,
     prepareAheadMs: options.prepareAheadMs ?? 100,
+    runNowMaxAgeMs: options.runNowMaxAgeMs ?? 3_600_000,
   });
   const revisions = new Map<string, number>();
   return {

@@ -33,42 +33,25 @@ describe('compiling a task definition', () => {
   });
 
   it('rejects a bad expression, zone, limits, payload or an unknown task type, naming the field', () => {
+    const fieldOf = (override: Parameters<typeof definition>[1]) =>
+      problem(() => compileDefinition(definition('t', override), TOPIC_PREFIX)).field;
+    expect(fieldOf({ cron_expression: '60 * * * *' })).toBe('cron_expression');
+    expect(fieldOf({ timezone: '+08:00' })).toBe('timezone');
     expect(
-      problem(() => compileDefinition(definition('t', { cron_expression: '60 * * * *' }), TOPIC_PREFIX))
-        .field,
-    ).toBe('cron_expression/timezone');
-    expect(
-      problem(() => compileDefinition(definition('t', { timezone: '+08:00' }), TOPIC_PREFIX)).message,
-    ).toMatch(/timezone/);
-    expect(
-      problem(() =>
-        compileDefinition(
-          definition('t', { cron_expression: null, scheduled_at: 1, timezone: 'Nowhere/City' }),
-          TOPIC_PREFIX,
-        ),
-      ).field,
+      fieldOf({ cron_expression: null, scheduled_at: at('2026-03-01T10:00:00Z'), timezone: 'Nowhere/City' }),
     ).toBe('timezone');
-    expect(problem(() => compileDefinition(definition('t', { scheduled_at: 5 }), TOPIC_PREFIX)).field).toBe(
-      'cron_expression',
+    expect(fieldOf({ scheduled_at: at('2026-03-01T10:00:00Z') })).toBe('cron_expression');
+    expect(fieldOf({ start_date: at('2026-03-02T00:00:00Z'), end_date: at('2026-03-01T00:00:00Z') })).toBe(
+      'end_date',
     );
-    expect(
-      problem(() => compileDefinition(definition('t', { start_date: 10, end_date: 5 }), TOPIC_PREFIX)).field,
-    ).toBe('run limits');
-    expect(problem(() => compileDefinition(definition('t', { max_runs: 0 }), TOPIC_PREFIX)).field).toBe(
-      'run limits',
+    expect(fieldOf({ max_runs: 0 })).toBe('max_runs');
+    expect(fieldOf({ payload: '[1]' })).toBe('payload');
+    expect(fieldOf({ payload: '{' })).toBe('payload');
+    expect(fieldOf({ task_type: 'unknown' })).toBe('task_type');
+    expect(fieldOf({ misfire_fire_all_cap: 0 })).toBe('misfire_fire_all_cap');
+    expect(problem(() => compileDefinition(definition('t', { max_runs: 0 }), TOPIC_PREFIX)).message).toMatch(
+      /^task "t": /,
     );
-    expect(problem(() => compileDefinition(definition('t', { payload: '[1]' }), TOPIC_PREFIX)).field).toBe(
-      'payload',
-    );
-    expect(problem(() => compileDefinition(definition('t', { payload: '{' }), TOPIC_PREFIX)).field).toBe(
-      'payload',
-    );
-    expect(
-      problem(() => compileDefinition(definition('t', { task_type: 'unknown' }), TOPIC_PREFIX)).field,
-    ).toBe('task_type');
-    expect(
-      problem(() => compileDefinition(definition('t', { misfire_fire_all_cap: 0 }), TOPIC_PREFIX)).field,
-    ).toBe('misfire_fire_all_cap');
   });
 
   it('treats a definition with neither cron nor scheduled_at as run-now only', () => {

@@ -198,6 +198,40 @@ describe('a ticker on a real broker and Redis', () => {
     expect(await world.redis.get(`{${world.prefix}}:pause`)).toContain('"by":"deploy"');
   });
 
+  it('does not fire the old run_now commands a new deployment finds on the topic, and dead-letters invalid ones', async () => {
+    await world.producer.send(defs(), [
+      { key: 'nightly', value: definition('nightly', { cron_expression: '0 3 * * *' }) },
+    ]);
+    const now = Date.now();
+    const stale = command('run_now', { task_id: 'nightly', requested_at: now - 2 * 3_600_000 });
+    const recent = command('run_now', { task_id: 'nightly', requested_at: now - 60_000 });
+    const ancient = command('run_now', { task_id: 'nightly', requested_at: -1e15 });
+    const far = command('run_now', { task_id: 'nightly', requested_at: 8.7e15 });
+    await world.producer.send(
+      commands(),
+      [stale, ancient, far, recent].map((value) => ({ key: 'nightly', value })),
+    );
+    const reader = await world.collectTriggers(['letter_cleanup']);
+    const dlq = await collectTopics(world.kafka, [`${world.commandsTopic}.dlq`]);
+    const t = await start();
+    await waitFor(() => reader.messages.length >= 1, { what: 'the recent run_now', timeoutMs: 15_000 });
+    const letters = await dlq.waitForCount(2, { timeoutMs: 15_000 });
+    await waitFor(
+      async () =>
+        /outcome="expired"[^}]*\} 1/.test(
+          await t.ctx.metrics.registry.getSingleMetricAsString('scheduler_ticker_commands_total'),
+        ),
+      { what: 'the stale run_now counted as expired', timeoutMs: 5_000 },
+    );
+    await reader.close();
+    await dlq.close();
+    expect(reader.messages.map((m) => m.value?.nominal_time)).toEqual([recent.requested_at]);
+    for (const letter of letters) {
+      expect(letter.headers['dlq.error.code']).toBe('VALIDATION_FAILED');
+      expect(letter.headers['dlq.error.message']).toContain('requested_at');
+    }
+  });
+
   it('reads back the triggers it wrote since a point in time, for reconciliation', async () => {
     const topic = world.triggerTopic('letter_cleanup');
     const trigger = (n: number) => ({

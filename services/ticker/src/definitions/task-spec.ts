@@ -1,6 +1,5 @@
 import type { TaskDefinition, TaskType } from '@openpenpal/contracts';
 import {
-  MISFIRE_POLICIES,
   checkRunLimits,
   fireTimesBetween,
   nextAllowedFireTime,
@@ -12,7 +11,8 @@ import {
   type MisfirePolicy,
   type RunLimits,
 } from '@openpenpal/cron';
-import { SchedulerError } from '@openpenpal/errors';
+import { SchedulerError, isSchedulerError } from '@openpenpal/errors';
+import { checkDefinitionValue } from '@openpenpal/task-definitions/validation';
 
 type Timing =
   | { kind: 'cron'; schedule: CronSchedule }
@@ -55,75 +55,48 @@ function sharedSchedule(expression: string, timezone: string): CronSchedule {
   return schedule;
 }
 
-function invalid(taskId: string, field: string, problem: string): SchedulerError {
-  return new SchedulerError('VALIDATION_FAILED', `task ${taskId}: ${field} ${problem}`, {
-    details: { task_id: taskId, field, problem },
+/** The expression a task without one is checked and compiled with: its zone still reaches the handler. */
+const ZONE_ONLY = '0 0 * * *';
+
+/** The shared rules' VALIDATION_FAILED, with the task it is about. */
+function forTask(taskId: string, error: unknown): unknown {
+  if (!isSchedulerError(error) || error.code !== 'VALIDATION_FAILED') return error;
+  return new SchedulerError('VALIDATION_FAILED', `task ${JSON.stringify(taskId)}: ${error.message}`, {
+    details: { ...error.details, task_id: taskId },
+    cause: error,
   });
 }
 
-function problemOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /**
- * Checks a definition with the same functions the admin API uses (`validateCron`,
- * `validateRunLimits`) and compiles it; throws VALIDATION_FAILED naming the field.
+ * Checks a definition with the rules the admin API applies (`checkDefinitionValue` from
+ * `@openpenpal/task-definitions`: the same field ranges, ids, time range, and the cron package's
+ * `validateCron` and `validateRunLimits`) and compiles it; throws VALIDATION_FAILED naming every
+ * bad field. Nothing the ticker writes can then carry a value its consumers refuse.
  */
 export function compileDefinition(def: TaskDefinition, topicPrefix: string): TaskSpec {
-  const id = def.task_id;
-  if (def.task_type === 'unknown') throw invalid(id, 'task_type', 'is unknown to this ticker');
+  try {
+    checkDefinitionValue(def, { schedule: sharedSchedule });
+  } catch (error) {
+    throw forTask(def.task_id, error);
+  }
   const cron = def.cron_expression ?? undefined;
   const at = def.scheduled_at ?? undefined;
-  if (cron !== undefined && at !== undefined) {
-    throw invalid(id, 'cron_expression', 'and scheduled_at are both set');
-  }
-  let timing: Timing;
-  try {
-    // A one-shot or manual task has no expression, yet its zone still reaches the handler: check it
-    // with the same validator (a daily descriptor never fails on its own).
-    const schedule = sharedSchedule(cron ?? '@daily', def.timezone);
-    timing =
-      cron !== undefined
-        ? { kind: 'cron', schedule }
-        : at !== undefined
-          ? { kind: 'once', at }
-          : { kind: 'manual' };
-  } catch (error) {
-    throw invalid(id, cron === undefined ? 'timezone' : 'cron_expression/timezone', problemOf(error));
-  }
-  let limits: RunLimits;
-  try {
-    limits = validateRunLimits({
-      startDate: def.start_date ?? undefined,
-      endDate: def.end_date ?? undefined,
-      maxRuns: def.max_runs ?? undefined,
-    });
-  } catch (error) {
-    throw invalid(id, 'run limits', problemOf(error));
-  }
-  if (!(MISFIRE_POLICIES as readonly string[]).includes(def.misfire_policy)) {
-    throw invalid(id, 'misfire_policy', `${def.misfire_policy} is not a known policy`);
-  }
-  if (!Number.isFinite(def.misfire_grace_ms) || def.misfire_grace_ms < 0) {
-    throw invalid(id, 'misfire_grace_ms', 'must be ≥ 0');
-  }
-  if (!Number.isSafeInteger(def.misfire_fire_all_cap) || def.misfire_fire_all_cap < 1) {
-    throw invalid(id, 'misfire_fire_all_cap', 'must be a positive integer');
-  }
-  let payload: unknown;
-  try {
-    payload = JSON.parse(def.payload);
-  } catch (error) {
-    throw invalid(id, 'payload', `is not JSON: ${problemOf(error)}`);
-  }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw invalid(id, 'payload', 'must be a JSON object');
-  }
+  const schedule = sharedSchedule(cron ?? ZONE_ONLY, def.timezone);
+  const timing: Timing =
+    cron !== undefined
+      ? { kind: 'cron', schedule }
+      : at !== undefined
+        ? { kind: 'once', at }
+        : { kind: 'manual' };
   return {
     def,
     topic: triggerTopicFor(topicPrefix, def.task_type),
     timing,
-    limits,
+    limits: validateRunLimits({
+      startDate: def.start_date ?? undefined,
+      endDate: def.end_date ?? undefined,
+      maxRuns: def.max_runs ?? undefined,
+    }),
     policy: def.misfire_policy,
     graceMs: def.misfire_grace_ms,
     fireAllCap: def.misfire_fire_all_cap,

@@ -1,8 +1,9 @@
 import type { TaskCommand, TaskDefinition } from '@openpenpal/contracts';
 import { SchedulerError, toError } from '@openpenpal/errors';
+import { checkCommandValue } from '@openpenpal/task-definitions/validation';
 import type { Clock } from '@openpenpal/timing';
 import type { Logger } from 'pino';
-import type { TaskBook } from '../definitions/task-book.ts';
+import type { DefinitionOrigin, TaskBook } from '../definitions/task-book.ts';
 import type { FirePublisher } from '../kafka/publisher.ts';
 import type { Leadership } from '../lease/lease.ts';
 import type { CommandOutcome, TickerObserver } from '../metrics/observer.ts';
@@ -36,18 +37,23 @@ export interface SchedulerOptions {
   reconcileLookbackMs: number;
   /** Plan, fence and encode a due instant this long ahead, then release it on time (0: off). */
   prepareAheadMs: number;
+  /** A run_now requested longer ago than this is not fired (a new deployment replaying old commands). */
+  runNowMaxAgeMs: number;
   /** The leader loop broke on something other than losing the lease: the ticker cannot go on. */
   onFatal?: (error: Error) => void;
 }
 
 export interface Scheduler {
-  /** A definition from the table (null: deleted). Standbys keep the table too. */
-  setDefinition(taskId: string, def: TaskDefinition | null): void;
+  /** A definition from the table (null: deleted), with the record it came from. Standbys keep the table too. */
+  setDefinition(taskId: string, def: TaskDefinition | null, origin?: DefinitionOrigin): void;
   /** Starts firing under this term. */
   lead(term: Leadership): void;
   /** Stops firing at once; resolves when the term's loop has ended. */
   stepDown(): Promise<void>;
-  /** Applies an operator command (leader only); resolves once it is durable. */
+  /**
+   * Applies an operator command (leader only); resolves once it is durable. Rejects with
+   * VALIDATION_FAILED naming the field when the command breaks the shared rules.
+   */
   command(command: TaskCommand): Promise<CommandOutcome>;
   role(): 'leader' | 'standby';
   /** The pause state while leading; undefined on a standby. */
@@ -238,8 +244,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 
   return {
-    setDefinition: (taskId, def) => {
-      if (!book.apply(taskId, def)) return;
+    setDefinition: (taskId, def, origin) => {
+      if (!book.apply(taskId, def, origin)) return;
       const term = current;
       if (term) {
         term.changed.add(taskId);
@@ -265,6 +271,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     stepDown,
     command: async (command) => {
+      try {
+        checkCommandValue(command);
+      } catch (error) {
+        observer.command(command.command, 'invalid');
+        throw error;
+      }
       const term = current;
       if (!term) throw new SchedulerError('SHUTTING_DOWN', 'this ticker is not the leader');
       if (command.command === 'run_now') {
@@ -272,6 +284,23 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         if (doneRunNow.has(executionId) || (await store.doneExecutions([executionId])).has(executionId)) {
           observer.command(command.command, 'duplicate');
           return 'duplicate';
+        }
+        // A new commands group starts at the earliest offset, so a new deployment (empty Redis)
+        // would fire every run_now of the topic's retention again. No event is written: this
+        // ticker cannot tell a command a previous deployment applied from one nobody did.
+        const ageMs = clock.now() - command.requested_at;
+        if (ageMs > options.runNowMaxAgeMs) {
+          logger.warn(
+            {
+              commandId: command.command_id,
+              taskId: command.task_id,
+              ageMs,
+              maxAgeMs: options.runNowMaxAgeMs,
+            },
+            'run_now older than TICKER_RUN_NOW_MAX_AGE_MS ignored',
+          );
+          observer.command(command.command, 'expired');
+          return 'expired';
         }
       }
       return new Promise<CommandOutcome>((resolve, reject) => {

@@ -17,7 +17,16 @@ export interface TickerObserver {
   tableLoaded?(ms: number): void;
 }
 
-export type CommandOutcome = 'applied' | 'duplicate' | 'unknown_task' | 'rejected' | 'ignored';
+export type CommandOutcome =
+  | 'applied'
+  | 'duplicate'
+  | 'unknown_task'
+  | 'rejected'
+  | 'ignored'
+  /** Refused by the shared rules (dead-lettered with VALIDATION_FAILED). */
+  | 'invalid'
+  /** A run_now older than TICKER_RUN_NOW_MAX_AGE_MS. */
+  | 'expired';
 
 export const noopObserver: TickerObserver = {
   acknowledged: () => undefined,

@@ -150,18 +150,10 @@ function planPauseCommand(batch: Batch, state: LeaderState, queued: QueuedComman
   batch.outcomes.push({ queued, outcome: 'applied' });
 }
 
-function isJsonObject(text: string): boolean {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * run_now is an operator's explicit request: it fires even while paused, for an inactive task and
  * outside the task's dates, and counts as a run. A concurrency policy of `forbid` still applies.
+ * The command was checked by the shared rules before it was queued (a JSON object override).
  */
 function planRunNow(
   batch: Batch,
@@ -184,7 +176,7 @@ function planRunNow(
     batch.outcomes.push({ queued, outcome: 'unknown_task' });
     return;
   }
-  if (!entry.spec || (override !== undefined && !isJsonObject(override))) {
+  if (!entry.spec) {
     batch.outcomes.push({ queued, outcome: 'rejected' });
     return;
   }
