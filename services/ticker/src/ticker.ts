@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { toError } from '@openpenpal/errors';
+import { SchedulerError, toError } from '@openpenpal/errors';
 import { createSinceReader, type ConsumerRunner } from '@openpenpal/messaging';
 import type { ServiceContext } from '@openpenpal/service-kit';
 import { retry, systemClock, type Clock } from '@openpenpal/timing';
 import type { TickerConfig } from './config.ts';
+import { createDefinitionDeadLetters } from './definitions/dead-letters.ts';
 import { createDefinitionsTable } from './definitions/definitions-table.ts';
 import { createTaskBook } from './definitions/task-book.ts';
 import { createScheduler } from './firing/scheduler.ts';
@@ -39,8 +40,8 @@ function fanOut(observers: readonly TickerObserver[]): TickerObserver {
 
 /**
  * Builds the ticker on the service runtime and starts it: the definitions table (loaded in full
- * before anything else), the running tracker, then the lease. Whoever holds the lease runs the
- * scheduler and the command consumer. Registered with the runtime so that shutdown stops firing
+ * before anything else), then the lease and the running tracker. Whoever holds the lease runs the
+ * scheduler, the command consumer and the dead-lettering of invalid definitions. Registered with the runtime so that shutdown stops firing
  * and releases the lease first, then the consumers, then the clients.
  */
 export async function startTicker(
@@ -53,14 +54,19 @@ export async function startTicker(
   const keys = tickerKeys(config.REDIS_KEY_PREFIX);
   const scripts = loadTickerScripts(redis);
   const store = createRedisTickerStore(redis, scripts, keys);
-  let countInvalid: () => void = () => undefined;
+  // The book, the metrics and the dead letters refer to each other; these are set once all exist.
+  let onInvalid: () => void = () => undefined;
+  let deadLettersPending: () => number = () => 0;
   const book = createTaskBook({
     topicPrefix: config.TICKER_TRIGGER_TOPIC_PREFIX,
     logger,
-    onInvalid: () => countInvalid(),
+    onInvalid: () => onInvalid(),
   });
-  const metrics = createTickerMetrics({ registry: ctx.metrics.registry, taskCounts: () => book.counts() });
-  countInvalid = () => metrics.invalidDefinition();
+  const metrics = createTickerMetrics({
+    registry: ctx.metrics.registry,
+    taskCounts: () => book.counts(),
+    deadLettersPending: () => deadLettersPending(),
+  });
   const observer = fanOut(options.observer ? [metrics.observer, options.observer] : [metrics.observer]);
   const lease = createLeaderLease({
     backend: createRedisLeaseBackend(scripts, keys),
@@ -105,16 +111,42 @@ export async function startTicker(
     // standby takes over.
     onFatal: (error) => ctx.fail(error),
   });
+  const deadLetters = createDefinitionDeadLetters({
+    book,
+    store,
+    producer: ctx.producer,
+    groupId: `${config.KAFKA_GROUP_ID}-table`,
+    clock,
+    logger,
+    retryBackoffMs: config.TICKER_RETRY_BACKOFF_MS,
+    onDeadLettered: () => metrics.definitionDeadLettered(),
+  });
+  onInvalid = () => {
+    metrics.invalidDefinition();
+    deadLetters.wake();
+  };
+  deadLettersPending = () => deadLetters.pending();
   const table = createDefinitionsTable({
+    kafka: ctx.kafka,
     admin: ctx.admin,
+    contracts: ctx.contracts,
     logger,
     topic: config.TICKER_DEFINITIONS_TOPIC,
-    groupId: `${config.KAFKA_GROUP_ID}-table-${ctx.instanceId}-${randomBytes(4).toString('hex')}`,
-    consumer: (table) => ctx.consumer({ name: 'definitions', shutdownDeadlineMs: 5_000, ...table }),
-    onDefinition: (taskId, def) => scheduler.setDefinition(taskId, def),
+    groupPrefix: `${config.KAFKA_GROUP_ID}-table`,
+    member: ctx.instanceId,
+    sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+    onDefinition: (taskId, def, origin) => scheduler.setDefinition(taskId, def, origin),
+    onUndecodable: () => metrics.undecodableDefinition(),
+    onFatal: (error) =>
+      ctx.fail(
+        new SchedulerError('INTERNAL', `the definitions table stopped for good: ${error.message}`, {
+          cause: error,
+        }),
+      ),
   });
   // Before it starts: a shutdown while the table loads still deletes the table's group.
   ctx.register({ name: 'definitions-table', close: () => table.close() });
+  ctx.addReadinessCheck({ name: 'consumer:definitions', check: () => table.isRunning() });
   const tracker = ctx.consumer(
     runningTracker({
       topic: config.TICKER_EXECUTION_EVENTS_TOPIC,
@@ -157,9 +189,11 @@ export async function startTicker(
   lease.onChange((held) => {
     if (held) {
       scheduler.lead(held);
+      deadLetters.lead(held);
       followLeadership(true);
     } else {
       void scheduler.stepDown();
+      void deadLetters.stepDown();
       followLeadership(false);
     }
   });
@@ -167,6 +201,7 @@ export async function startTicker(
     name: 'leadership',
     close: async () => {
       await scheduler.close();
+      await deadLetters.close();
       await lease.close();
       followLeadership(false);
       await transitions;

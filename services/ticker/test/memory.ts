@@ -16,6 +16,7 @@ export function createMemoryStore() {
   const running = new Map<string, string>();
   const finished = new Map<string, string>();
   const done = new Set<string>();
+  const deadLetters = new Map<string, string>();
   const state = {
     lease: undefined as string | undefined,
     inflight: undefined as InflightMarker | undefined,
@@ -90,8 +91,15 @@ export function createMemoryStore() {
       finished.set(taskId, executionId);
       return Promise.resolve(false);
     },
+    deadLetteredDefinitions: () => Promise.resolve(new Map(deadLetters)),
+    recordDeadLetteredDefinitions: (fence, dead, forget) => {
+      fenced(fence);
+      for (const [taskId, record] of dead) deadLetters.set(taskId, record);
+      for (const taskId of forget) deadLetters.delete(taskId);
+      return Promise.resolve();
+    },
   };
-  return { store, state, checkpoints, running };
+  return { store, state, checkpoints, running, deadLetters };
 }
 
 /** Kafka in memory: what was sent, in order, and failures to inject per operation. */

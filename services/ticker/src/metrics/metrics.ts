@@ -9,16 +9,20 @@ export interface TickerMetrics {
   observer: TickerObserver;
   lock: LockObserver;
   invalidDefinition(): void;
+  undecodableDefinition(): void;
+  definitionDeadLettered(): void;
 }
 
 /**
  * The ticker's Prometheus series, in the service's registry (which already holds the process
- * metrics and the consumer metrics of its three groups). The lock series carry the names the
+ * metrics and the consumer metrics of its executions and commands groups). The lock series carry the names the
  * platform's dashboard and alerts expect (openpenpal-domain.md §7); the rest are the ticker's own.
  */
 export function createTickerMetrics(options: {
   registry: Registry;
   taskCounts: () => { active: number; inactive: number; invalid: number };
+  /** Invalid definitions the leader has not yet dead-lettered (or found dead-lettered). */
+  deadLettersPending: () => number;
 }): TickerMetrics {
   const { registry } = options;
   const registers = [registry];
@@ -92,6 +96,24 @@ export function createTickerMetrics(options: {
     help: 'Task definitions rejected by validation (the task does not fire).',
     registers,
   });
+  const undecodable = new Counter({
+    name: 'scheduler_ticker_undecodable_definitions_total',
+    help: 'Definition records that could not be decoded, counted once per record and start (skipped, not dead-lettered).',
+    registers,
+  });
+  const deadLettered = new Counter({
+    name: 'scheduler_ticker_definition_dead_letters_total',
+    help: 'Invalid definitions this replica dead-lettered as leader (once per record across restarts).',
+    registers,
+  });
+  new Gauge({
+    name: 'scheduler_ticker_definition_dead_letters_pending',
+    help: 'Invalid definitions the leader has not dead-lettered yet (stays above 0 while DLQ writes fail).',
+    registers,
+    collect() {
+      this.set(options.deadLettersPending());
+    },
+  });
   const failures = new Counter({
     name: 'scheduler_ticker_batch_failures_total',
     help: 'Fire batches that failed and were retried.',
@@ -148,5 +170,7 @@ export function createTickerMetrics(options: {
       active: (held) => locksActive.set(lockLabel, held ? 1 : 0),
     },
     invalidDefinition: () => invalid.inc(),
+    undecodableDefinition: () => undecodable.inc(),
+    definitionDeadLettered: () => deadLettered.inc(),
   };
 }

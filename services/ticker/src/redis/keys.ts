@@ -22,6 +22,8 @@ export interface TickerKeys {
   finished: string;
   /** Sorted set of the execution ids of applied run_now commands, scored by when applied. */
   commandsDone: string;
+  /** Hash task_id → `<partition>:<offset>` of its invalid definition record already dead-lettered. */
+  definitionDeadLetters: string;
   /** SCAN pattern matching every key above. */
   pattern: string;
 }
@@ -37,6 +39,7 @@ export function tickerKeys(prefix: string): TickerKeys {
     running: space.key('running'),
     finished: space.key('finished'),
     commandsDone: space.key('commands-done'),
+    definitionDeadLetters: space.key('definition-dead-letters'),
     pattern: space.pattern,
   };
 }

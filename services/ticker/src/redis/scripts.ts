@@ -14,6 +14,7 @@ const SCRIPTS = {
   commitFire: { file: 'commit-fire', numberOfKeys: 6 },
   setPause: { file: 'set-pause', numberOfKeys: 2 },
   finishRunning: { file: 'finish-running', numberOfKeys: 2 },
+  recordDeadLetters: { file: 'record-dead-letters', numberOfKeys: 2 },
 } as const;
 
 export type TickerScripts = LoadedScripts<keyof typeof SCRIPTS>;

@@ -116,5 +116,12 @@ export function createRedisTickerStore(redis: Redis, scripts: TickerScripts, key
     },
     finishRunning: async (taskId, executionId) =>
       (await scripts.finishRunning([keys.running, keys.finished], [taskId, executionId])) === 1,
+    deadLetteredDefinitions: async () =>
+      new Map(Object.entries(await redis.hgetall(keys.definitionDeadLetters))),
+    recordDeadLetteredDefinitions: async (fence, dead, forget) => {
+      const args: (string | number)[] = [fence, dead.length, ...dead.flat(), ...forget];
+      const reply = await scripts.recordDeadLetters([keys.lease, keys.definitionDeadLetters], args);
+      if (reply === -1) throw fencedOut();
+    },
   };
 }

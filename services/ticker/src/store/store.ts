@@ -67,6 +67,14 @@ export interface TickerStore {
   /** Which of these run_now executions were already applied. */
   doneExecutions(executionIds: readonly string[]): Promise<Set<string>>;
   finishRunning(taskId: string, executionId: string): Promise<boolean>;
+  /** task_id → `<partition>:<offset>` of the invalid definition record already dead-lettered. */
+  deadLetteredDefinitions(): Promise<Map<string, string>>;
+  /** Remembers dead-lettered definition records and forgets tasks no longer invalid (fenced). */
+  recordDeadLetteredDefinitions(
+    fence: string,
+    dead: readonly (readonly [taskId: string, record: string])[],
+    forget: readonly string[],
+  ): Promise<void>;
 }
 
 export function fencedOut(): SchedulerError {
