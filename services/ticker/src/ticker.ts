@@ -70,8 +70,10 @@ export async function startTicker(
   const observer = fanOut(options.observer ? [metrics.observer, options.observer] : [metrics.observer]);
   const lease = createLeaderLease({
     backend: createRedisLeaseBackend(scripts, keys),
-    // A random suffix: a restarted process never mistakes its predecessor's lease for its own.
+    // A random suffix: a restarted process never mistakes its predecessor's lease for its own;
+    // it takes it over at once instead of waiting out its TTL (INSTANCE_ID is unique per replica).
     owner: `${ctx.instanceId}/${randomBytes(4).toString('hex')}`,
+    takeOverFrom: ctx.instanceId,
     ttlMs: config.TICKER_LEASE_TTL_MS,
     renewEveryMs: config.TICKER_LEASE_RENEW_MS,
     safetyMarginMs: config.TICKER_LEASE_SAFETY_MARGIN_MS,
@@ -215,6 +217,9 @@ export async function startTicker(
   await table.start();
   await table.loaded();
   observer.tableLoaded?.(performance.now() - loading);
-  await tracker.start();
+  // The lease first: joining the executions group after a crash waits for the dead member's
+  // session to time out, and firing does not need it (the running marks are in Redis; the
+  // tracker only frees them, from its committed offset on).
   lease.start();
+  await tracker.start();
 }

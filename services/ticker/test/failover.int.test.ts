@@ -1,65 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { waitFor } from '@openpenpal/test-kit';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createTickerWorld, type TickerWorld } from './int-support.ts';
+import { startTickerProcess, stopTickerProcess as stop, type TickerProcess } from './processes.ts';
 import { definition } from './support.ts';
 
 const stack = inject('stack');
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const TTL_MS = 3_000;
 
-interface TickerProcess {
-  child: ChildProcess;
-  /** Log lines (pino JSON) as they arrive. */
-  lines: { msg?: string; time: number; token?: number }[];
-  has(msg: string): boolean;
-  at(msg: string): number | undefined;
-}
-
 function startTicker(world: TickerWorld, name: string): TickerProcess {
-  const child = spawn(process.execPath, [main], {
-    env: {
-      ...process.env,
-      ...world.env({
-        INSTANCE_ID: name,
-        HTTP_PORT: '0',
-        LOG_LEVEL: 'info',
-        TICKER_LEASE_TTL_MS: String(TTL_MS),
-        TICKER_LEASE_RENEW_MS: '1000',
-        TICKER_LEASE_SAFETY_MARGIN_MS: '600',
-      }),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return startTickerProcess(world, name, {
+    TICKER_LEASE_TTL_MS: String(TTL_MS),
+    TICKER_LEASE_RENEW_MS: '1000',
+    TICKER_LEASE_SAFETY_MARGIN_MS: '600',
   });
-  const lines: TickerProcess['lines'] = [];
-  let rest = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    const text = rest + chunk.toString();
-    const parts = text.split('\n');
-    rest = parts.pop() ?? '';
-    for (const part of parts) {
-      try {
-        lines.push(JSON.parse(part) as TickerProcess['lines'][number]);
-      } catch {
-        // Not a log line (a runtime warning).
-      }
-    }
-  });
-  child.stderr.resume();
-  return {
-    child,
-    lines,
-    has: (msg) => lines.some((l) => l.msg === msg),
-    at: (msg) => lines.find((l) => l.msg === msg)?.time,
-  };
-}
-
-async function stop(ticker: TickerProcess, signal: NodeJS.Signals): Promise<void> {
-  if (ticker.child.exitCode !== null || ticker.child.signalCode !== null) return;
-  const exited = new Promise((resolve) => ticker.child.once('exit', resolve));
-  ticker.child.kill(signal);
-  await exited;
 }
 
 describe('two ticker processes', () => {

@@ -14,9 +14,12 @@ function memoryBackend(clock: ManualClock) {
   };
   const live = () => state.value !== undefined && clock.now() < state.expiresAt;
   const backend: LeaseBackend = {
-    acquire: (owner, ttlMs) => {
+    acquire: (owner, ttlMs, takeOverFrom) => {
       if (state.down) return Promise.reject(new Error('redis down'));
-      if (live())
+      // As acquire-lease.lua: an earlier process of the caller's instance holds it.
+      const predecessor =
+        takeOverFrom !== undefined && new RegExp(`^${takeOverFrom}/[0-9a-f]+:\\d+$`).test(state.value ?? '');
+      if (live() && !predecessor)
         return Promise.resolve({
           acquired: false,
           holder: state.value ?? '',
@@ -52,12 +55,13 @@ async function advanceTo(clock: ManualClock, target: number): Promise<void> {
   while (clock.now() < target) await clock.advanceTo(Math.min(target, clock.now() + 10));
 }
 
-function replica(name: string, clock: ManualClock, backend: LeaseBackend) {
+function replica(name: string, clock: ManualClock, backend: LeaseBackend, takeOverFrom?: string) {
   const changes: (Leadership | undefined)[] = [];
   const counts = { acquired: 0, failed: 0, timedOut: 0 };
   const lease = createLeaderLease({
     backend,
     owner: name,
+    ...(takeOverFrom === undefined ? {} : { takeOverFrom }),
     ttlMs: 3_000,
     renewEveryMs: 1_000,
     safetyMarginMs: 600,
@@ -152,6 +156,31 @@ describe('the leader lease', () => {
     expect(a.lease.current()).toBeUndefined();
     expect(a.counts.timedOut).toBe(1);
     await a.lease.close();
+  });
+
+  it('takes over at once a lease an earlier process of its own instance still holds, on its first attempt only', async () => {
+    const clock = createManualClock(0);
+    const redis = memoryBackend(clock);
+    // Killed a moment ago: its key has most of its TTL left.
+    Object.assign(redis.state, { value: 'ticker-1/aaaa1111:1', expiresAt: 3_000, counter: 1 });
+    const restarted = replica('ticker-1/bbbb2222', clock, redis.backend, 'ticker-1');
+    restarted.lease.start();
+    await advanceTo(clock, 10);
+    expect(restarted.lease.current()).toEqual({ token: 2, value: 'ticker-1/bbbb2222:2' });
+    await restarted.lease.close();
+
+    // Another replica holds it at the first attempt; a later lease of the same instance id (a
+    // duplicate INSTANCE_ID) is not taken over: the lease waits for it like for any other holder.
+    Object.assign(redis.state, { value: 'ticker-2/cccc3333:3', expiresAt: clock.now() + 3_000, counter: 3 });
+    const late = replica('ticker-1/dddd4444', clock, redis.backend, 'ticker-1');
+    late.lease.start();
+    await advanceTo(clock, clock.now() + 10);
+    Object.assign(redis.state, { value: 'ticker-1/eeee5555:4', expiresAt: clock.now() + 3_000, counter: 4 });
+    await advanceTo(clock, clock.now() + 2_000);
+    expect(late.lease.current()).toBeUndefined();
+    await advanceTo(clock, clock.now() + 1_100);
+    expect(late.lease.current()).toEqual({ token: 5, value: 'ticker-1/dddd4444:5' });
+    await late.lease.close();
   });
 
   it('releases the lease on close so a standby need not wait for the TTL', async () => {

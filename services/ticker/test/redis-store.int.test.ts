@@ -55,6 +55,43 @@ describe('the ticker state in Redis', () => {
     expect(await redis.pttl(keys.lease)).toBeGreaterThan(4_000);
   });
 
+  it('lets a process take over the lease of an earlier process of its own instance, and no other', async () => {
+    const lease = createRedisLeaseBackend(scripts, keys);
+    await lease.acquire('ticker-1/aaaa1111', 10_000);
+    for (const other of ['ticker-10', 'ticker', 'ticker-1/aaaa1111/x', '']) {
+      expect(await lease.acquire(`${other}/bbbb2222`, 10_000, other)).toMatchObject({ acquired: false });
+    }
+    expect(await lease.acquire('ticker-1/cccc3333', 10_000, 'ticker-1')).toEqual({
+      acquired: true,
+      token: 2,
+      replaced: 'ticker-1/aaaa1111:1',
+    });
+    expect(await lease.renew('ticker-1/aaaa1111:1', 10_000)).toBe(false);
+  });
+
+  it('remembers dead-lettered definition records under the lease, and forgets tasks', async () => {
+    const lease = createRedisLeaseBackend(scripts, keys);
+    await lease.acquire('a', 5_000);
+    await store.recordDeadLetteredDefinitions(
+      'a:1',
+      [
+        ['t1', '0:5'],
+        ['t2', '2:9'],
+      ],
+      [],
+    );
+    await store.recordDeadLetteredDefinitions('a:1', [['t3', '1:1']], ['t1']);
+    expect(await store.deadLetteredDefinitions()).toEqual(
+      new Map([
+        ['t2', '2:9'],
+        ['t3', '1:1'],
+      ]),
+    );
+    await expect(store.recordDeadLetteredDefinitions('b:2', [['t4', '0:1']], [])).rejects.toSatisfy(
+      isFencedOut,
+    );
+  });
+
   it('refuses every write of a deposed leader and leaves the state as the new leader wrote it', async () => {
     const lease = createRedisLeaseBackend(scripts, keys);
     await lease.acquire('old', 100);

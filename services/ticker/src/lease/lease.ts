@@ -4,10 +4,18 @@ import type { Logger } from 'pino';
 
 /** The store the lease lives in (Redis in production: lease-redis.ts). */
 export interface LeaseBackend {
+  /**
+   * Takes the lease when it is free or, with `takeOverFrom`, when an earlier process of that
+   * instance (owner `<takeOverFrom>/<hex>`) holds it; `replaced` is the lease value taken over.
+   */
   acquire(
     owner: string,
     ttlMs: number,
-  ): Promise<{ acquired: true; token: number } | { acquired: false; holder: string; remainingMs: number }>;
+    takeOverFrom?: string,
+  ): Promise<
+    | { acquired: true; token: number; replaced?: string | undefined }
+    | { acquired: false; holder: string; remainingMs: number }
+  >;
   /** True when the caller still held the lease and it was extended. */
   renew(value: string, ttlMs: number): Promise<boolean>;
   release(value: string): Promise<boolean>;
@@ -41,7 +49,16 @@ export interface LeaderLease {
 
 export interface LeaderLeaseOptions {
   backend: LeaseBackend;
+  /** `<instance id>/<random>`: unique to this process. */
   owner: string;
+  /**
+   * This process's instance id. Its first answered acquisition takes over a lease still held by an
+   * earlier process of the same instance (`<instance id>/<other random>`): instance ids are unique
+   * among running replicas, so that process is gone — killed, its lease not yet expired — and a
+   * restart need not wait out its TTL. The fencing token still grows, so should it be alive after
+   * all, its renewal is refused and its Redis writes are fenced out. Later attempts never take over.
+   */
+  takeOverFrom?: string;
   ttlMs: number;
   renewEveryMs: number;
   /**
@@ -69,6 +86,7 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
   const listeners: ((term: Leadership | undefined) => void)[] = [];
   const stop = new AbortController();
   let held: (Leadership & { validUntil: number }) | undefined;
+  let takeOverFrom = options.takeOverFrom;
   let loop: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
 
@@ -104,8 +122,15 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
   const tryAcquire = async (): Promise<number> => {
     const sentAt = clock.now();
     try {
-      const result = await until(backend.acquire(owner, ttlMs), sentAt + renewEveryMs);
+      const result = await until(backend.acquire(owner, ttlMs, takeOverFrom), sentAt + renewEveryMs);
       if (result === undefined) throw new Error('lease acquisition timed out');
+      takeOverFrom = undefined;
+      if (result.acquired && result.replaced !== undefined) {
+        logger.warn(
+          { replaced: result.replaced },
+          'took over the lease of an earlier process of this instance',
+        );
+      }
       if (result.acquired) {
         held = {
           token: result.token,
