@@ -1,6 +1,7 @@
 import type { Copy, Ledger } from './ledger.ts';
+import { latenessOfDue } from './summaries.ts';
 
-/** Pure calculations over a finished run's ledger: no clock, no I/O. */
+/** How each fault went, from a finished run's ledger: pure, no clock, no I/O. */
 
 export type FaultKind = 'service' | 'redis' | 'kafka';
 
@@ -14,6 +15,8 @@ export interface PhaseTimes {
   readyAt: number | null;
   /** The next phase's kill, or the end of the run for the last phase. */
   endAt: number;
+  /** What the harness read just before the kill (Redis's AOF state, say). */
+  beforeKill?: Record<string, unknown>;
 }
 
 export interface RecoveryOptions {
@@ -35,26 +38,6 @@ export const DEFAULT_RECOVERY: RecoveryOptions = {
   threshold: 0.9,
   targetMs: 10_000,
 };
-
-export interface LatenessSummary {
-  count: number;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  p999: number | null;
-  max: number | null;
-}
-
-/** Nearest-rank percentiles (ms, rounded) of `values`; nulls when empty. */
-export function summarise(values: readonly number[]): LatenessSummary {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  const at = (p: number): number | null => {
-    if (sorted.length === 0) return null;
-    const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-    return Math.round(sorted[rank] ?? 0);
-  };
-  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: at(1) };
-}
 
 export interface RatioPoint {
   /** End of the window (epoch ms). */
@@ -118,26 +101,60 @@ export function recoveredAt(
   return null;
 }
 
-/** The first copy published after the kill (record time) and received after the restart. */
+/** The first copy published after `publishedAfter` (record time) and received at or after `receivedFrom`. */
 export function firstDeliveryAfter(
   copies: readonly Copy[],
-  killAt: number,
-  restartedAt: number,
+  publishedAfter: number,
+  receivedFrom: number,
 ): Copy | undefined {
   let first: Copy | undefined;
   for (const copy of copies) {
-    if (copy.receivedAt < restartedAt || copy.publishedAt < killAt) continue;
+    if (copy.receivedAt < receivedFrom || copy.publishedAt <= publishedAfter) continue;
     if (!first || copy.receivedAt < first.receivedAt) first = copy;
   }
   return first;
 }
 
+/**
+ * What counts as deliveries resumed after each fault. Service: a copy the new process published
+ * (record time after the killed one was gone). Redis: a copy published once Redis was back (a batch
+ * claimed before the kill is published within milliseconds, before the restart). Kafka: any copy
+ * received from the new broker, also one whose send started before the kill and was retried.
+ */
+function resumed(copies: readonly Copy[], phase: PhaseTimes): Copy | undefined {
+  switch (phase.fault) {
+    case 'service':
+      return firstDeliveryAfter(copies, phase.exitedAt, phase.restartedAt);
+    case 'redis':
+      return firstDeliveryAfter(copies, phase.readyAt ?? phase.restartedAt, phase.restartedAt);
+    case 'kafka':
+      return firstDeliveryAfter(copies, Number.NEGATIVE_INFINITY, phase.restartedAt);
+  }
+}
+
+/** The highest rate (per second, over `windowMs`) among sorted-or-not event times in [from, to). */
+export function peakRate(times: readonly number[], from: number, to: number, windowMs = 5_000): number {
+  const inside = times.filter((t) => t >= from && t < to).sort((a, b) => a - b);
+  let peak = 0;
+  let lo = 0;
+  for (let hi = 0; hi < inside.length; hi += 1) {
+    while ((inside[hi] ?? 0) - (inside[lo] ?? 0) >= windowMs) lo += 1;
+    peak = Math.max(peak, hi - lo + 1);
+  }
+  return Math.round((peak * 1000) / windowMs);
+}
+
 /** The longest time in [from, to] without any copy received (the ends count as edges). */
 export function longestSilence(copies: readonly Copy[], from: number, to: number): number {
-  const times = copies
-    .map((c) => c.receivedAt)
-    .filter((t) => t >= from && t <= to)
-    .sort((a, b) => a - b);
+  return longestSilenceOf(
+    copies.map((c) => c.receivedAt),
+    from,
+    to,
+  );
+}
+
+function longestSilenceOf(all: readonly number[], from: number, to: number): number {
+  const times = all.filter((t) => t >= from && t <= to).sort((a, b) => a - b);
   let previous = from;
   let longest = 0;
   for (const t of [...times, to]) {
@@ -145,32 +162,6 @@ export function longestSilence(copies: readonly Copy[], from: number, to: number
     previous = t;
   }
   return longest;
-}
-
-/** Lateness (first copy received − due) of the ids due in [from, to). */
-export function latenessOfDue(ledger: Ledger, from: number, to: number) {
-  const late: number[] = [];
-  const lateAfterAccept: number[] = [];
-  let undelivered = 0;
-  for (let seq = 0; seq < ledger.offered; seq += 1) {
-    const due = ledger.dueAt[seq] ?? 0;
-    if (due < from || due >= to) continue;
-    const received = ledger.firstReceivedAt[seq] ?? 0;
-    if (received === 0) {
-      undelivered += 1;
-      continue;
-    }
-    late.push(received - due);
-    lateAfterAccept.push(received - Math.max(due, ledger.acceptedAt[seq] ?? 0));
-  }
-  return {
-    ...summarise(late),
-    undelivered,
-    // What the delay queue owes once Kafka had the request: a due time that passed while the
-    // requester could not reach Kafka is not the queue's lateness.
-    maxAfterAcceptMs:
-      lateAfterAccept.length === 0 ? null : Math.round(lateAfterAccept.reduce((a, b) => Math.max(a, b))),
-  };
 }
 
 const since = (at: number | null | undefined, origin: number): number | null =>
@@ -184,7 +175,7 @@ export function phaseResult(
 ) {
   // The service's own start counts against it; Redis's and Kafka's start-up does not.
   const restartRef = phase.fault === 'service' ? phase.restartedAt : (phase.readyAt ?? phase.restartedAt);
-  const first = firstDeliveryAfter(ledger.copyLog, phase.killAt, phase.restartedAt);
+  const first = resumed(ledger.copyLog, phase);
   const recovered = recoveredAt(
     points,
     Math.max(phase.restartedAt, phase.killAt + options.windowMs),
@@ -211,6 +202,15 @@ export function phaseResult(
       afterRestartMs: rateAfterRestart,
     },
     longestSilenceMs: Math.round(longestSilence(ledger.copyLog, phase.killAt, phase.endAt)),
+    // How fast the intake took requests in at best: after a stall it must beat the offered rate to catch up.
+    peakIntakePerSecond: peakRate(ledger.intakeTimes, phase.killAt, phase.endAt),
+    longestRequestAckGapMs: Math.round(
+      longestSilenceOf(
+        ledger.acceptedAt.filter((t) => t > 0),
+        phase.killAt,
+        phase.endAt,
+      ),
+    ),
     minDeliveryRatio: minRatio(points, phase.killAt + options.windowMs, phase.endAt),
     lateness: latenessOfDue(ledger, phase.killAt, phase.endAt),
     copiesReceived: inPhase.length,
@@ -222,73 +222,15 @@ export function phaseResult(
   };
 }
 
-export type PhaseResult = ReturnType<typeof phaseResult>;
+/** The share of windows in [from, to] at or above the threshold: how steady delivery is without a fault. */
+export function shareAtOrAbove(points: readonly RatioPoint[], from: number, to: number, threshold: number) {
+  const inside = points.filter((p) => p.at >= from && p.at <= to);
+  if (inside.length === 0) return null;
+  return Math.round((inside.filter((p) => p.ratio >= threshold).length / inside.length) * 1000) / 1000;
+}
 
 export function minRatio(points: readonly RatioPoint[], from: number, to: number): number | null {
   let min: number | null = null;
   for (const p of points) if (p.at >= from && p.at <= to) min = Math.min(min ?? p.ratio, p.ratio);
   return min === null ? null : Math.round(min * 1000) / 1000;
 }
-
-export function totals(ledger: Ledger, sampleSize = 20) {
-  let accepted = 0;
-  let delivered = 0;
-  let deliveredUnaccepted = 0;
-  let duplicates = 0;
-  let idsWithDuplicates = 0;
-  let maxCopies = 0;
-  let withoutEvent = 0;
-  let dispatchedEvents = 0;
-  let redeliveredEvents = 0;
-  const lost: string[] = [];
-  let lostCount = 0;
-  const late: number[] = [];
-  const serviceLate: number[] = [];
-  for (let seq = 0; seq < ledger.offered; seq += 1) {
-    const copies = ledger.copies[seq] ?? 0;
-    const wasAccepted = (ledger.acceptedAt[seq] ?? 0) > 0;
-    dispatchedEvents += ledger.dispatchedEvents[seq] ?? 0;
-    redeliveredEvents += ledger.redeliveredEvents[seq] ?? 0;
-    if (wasAccepted) accepted += 1;
-    if (copies > 0) {
-      if (wasAccepted) delivered += 1;
-      else deliveredUnaccepted += 1;
-      late.push((ledger.firstReceivedAt[seq] ?? 0) - (ledger.dueAt[seq] ?? 0));
-      if ((ledger.dispatchedEvents[seq] ?? 0) === 0) withoutEvent += 1;
-    } else if (wasAccepted) {
-      lostCount += 1;
-      if (lost.length < sampleSize) lost.push(ledger.idOf(seq));
-    }
-    if (copies > 1) {
-      duplicates += copies - 1;
-      idsWithDuplicates += 1;
-    }
-    maxCopies = Math.max(maxCopies, copies);
-    const own = ledger.serviceLateness[seq] ?? Number.NaN;
-    if (!Number.isNaN(own)) serviceLate.push(own);
-  }
-  return {
-    offered: ledger.offered,
-    acceptedByKafka: accepted,
-    notAccepted: ledger.offered - accepted,
-    delivered,
-    deliveredButNotAccepted: deliveredUnaccepted,
-    lost: lostCount,
-    lostSample: lost,
-    copiesReceived: ledger.copyLog.length,
-    duplicates,
-    idsWithDuplicates,
-    maxCopiesOfOneId: maxCopies,
-    foreignCopies: ledger.foreign,
-    latenessEndToEndMs: summarise(late),
-    latenessReportedByServiceMs: summarise(serviceLate),
-    events: {
-      dispatched: dispatchedEvents,
-      dispatchedRedelivered: redeliveredEvents,
-      deliveredWithoutDispatchedEvent: withoutEvent,
-      scheduledOutcomes: { ...ledger.scheduledOutcomes },
-    },
-  };
-}
-
-export type Totals = ReturnType<typeof totals>;

@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   deliveryRatios,
   firstDeliveryAfter,
-  latenessOfDue,
   longestSilence,
+  peakRate,
   phaseResult,
   recoveredAt,
-  summarise,
-  totals,
 } from './analysis.ts';
+import { latenessOfDue, summarise, totals } from './summaries.ts';
 import { createLedger, type Ledger } from './ledger.ts';
 
 const T0 = 1_000_000;
@@ -71,7 +70,7 @@ describe('fault run analysis', () => {
     expect(recoveredAt(points, T0 + 1_000, T0 + 20_000, { sustainMs: 10_000, threshold: 0.9 })).toBeNull();
   });
 
-  it('counts as the first delivery only a copy published after the kill and received after the restart', () => {
+  it('counts as the first delivery only a copy published after the killed process exited and received after the restart', () => {
     const ledger = createLedger('t');
     const a = ledger.offer(0, 100);
     const b = ledger.offer(0, 100);
@@ -156,5 +155,28 @@ describe('fault run analysis', () => {
     expect(result.targets.firstDeliveryWithin10s).toBe(true);
     expect(result.rateBackTo90Percent.afterRestartMs).not.toBeNull();
     expect(result.lateness.max).toBe(6_010);
+  });
+
+  it('finds the peak intake rate over a 5 s window', () => {
+    // 300/s for 10 s, then a catch-up burst of 900/s for 5 s.
+    const times = [
+      ...Array.from({ length: 3_000 }, (_, i) => T0 + Math.floor(i / 0.3)),
+      ...Array.from({ length: 4_500 }, (_, i) => T0 + 10_000 + Math.floor(i / 0.9)),
+    ];
+    expect(peakRate(times, T0, T0 + 20_000)).toBe(900);
+    expect(peakRate(times, T0, T0 + 10_000)).toBe(300);
+  });
+
+  it('counts a Redis phase as resumed only with a copy published after Redis was back', () => {
+    const ledger = createLedger('t');
+    const seq = ledger.offer(0, 0);
+    ledger.received(seq, 1_100, 1_005); // claimed before the kill at 1000, published during the outage
+    ledger.received(seq, 1_900, 1_850);
+    const result = phaseResult(
+      ledger,
+      { fault: 'redis', killAt: 1_000, exitedAt: 1_010, restartedAt: 1_020, readyAt: 1_400, endAt: 3_000 },
+      [],
+    );
+    expect(result.firstDelivery.afterRestartMs).toBe(500);
   });
 });

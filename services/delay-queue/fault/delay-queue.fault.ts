@@ -25,7 +25,7 @@ import { observe } from './observer.ts';
 import { USAGE, parseOptions, type FaultOptions } from './options.ts';
 import { createOwnKafka } from './own-kafka.ts';
 import { createOwnRedis } from './own-redis.ts';
-import { buildReport, printSummary, storeBacklog } from './report.ts';
+import { buildReport, printSummary, storeProbe } from './report.ts';
 import { createRunFolder, reapStaleRuns, type RunFolder } from './run-folder.ts';
 import type { PhaseTimes } from './analysis.ts';
 
@@ -52,9 +52,14 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+const harnessCores = (used: NodeJS.CpuUsage, wallMs: number): number =>
+  Math.round(((used.user + used.system) / 1000 / Math.max(1, wallMs)) * 100) / 100;
+
 async function run(options: FaultOptions, folder: RunFolder): Promise<number> {
   const loadBefore = loadAverage();
   const load$ = watchLoad();
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = Date.now();
   let broken: string | undefined;
   const [redisPort, kafkaPort, controllerPort, httpPort] = [
     await freePort(),
@@ -75,7 +80,13 @@ async function run(options: FaultOptions, folder: RunFolder): Promise<number> {
     { level: 'warn' },
     pino.destination({ dest: join(folder.dir, 'harness.log'), sync: false }),
   );
-  const client = createKafkaClient({ brokers: kafka.brokers, clientId: 'fault-run', logger });
+  // The harness retries at least every second, so after an outage it is never what holds deliveries back.
+  const client = createKafkaClient({
+    brokers: kafka.brokers,
+    clientId: 'fault-run',
+    logger,
+    config: { retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 30 } },
+  });
   const admin = client.admin();
   await admin.connect();
   await admin.createTopics({
@@ -141,6 +152,7 @@ async function run(options: FaultOptions, folder: RunFolder): Promise<number> {
   };
   await pause(loadStartedAt + options.warmupSeconds * 1000);
 
+  const probe = storeProbe(redis.url, KEY_PREFIX);
   const phases: PhaseTimes[] = [];
   const counters: { beforeKill: Record<string, number> | null; final: Record<string, number> | null } = {
     beforeKill: null,
@@ -156,10 +168,19 @@ async function run(options: FaultOptions, folder: RunFolder): Promise<number> {
       phase = { fault, killAt, exitedAt, restartedAt, readyAt: null, endAt: 0 };
     } else {
       const server = fault === 'redis' ? redis : kafka;
+      const beforeKill = fault === 'redis' ? await probe.aof() : undefined;
       const killAt = Date.now();
       const exitedAt = await server.kill();
       const { spawnedAt, readyAt } = await server.start();
-      phase = { fault, killAt, exitedAt, restartedAt: spawnedAt, readyAt, endAt: 0 };
+      phase = {
+        fault,
+        killAt,
+        exitedAt,
+        restartedAt: spawnedAt,
+        readyAt,
+        endAt: 0,
+        ...(beforeKill ? { beforeKill } : {}),
+      };
     }
     phases.push(phase);
     say(`${fault}: SIGKILLed, restarted ${phase.restartedAt - phase.killAt} ms after the kill`);
@@ -169,14 +190,13 @@ async function run(options: FaultOptions, folder: RunFolder): Promise<number> {
   const loadStats = await load.stop(Date.now() + 60_000);
   say(`load stopped: ${ledger.offered} requests offered; draining`);
   const drainDeadline = Date.now() + options.drainSeconds * 1000;
-  const backlog = storeBacklog(redis.url, KEY_PREFIX);
   for (;;) {
     const owed = ledger.acceptedAt.some((t, seq) => t > 0 && (ledger.copies[seq] ?? 0) === 0);
-    const left = await backlog.size();
+    const left = await probe.size();
     if ((!owed && left === 0) || Date.now() > drainDeadline) break;
     await sleep(500);
   }
-  backlog.close();
+  probe.close();
   // Copies published just before the store emptied may still be on their way to the observer.
   await sleep(3_000);
   clearInterval(status);
@@ -200,7 +220,12 @@ async function run(options: FaultOptions, folder: RunFolder): Promise<number> {
     runEnd,
     loadStats,
     versions: { kafka: kafka.version, redis: redis.version },
-    machineLoad: { before: loadBefore, after: loadAverage(), during: load$.stop() },
+    machineLoad: {
+      before: loadBefore,
+      after: loadAverage(),
+      during: load$.stop(),
+      harnessCpuCores: harnessCores(process.cpuUsage(cpuBefore), Date.now() - wallBefore),
+    },
     service: {
       env: serviceEnv,
       readiness: service.readiness,

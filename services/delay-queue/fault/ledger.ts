@@ -14,7 +14,8 @@ export interface Ledger {
   /** One copy on the target topic (already deduplicated by partition offset). */
   received(seq: number, receivedAt: number, publishedAt: number): void;
   dispatchedEvent(seq: number, latenessMs: number, redelivered: boolean): void;
-  scheduledEvent(outcome: string): void;
+  /** A request the intake processed (its event's occurred_at), with the outcome. */
+  scheduledEvent(outcome: string, occurredAt: number): void;
   readonly offered: number;
   readonly createdAt: readonly number[];
   readonly dueAt: readonly number[];
@@ -29,6 +30,8 @@ export interface Ledger {
   /** The service's own `lateness_ms` of the first Dispatched event (NaN when none). */
   readonly serviceLateness: readonly number[];
   readonly scheduledOutcomes: Readonly<Record<string, number>>;
+  /** occurred_at of every Scheduled event: when the intake took a request in. */
+  readonly intakeTimes: readonly number[];
   /** Copies whose message-id is not one of this run's. */
   readonly foreign: number;
   foreignCopy(): void;
@@ -54,6 +57,7 @@ export function createLedger(runId: string): Ledger {
   const redeliveredEvents: number[] = [];
   const serviceLateness: number[] = [];
   const scheduledOutcomes: Record<string, number> = {};
+  const intakeTimes: number[] = [];
   const prefix = `${runId}-`;
   let foreign = 0;
   return {
@@ -90,8 +94,9 @@ export function createLedger(runId: string): Ledger {
       if (redelivered) redeliveredEvents[seq] = (redeliveredEvents[seq] ?? 0) + 1;
       if (Number.isNaN(serviceLateness[seq])) serviceLateness[seq] = latenessMs;
     },
-    scheduledEvent: (outcome) => {
+    scheduledEvent: (outcome, occurredAt) => {
       scheduledOutcomes[outcome] = (scheduledOutcomes[outcome] ?? 0) + 1;
+      intakeTimes.push(occurredAt);
     },
     get offered() {
       return createdAt.length;
@@ -106,6 +111,7 @@ export function createLedger(runId: string): Ledger {
     redeliveredEvents,
     serviceLateness,
     scheduledOutcomes,
+    intakeTimes,
     get foreign() {
       return foreign;
     },

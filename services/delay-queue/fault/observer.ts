@@ -83,13 +83,13 @@ export function observe(options: {
       const event = codec.decode(message.value);
       const branch = unionBranch(event.event);
       if (branch.name === 'org.openpenpal.scheduler.DelayedMessageScheduled') {
-        ledger.scheduledEvent(branch.value.schedule_outcome);
+        ledger.scheduledEvent(branch.value.schedule_outcome, event.occurred_at);
       } else if (branch.name === 'org.openpenpal.scheduler.DelayedMessageDispatched') {
         const seq = ledger.seqOf(event.message_id);
         if (seq !== undefined)
           ledger.dispatchedEvent(seq, branch.value.lateness_ms, branch.value.redelivered);
       } else if (branch.name === 'org.openpenpal.scheduler.DelayedMessageRejected') {
-        ledger.scheduledEvent(`rejected:${branch.value.error_code}`);
+        ledger.scheduledEvent(`rejected:${branch.value.error_code}`, event.occurred_at);
       }
     }
   });

@@ -3,12 +3,13 @@ import { delayStoreKeys } from '../src/store/index.ts';
 import {
   DEFAULT_RECOVERY,
   deliveryRatios,
-  latenessOfDue,
   minRatio,
+  peakRate,
   phaseResult,
-  totals,
+  shareAtOrAbove,
   type PhaseTimes,
 } from './analysis.ts';
+import { duplicateSample, latenessOfDue, latenessTimeline, totals } from './summaries.ts';
 import type { Ledger } from './ledger.ts';
 import type { LoadStats } from './load.ts';
 import { javaVersion, machine, sourceTree } from './machine.ts';
@@ -31,11 +32,32 @@ const DEFINITIONS = {
     'DELAY_QUEUE_BATCH_SIZE per dispatcher crash (the SIGKILLed service and any exit of its own)',
 };
 
-/** Items the store still holds (pending, claimed, waiting replacements); -1 while Redis does not answer. */
-export function storeBacklog(url: string, prefix: string) {
+/** Reads the run's own Redis: the store's backlog, and the append-only file's state. */
+export function storeProbe(url: string, prefix: string) {
   const keys = delayStoreKeys(prefix, 7 * 86_400_000);
   const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
   return {
+    /** INFO persistence fields that tell whether writes were waiting for the AOF (a kill loses those). */
+    aof: async (): Promise<Record<string, string>> => {
+      try {
+        const text = await redis.info('persistence');
+        const wanted = [
+          'aof_pending_bio_fsync',
+          'aof_buffer_length',
+          'aof_delayed_fsync',
+          'aof_last_write_status',
+        ];
+        return Object.fromEntries(
+          text
+            .split('\r\n')
+            .map((line) => line.split(':') as [string, string])
+            .filter(([name]) => wanted.includes(name)),
+        );
+      } catch (error) {
+        return { error: error instanceof Error ? error.message : String(error) };
+      }
+    },
+    /** Items the store still holds (pending, claimed, waiting replacements); -1 while Redis does not answer. */
     size: async (): Promise<number> => {
       try {
         const [pending, inFlight, replacements] = await Promise.all([
@@ -61,7 +83,13 @@ export interface ReportInput {
   runEnd: number;
   loadStats: LoadStats;
   versions: { kafka: string; redis: string };
-  machineLoad: { before: number[]; after: number[]; during: Record<string, number | null> };
+  machineLoad: {
+    before: number[];
+    after: number[];
+    during: Record<string, number | null>;
+    /** CPU cores the harness itself used on average (load, observer, analysis). */
+    harnessCpuCores: number;
+  };
   service: {
     env: Record<string, string>;
     readiness: readonly ReadinessChange[];
@@ -81,7 +109,9 @@ export async function buildReport(input: ReportInput) {
   const { ledger, options } = input;
   const points = deliveryRatios(ledger, input.loadStartedAt, input.runEnd, DEFAULT_RECOVERY);
   const phases = input.phases.map((phase) => ({
+    killedAtS: Math.round((phase.killAt - input.loadStartedAt) / 100) / 10,
     ...phaseResult(ledger, phase, points),
+    ...(phase.beforeKill ? { readJustBeforeKill: phase.beforeKill } : {}),
     serviceReadiness: input.service.readiness
       .filter((c) => c.at >= phase.killAt && c.at < phase.endAt)
       .map((c) => ({
@@ -113,6 +143,7 @@ export async function buildReport(input: ReportInput) {
       loadAverageBefore: input.machineLoad.before,
       loadAverageAfter: input.machineLoad.after,
       duringRun: input.machineLoad.during,
+      harnessCpuCores: input.machineLoad.harnessCpuCores,
     },
     versions: {
       node: process.version,
@@ -147,11 +178,22 @@ export async function buildReport(input: ReportInput) {
       allResumeTargetsMet: resume.every((r) => r.firstDeliveryWithin10s && r.rateBackWithin10s),
     },
     baseline: {
+      peakIntakePerSecond: peakRate(ledger.intakeTimes, input.loadStartedAt, firstKill),
       lateness: latenessOfDue(ledger, input.loadStartedAt, firstKill),
       minDeliveryRatio: minRatio(points, input.loadStartedAt + options.delayMaxMs + 1_000, firstKill),
+      windowsAtOrAbove90Percent: shareAtOrAbove(
+        points,
+        input.loadStartedAt + options.delayMaxMs + 1_000,
+        firstKill,
+        DEFAULT_RECOVERY.threshold,
+      ),
     },
     phases,
-    totals: sums,
+    totals: { ...sums, duplicateSample: duplicateSample(ledger, input.loadStartedAt) },
+    timeline: {
+      note: 'lateness (ms) of the ids due in each 5 s from the start of the load; phases[].killedAtS on the same clock',
+      buckets: latenessTimeline(ledger, input.loadStartedAt, 5_000),
+    },
     load: {
       ...input.loadStats,
       startedAt: iso(input.loadStats.startedAt),

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import {
   appendFileSync,
   createWriteStream,
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -73,7 +74,8 @@ function childrenOf(dir: string): number[] {
 
 /**
  * Ends the processes of earlier runs whose harness is gone (only those whose working directory
- * is that run's folder) and deletes their folders. Returns the folders removed.
+ * is that run's folder) and deletes their folders, except those kept with --keep. Returns the
+ * folders removed.
  */
 export function reapStaleRuns(): string[] {
   const removed: string[] = [];
@@ -87,9 +89,12 @@ export function reapStaleRuns(): string[] {
       // A folder without an owner file is one whose harness died while creating it.
     }
     if (Number.isInteger(owner) && harnessAlive(owner)) continue;
+    const kept = existsSync(join(dir, 'kept'));
     for (const pid of childrenOf(dir)) {
       if (Number.isInteger(pid) && alive(pid) && cwdOf(pid) === dir) process.kill(pid, 'SIGKILL');
     }
+    // A folder kept on purpose (--keep) stays for its logs; its processes are ended all the same.
+    if (kept) continue;
     rmSync(dir, { recursive: true, force: true });
     removed.push(dir);
   }
@@ -152,7 +157,8 @@ export function createRunFolder(): RunFolder {
       removed = true;
       killAll();
       for (const log of logs.values()) log.end();
-      if (!keep) rmSync(dir, { recursive: true, force: true });
+      if (keep) writeFileSync(join(dir, 'kept'), '');
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }

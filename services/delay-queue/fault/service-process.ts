@@ -8,7 +8,7 @@ const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 /** How long a supervisor waits before starting a process that exited by itself again. */
 const RESTART_DELAY_MS = 1_000;
 
-export type Readiness = 'ready' | 'not_ready' | 'down';
+type Readiness = 'ready' | 'not_ready' | 'down';
 
 export interface ReadinessChange {
   at: number;
@@ -105,7 +105,8 @@ export function createDelayQueueProcess(options: {
   const probe = async (): Promise<ReadinessChange> => {
     const at = Date.now();
     try {
-      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1_000) });
+      // Longer than the runtime's own 2 s Kafka check, so a slow check reads as not ready, not as down.
+      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(3_000) });
       if (response.status === 200) {
         await response.arrayBuffer();
         return { at, state: 'ready' };
