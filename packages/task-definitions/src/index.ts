@@ -80,11 +80,14 @@ export {
   RECORDED_KINDS,
   executionStreamId,
   kindOfCategory,
+  recordedKeyOf,
+  recordedStreamId,
   toAvroValue,
   toStoredEvent,
   type RecordedKind,
   type RecordedSchema,
 } from './history/recorded-events.ts';
+export { NUL_ESCAPED } from './history/nul-escape.ts';
 export {
   emptyTaskStats,
   evolveTaskStats,

@@ -134,6 +134,52 @@ describe('folding an execution stream', () => {
     expect(foldExecution([ev('ExecutionPaused', {}, T0)])).toBeUndefined();
     expect(foldExecution([ev('ExecutionReplayed', { new_execution_id: 'x' }, T0)])).toBeUndefined();
   });
+
+  it('leaves out times no calendar holds and durations that are not whole milliseconds, keeping the rest', () => {
+    const trigger = (nominal: number) => ({
+      ...triggered(1, T0 + 1),
+      data: { ...triggered(1, T0 + 1).data, nominal_time: nominal },
+    });
+    for (const impossible of [-1e15, 8.7e15, 253_402_300_800_000, -62_135_596_800_001, 1.5]) {
+      expect(foldExecution([trigger(impossible), started(1, T0 + 2)])).toMatchObject({
+        status: 'running',
+        nominal_time: null,
+        started_at: T0 + 2,
+      });
+    }
+    // The first and last millisecond of years 1 and 9999 are kept.
+    expect(foldExecution([trigger(-62_135_596_800_000)])?.nominal_time).toBe(-62_135_596_800_000);
+    expect(foldExecution([trigger(253_402_300_799_999)])?.nominal_time).toBe(253_402_300_799_999);
+
+    const end = ev(
+      'ExecutionSucceeded',
+      { attempt: 1, succeeded_at: 9e15, duration_ms: 1e300, result: null },
+      T0 + 3,
+    );
+    expect(foldExecution([triggered(1, T0 + 1), end])).toMatchObject({
+      status: 'succeeded',
+      finished_at: null,
+      duration_ms: null,
+      started_at: null,
+    });
+    // A start derived from an end and a duration that reaches before year 1 is left out too.
+    const early = ev(
+      'ExecutionFailed',
+      {
+        attempt: 1,
+        failed_at: -62_135_596_000_000,
+        duration_ms: 10_000_000,
+        error_code: 'X',
+        error_message: 'x',
+      },
+      T0 + 3,
+    );
+    expect(foldExecution([early])).toMatchObject({
+      status: 'failed',
+      finished_at: -62_135_596_000_000,
+      started_at: null,
+    });
+  });
 });
 
 describe('counting runs per task', () => {

@@ -67,6 +67,36 @@ const num = (data: JsonObject, key: string): number | null => {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 };
 
+/**
+ * The times the history keeps: 0001-01-01 to 9999-12-31 UTC, what a JavaScript Date, ISO 8601 with
+ * four-digit years and PostgreSQL's timestamptz all hold. A time outside (a producer's bug: −1e15,
+ * 8.7e15) is impossible, so the fold leaves it out (null) rather than carry a value no read model can
+ * store; the event's other facts still apply.
+ */
+const HISTORY_TIME_RANGE = { min: -62_135_596_800_000, max: 253_402_300_799_999 } as const;
+
+const inRange = (value: number | null): number | null =>
+  value !== null &&
+  Number.isInteger(value) &&
+  value >= HISTORY_TIME_RANGE.min &&
+  value <= HISTORY_TIME_RANGE.max
+    ? value
+    : null;
+
+/** An epoch-milliseconds time of the event, or null when missing or impossible. */
+const time = (data: JsonObject, key: string): number | null => inRange(num(data, key));
+
+/** A duration in milliseconds: a whole number from 0 to the whole time range, or null. */
+const durationOf = (data: JsonObject): number | null => {
+  const value = num(data, 'duration_ms');
+  return value !== null &&
+    Number.isInteger(value) &&
+    value >= 0 &&
+    value <= HISTORY_TIME_RANGE.max - HISTORY_TIME_RANGE.min
+    ? value
+    : null;
+};
+
 function initial(event: ExecutionEventInput): ExecutionState {
   return {
     execution_id: str(event.data, 'execution_id') ?? '',
@@ -145,7 +175,7 @@ export function evolveExecution(
   const attempt = num(data, 'attempt') ?? num(data, 'attempts');
   if (attempt !== null) next.attempts = Math.max(next.attempts, attempt);
   if (event.type === 'TaskMissed' || event.type === 'TaskTriggered')
-    next.nominal_time ??= num(data, 'nominal_time');
+    next.nominal_time ??= time(data, 'nominal_time');
   if (event.type === 'TaskTriggered') {
     const source = str(data, 'source');
     if (next.source === null || (next.source === 'retry' && source !== 'retry')) next.source = source;
@@ -159,32 +189,32 @@ export function evolveExecution(
   next.worker = str(data, 'worker') ?? next.worker;
   switch (event.type) {
     case 'ExecutionStarted':
-      next.started_at = num(data, 'started_at') ?? next.started_at;
+      next.started_at = time(data, 'started_at') ?? next.started_at;
       next.finished_at = null;
       next.duration_ms = null;
       break;
     case 'ExecutionSucceeded':
     case 'ExecutionFailed': {
-      const finished = num(data, event.type === 'ExecutionSucceeded' ? 'succeeded_at' : 'failed_at');
-      const duration = num(data, 'duration_ms');
+      const finished = time(data, event.type === 'ExecutionSucceeded' ? 'succeeded_at' : 'failed_at');
+      const duration = durationOf(data);
       next.finished_at = finished;
       next.duration_ms = duration;
       // No ExecutionStarted recorded (yet): the attempt's start follows from its end and duration.
       if (next.started_at === null && finished !== null && duration !== null)
-        next.started_at = finished - duration;
+        next.started_at = inRange(finished - duration);
       next.error_code = event.type === 'ExecutionFailed' ? str(data, 'error_code') : null;
       next.error_message = event.type === 'ExecutionFailed' ? str(data, 'error_message') : null;
       if (event.type === 'ExecutionSucceeded') next.result = str(data, 'result');
       break;
     }
     case 'ExecutionSkipped':
-      next.finished_at = num(data, 'skipped_at');
+      next.finished_at = time(data, 'skipped_at');
       next.result = JSON.stringify({ skip_reason: str(data, 'reason'), detail: str(data, 'detail') });
       break;
     case 'ExecutionDeadLettered':
       next.error_code = str(data, 'error_code') ?? next.error_code;
       next.error_message = str(data, 'error_message') ?? next.error_message;
-      next.finished_at ??= num(data, 'occurred_at');
+      next.finished_at ??= time(data, 'occurred_at');
       break;
     default:
       break;

@@ -1,6 +1,8 @@
 import { shortName, unionBranch, type Contracts, type SchemaTypes } from '@openpenpal/contracts';
 import { SchedulerError } from '@openpenpal/errors';
 import type { EventData, JsonObject, RecordedEvent } from '@openpenpal/event-store';
+import { escapeNul, restoreNul } from './nul-escape.ts';
+import { isHashedStreamKey, streamKey } from './stream-keys.ts';
 
 /**
  * The scheduler's event topics the recorder keeps forever, and the stream each message goes to. The
@@ -16,8 +18,29 @@ export const RECORDED_KINDS = {
 export type RecordedKind = keyof typeof RECORDED_KINDS;
 export type RecordedSchema = (typeof RECORDED_KINDS)[RecordedKind]['schema'];
 
+/**
+ * The stream of one execution, delayed message or notification: `<category>-<key>`, with the key as it
+ * is when it is ordinary and hashed otherwise (empty, control characters, too long; see `streamKey`), so
+ * that every event the scheduler writes has a stream and two keys never share one.
+ */
+export function recordedStreamId(kind: RecordedKind, key: string): string {
+  const { category } = RECORDED_KINDS[kind];
+  return `${category}-${streamKey(category, key)}`;
+}
+
 export function executionStreamId(executionId: string): string {
-  return `${RECORDED_KINDS.execution.category}-${executionId}`;
+  return recordedStreamId('execution', executionId);
+}
+
+/**
+ * The key a recorded event's stream stands for, as stored: the stream id's tail, or for a hashed stream
+ * the key field of the data (NUL characters escaped, see `escapeNul`).
+ */
+export function recordedKeyOf(kind: RecordedKind, event: Pick<RecordedEvent, 'streamId' | 'data'>): string {
+  const tail = event.streamId.slice(RECORDED_KINDS[kind].category.length + 1);
+  if (!isHashedStreamKey(tail)) return tail;
+  const key = event.data[RECORDED_KINDS[kind].streamKey];
+  return typeof key === 'string' ? key : tail;
 }
 
 export function kindOfCategory(category: string): RecordedKind | undefined {
@@ -28,7 +51,11 @@ export function kindOfCategory(category: string): RecordedKind | undefined {
 
 type EnvelopeValue = { event_id: string; event: object } & Record<string, unknown>;
 
-/** An event for the store from a decoded message of one of the recorded topics. */
+/**
+ * An event for the store from a decoded message of one of the recorded topics: into the stream of its
+ * key (`recordedStreamId`, whatever the key holds), its text without NUL characters (`escapeNul`; the
+ * metadata says which fields, and `toAvroValue` restores them).
+ */
 export function toStoredEvent(
   kind: RecordedKind,
   value: SchemaTypes[RecordedSchema],
@@ -36,8 +63,8 @@ export function toStoredEvent(
 ): { streamId: string; event: EventData } {
   const { event, event_id: id, ...envelope } = value as unknown as EnvelopeValue;
   const branch = unionBranch(event as Record<string, unknown>);
-  const streamKey = envelope[RECORDED_KINDS[kind].streamKey];
-  if (typeof streamKey !== 'string' || streamKey === '') {
+  const key = envelope[RECORDED_KINDS[kind].streamKey];
+  if (typeof key !== 'string') {
     throw new SchedulerError(
       'VALIDATION_FAILED',
       `a ${kind} event without ${RECORDED_KINDS[kind].streamKey}`,
@@ -46,14 +73,10 @@ export function toStoredEvent(
       },
     );
   }
+  const stored = escapeNul({ ...envelope, ...(branch.value as JsonObject) }, metadata);
   return {
-    streamId: `${RECORDED_KINDS[kind].category}-${streamKey}`,
-    event: {
-      id,
-      type: shortName(branch.name),
-      data: { ...envelope, ...(branch.value as JsonObject) },
-      metadata,
-    },
+    streamId: recordedStreamId(kind, key),
+    event: { id, type: shortName(branch.name), data: stored.data, metadata: stored.metadata },
   };
 }
 
@@ -109,7 +132,7 @@ export function toAvroValue<K extends RecordedKind>(
   }
   const envelope: Record<string, unknown> = { event_id: recorded.id };
   const fields: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(recorded.data)) {
+  for (const [name, value] of Object.entries(restoreNul(recorded.data, recorded.metadata))) {
     (shape.envelope.has(name) ? envelope : fields)[name] = value;
   }
   return {
