@@ -1,68 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createTaskDefinitions, seedDefaultTasks } from '@openpenpal/task-definitions';
 import { waitFor } from '@openpenpal/test-kit';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { SCRIPTS, freePort, reap, run, type Child } from './processes.ts';
 import {
+  checkpointOf,
   countEvents,
   createRecorderWorld,
   executionLife,
+  lastPosition,
   readModelSnapshot,
   sendExecutionEvents,
   type RecorderWorld,
 } from './support.ts';
 
 const stack = inject('stack');
-const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const rebuild = fileURLToPath(new URL('../src/bin/rebuild.ts', import.meta.url));
-
-interface Child {
-  process: ChildProcess;
-  exited: Promise<number | null>;
-  output(): string;
-}
-
-function run(script: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [script], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return {
-    process: child,
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-    output: () => output,
-  };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
-
-async function checkpoint(world: RecorderWorld, name: string): Promise<bigint> {
-  const result = await world.pg.pool.query<{ position: string }>(
-    `SELECT position FROM ${world.names.checkpoints} WHERE name = $1`,
-    [name],
-  );
-  return BigInt(result.rows[0]?.position ?? '-1');
-}
-
-async function lastPosition(world: RecorderWorld, category: string): Promise<bigint> {
-  const result = await world.pg.pool.query<{ position: string | null }>(
-    `SELECT max(position)::text AS position FROM "${world.pg.schema}".events WHERE category = $1`,
-    [category],
-  );
-  return BigInt(result.rows[0]?.position ?? '0');
-}
 
 describe('a recorder process killed mid-stream', () => {
   let world: RecorderWorld;
@@ -71,10 +23,7 @@ describe('a recorder process killed mid-stream', () => {
     world = await createRecorderWorld(stack, { executionPartitions: 3 });
   });
   afterEach(async () => {
-    for (const child of children.splice(0)) {
-      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
-      await child.exited;
-    }
+    await reap(children);
     await world.close();
   });
 
@@ -93,7 +42,7 @@ describe('a recorder process killed mid-stream', () => {
     const firstPart = Math.floor(lives.length / 3);
     await sendExecutionEvents(world, lives.slice(0, firstPart).flat());
 
-    const first = run(main, world.env);
+    const first = run(SCRIPTS.main, world.env);
     children.push(first);
     await waitFor(async () => (await countEvents(world.pg.pool, world.pg.schema)).total > 1_000, {
       what: 'the first process to record',
@@ -112,7 +61,7 @@ describe('a recorder process killed mid-stream', () => {
     await producing;
 
     const port = await freePort();
-    const second = run(main, { ...world.env, HTTP_PORT: String(port) });
+    const second = run(SCRIPTS.main, { ...world.env, HTTP_PORT: String(port) });
     children.push(second);
     const expected = events.length + 6;
     await waitFor(async () => (await countEvents(world.pg.pool, world.pg.schema)).total >= expected, {
@@ -121,8 +70,8 @@ describe('a recorder process killed mid-stream', () => {
     });
     await waitFor(
       async () =>
-        (await checkpoint(world, 'projection:executions')) === (await lastPosition(world, 'execution')) &&
-        (await checkpoint(world, 'projection:tasks')) === (await lastPosition(world, 'task')),
+        (await checkpointOf(world, 'projection:executions')) === (await lastPosition(world, 'execution')) &&
+        (await checkpointOf(world, 'projection:tasks')) === (await lastPosition(world, 'task')),
       { what: 'the projector to catch up', timeoutMs: 60_000 },
     );
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
@@ -158,7 +107,7 @@ describe('a recorder process killed mid-stream', () => {
     const live = await readModelSnapshot(world.pg.pool, world.names);
     expect(live.executions).toHaveLength(lives.length);
 
-    const rebuilt = run(rebuild, world.env);
+    const rebuilt = run(SCRIPTS.rebuild, world.env);
     children.push(rebuilt);
     expect(await rebuilt.exited, rebuilt.output()).toBe(0);
     expect(await readModelSnapshot(world.pg.pool, world.names)).toEqual(live);

@@ -204,10 +204,21 @@ export async function readModelSnapshot(
 ): Promise<Record<string, unknown[]>> {
   const rows = async (table: string, key: string): Promise<unknown[]> =>
     (await pool.query<Record<string, unknown>>(`SELECT * FROM ${table} ORDER BY ${key}`)).rows;
+  // When and how often an event was parked or retried differs between runs; what was parked must not.
+  const parked = await pool.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [
+    `"${names.schema}".parked_events`,
+  ]);
   return {
     executions: await rows(names.executions, 'execution_id'),
     task_stats: await rows(names.taskStats, 'task_id'),
     tasks: await rows(names.tasks, 'task_id'),
+    parked_events: parked.rows[0]?.exists
+      ? await rows(
+          `(SELECT projection, stream_id, revision, position, event_id, event_type, error_code, error_message
+              FROM "${names.schema}".parked_events) AS parked`,
+          'projection, position',
+        )
+      : [],
   };
 }
 
@@ -229,4 +240,36 @@ export function collectTopic<S extends SchemaName>(
 ): Promise<TopicCollector<SchemaTypes[S]>> {
   const codec = contracts.codec(schema);
   return collectTopics(world.kafka.kafka, [topic], (bytes) => codec.decode(bytes));
+}
+
+/** The stored position of a checkpoint (-1 when it has none yet). */
+export async function checkpointOf(world: RecorderWorld, name: string): Promise<bigint> {
+  const result = await world.pg.pool.query<{ position: string }>(
+    `SELECT position FROM ${world.names.checkpoints} WHERE name = $1`,
+    [name],
+  );
+  return BigInt(result.rows[0]?.position ?? '-1');
+}
+
+/** The position of the last event stored in a category (0 when none). */
+export async function lastPosition(world: RecorderWorld, category: string): Promise<bigint> {
+  const result = await world.pg.pool.query<{ position: string | null }>(
+    `SELECT max(position)::text AS position FROM "${world.pg.schema}".events WHERE category = $1`,
+    [category],
+  );
+  return BigInt(result.rows[0]?.position ?? '0');
+}
+
+/** The parked events of the world's read models, in position order. */
+export async function parkedRows(world: RecorderWorld): Promise<Record<string, unknown>[]> {
+  const result = await world.pg.pool.query<Record<string, unknown>>(
+    `SELECT * FROM "${world.pg.schema}".parked_events ORDER BY position`,
+  );
+  return result.rows;
+}
+
+/** `value` with some fields of its event variant replaced (values a producer should not write). */
+export function withVariantFields(value: ExecutionEvent, fields: Record<string, unknown>): ExecutionEvent {
+  const [[name, variant]] = Object.entries(value.event) as [[string, object]];
+  return { ...value, event: { [name]: { ...variant, ...fields } } as unknown as ExecutionEvent['event'] };
 }
