@@ -87,10 +87,15 @@ describe('planning a slice of messages', () => {
     // Undecodable values and null values never reach the handler: the messaging layer dead-letters
     // them with DECODE_FAILED (recorder.int.test.ts checks it).
     const badId = planMessage('execution', consumed(3, { ...started('x'), event_id: 'not-a-uuid' }));
-    const noStream = planMessage('execution', consumed(4, started('')));
 
     expect(badId).toMatchObject({ message: { offset: '3' }, error: { code: 'VALIDATION_FAILED' } });
-    expect(noStream).toMatchObject({ message: { offset: '4' }, error: { code: 'VALIDATION_FAILED' } });
+  });
+
+  it('gives an empty key a stream of its own instead of refusing it', () => {
+    const empty = planMessage('execution', consumed(4, started('')));
+
+    expect(empty).toMatchObject({ message: { offset: '4' } });
+    expect((empty as { streamId: string }).streamId).toMatch(/^execution-#[0-9a-f]{64}$/);
   });
 
   it('groups a chunk by stream, keeping each stream in message order', () => {

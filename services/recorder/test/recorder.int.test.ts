@@ -207,14 +207,14 @@ describe('the recorder', () => {
   });
 
   it('dead-letters only the events the store refuses and records the rest of their slice', async () => {
-    // An id the store already holds in another stream (CONFLICT), and a value PostgreSQL cannot keep in
-    // jsonb (a NUL character: VALIDATION_FAILED), each in the middle of an execution's life.
+    // An id the store already holds in another stream (CONFLICT), and a value PostgreSQL refuses
+    // (VALIDATION_FAILED: the pool's append fails with a data exception while it carries that event),
+    // each in the middle of an execution's life.
     const stolen = randomUUID();
     await world.store.append('elsewhere-1', [{ id: stolen, type: 'Unrelated', data: {} }]);
     const conflicting = executionLife(randomUUID(), 'cleanup', 'succeeded');
     conflicting[1] = { ...conflicting[1]!, event_id: stolen };
     const invalid = executionLife(randomUUID(), 'cleanup', 'succeeded');
-    invalid[1] = { ...invalid[1]!, worker: 'w-\u0000' };
     // One key, so that all six go to one partition and arrive in one slice.
     const sameKey = [...conflicting, ...invalid].map((value) => ({
       key: 'one-partition',
@@ -224,12 +224,13 @@ describe('the recorder', () => {
     await world.producer.send({ topic: world.kafka.topics.executions!, schema: 'ExecutionEvent' }, sameKey);
     const dlq = await deadLetters();
     const recorder = await start();
+    refuseAppendsOf(recorder.ctx.postgres(), invalid[1]!.event_id);
 
     await dlq.waitForCount(2, { timeoutMs: 30_000 });
     await waitFor(async () => (await eventCount()) === 5, { what: 'the other four', timeoutMs: 30_000 });
     expect(dlq.messages.map((m) => [m.headers[DLQ_HEADERS.errorCode], decodeEventId(m.bytes)])).toEqual([
       ['CONFLICT', stolen],
-      ['VALIDATION_FAILED', invalid[1].event_id],
+      ['VALIDATION_FAILED', invalid[1]!.event_id],
     ]);
     const types = async (life: ExecutionEvent[]) =>
       (await world.store.readStream(`execution-${life[0]!.execution_id}`)).map((event) => event.type);
@@ -298,6 +299,26 @@ function failQueries(pool: pg.Pool, matches: (text: string) => boolean, fails: (
   (pool as unknown as { query: Query }).query = (...args: unknown[]) => {
     if (typeof args[0] === 'string' && matches(args[0]) && fails()) {
       return Promise.reject(new Error('Connection terminated unexpectedly'));
+    }
+    return query(...args);
+  };
+}
+
+/**
+ * Makes the pool's appends that carry `eventId` fail as PostgreSQL refusing a value does (SQLSTATE
+ * 22P05, untranslatable character), which the store reports as VALIDATION_FAILED.
+ */
+function refuseAppendsOf(pool: pg.Pool, eventId: string): void {
+  const query = pool.query.bind(pool) as Query;
+  (pool as unknown as { query: Query }).query = (...args: unknown[]) => {
+    if (
+      typeof args[0] === 'string' &&
+      args[0].includes('.append_many(') &&
+      JSON.stringify(args[1]).includes(eventId)
+    ) {
+      return Promise.reject(
+        Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' }),
+      );
     }
     return query(...args);
   };

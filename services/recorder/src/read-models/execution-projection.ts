@@ -1,8 +1,8 @@
 import type { RecordedEvent } from '@openpenpal/event-store';
 import {
-  RECORDED_KINDS,
   evolveExecution,
   evolveTaskStats,
+  recordedKeyOf,
   type ExecutionState,
   type ExecutionStatus,
   type TaskRunOutcome,
@@ -10,8 +10,6 @@ import {
 } from '@openpenpal/task-definitions';
 import type pg from 'pg';
 import type { ReadModelNames } from './schema.ts';
-
-const PREFIX = `${RECORDED_KINDS.execution.category}-`;
 
 const ms = (value: Date | null): number | null => (value === null ? null : value.getTime());
 const iso = (value: number | null): string | null => (value === null ? null : new Date(value).toISOString());
@@ -155,7 +153,8 @@ export function createExecutionProjection(names: ReadModelNames): ExecutionProje
   const upsertStats = upsertSql(names.taskStats, STATS_COLUMNS);
   return {
     apply: async (client, events) => {
-      const ids = [...new Set(events.map((event) => event.streamId.slice(PREFIX.length)))];
+      const keyOf = (event: RecordedEvent): string => recordedKeyOf('execution', event);
+      const ids = [...new Set(events.map(keyOf))];
       const loaded = await client.query<ExecutionRow>(
         `SELECT * FROM ${names.executions} WHERE execution_id = ANY($1::text[])`,
         [ids],
@@ -173,7 +172,7 @@ export function createExecutionProjection(names: ReadModelNames): ExecutionProje
       const changedExecutions = new Set<string>();
       const changedStats = new Set<string>();
       for (const event of events) {
-        const id = event.streamId.slice(PREFIX.length);
+        const id = keyOf(event);
         const before = executions.get(id);
         const after = evolveExecution(before, {
           type: event.type,
@@ -181,7 +180,7 @@ export function createExecutionProjection(names: ReadModelNames): ExecutionProje
           recordedAt: event.createdAt.getTime(),
         });
         if (after === undefined || after === before) continue;
-        // The stream id is the key; a first event without the envelope (none today) would leave it empty.
+        // The stream's key is the row's; a first event without the envelope (none today) would leave it empty.
         if (after.execution_id !== id) after.execution_id = id;
         executions.set(id, after);
         changedExecutions.add(id);
