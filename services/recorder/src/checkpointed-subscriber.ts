@@ -25,6 +25,11 @@ export interface CheckpointedSubscriberOptions {
   maxBatch?: number;
   /** How long a partial batch waits for more events (default 50 ms). */
   flushDelayMs?: number;
+  /**
+   * Consecutive failures after which it stops for good (`onFatal`, `caughtUp` rejects); default none:
+   * a service retries an outage for as long as it lasts, a one-off command (rebuild) must end.
+   */
+  maxFailures?: number;
   logger: Logger;
   onBatch?(batch: Batch, durationMs: number): void;
   /**
@@ -127,26 +132,28 @@ export function createCheckpointedSubscriber(options: CheckpointedSubscriberOpti
     current.done.catch((error: unknown) => void restart(owner, error));
   };
 
-  const stopForGood = async (error: unknown): Promise<void> => {
+  const stopForGood = async (error: unknown, why: string): Promise<void> => {
     failed = toError(error);
     generation++;
     clearTimeout(timer);
     timer = undefined;
     buffer = [];
-    log.fatal({ err: failed }, 'subscriber stopped for good: its failure is not retryable');
+    log.fatal({ err: failed, failures }, `subscriber stopped for good: ${why}`);
     await subscription?.close().catch(() => undefined);
     options.onFatal?.(failed);
   };
 
   const restart = (owner: number, error: unknown): Promise<void> => {
     if (closed || failed || owner !== generation) return restarting ?? Promise.resolve();
-    if (!(error instanceof CheckpointMoved) && !isRetryable(error)) return stopForGood(error);
+    const moved = error instanceof CheckpointMoved;
+    if (!moved && !isRetryable(error)) return stopForGood(error, 'its failure is not retryable');
+    if (!moved && options.maxFailures !== undefined && failures >= options.maxFailures)
+      return stopForGood(error, `${failures + 1} failures in a row`);
     generation++;
     const next = generation;
     clearTimeout(timer);
     timer = undefined;
     buffer = [];
-    const moved = error instanceof CheckpointMoved;
     if (moved) log.info('checkpoint moved by another writer; resuming from it');
     else log.error({ err: toError(error), failures }, 'subscriber failed; resuming from its checkpoint');
     restarting = (async () => {
@@ -161,6 +168,10 @@ export function createCheckpointedSubscriber(options: CheckpointedSubscriberOpti
           subscribe(next);
           return;
         } catch (loadError) {
+          if (options.maxFailures !== undefined && failures >= options.maxFailures) {
+            await stopForGood(loadError, `${failures + 1} failures in a row`);
+            return;
+          }
           log.warn({ err: toError(loadError) }, 'loading the checkpoint failed, retrying');
           await sleep(nextDelay(), stopped.signal);
         }

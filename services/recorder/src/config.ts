@@ -16,7 +16,7 @@ const schemaName = z
   .regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case PostgreSQL identifier')
   .max(60, 'at most 60 characters');
 
-/** Read models and the projector: what `rebuild` needs besides the databases. */
+/** Read models and the projector: what the read-model commands need besides the databases. */
 const readModelShape = {
   RECORDER_DB_SCHEMA: schemaName.default('recorder'),
   RECORDER_PROJECTOR_BATCH: positiveInt.default(2_000),
@@ -48,8 +48,11 @@ export const recorderConfigSchema = serviceConfig({
 
 export type RecorderConfig = z.output<typeof recorderConfigSchema>;
 
-/** What `rebuild` reads: the recorder's own variables for the databases only (it needs no Kafka). */
-export const rebuildConfigSchema = z
+/**
+ * What the read-model commands (`rebuild`, `retry-parked`) read: the recorder's own variables for the
+ * databases only (they need no Kafka).
+ */
+export const databaseCommandConfigSchema = z
   .object({
     LOG_LEVEL: logLevel.default('info'),
     ...postgresConfigShape,

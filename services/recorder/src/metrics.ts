@@ -1,14 +1,19 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Batch } from './checkpointed-subscriber.ts';
 import type { IngestObserver } from './ingest/ingest.ts';
+import type { ProjectionName } from './read-models/schema.ts';
 import type { RelayObserver } from './relay/definition-relay.ts';
 
 export interface RecorderMetrics {
   ingest: IngestObserver;
   relay: RelayObserver;
-  projection(projection: 'executions' | 'tasks', batch: Batch, durationMs: number): void;
+  projection(projection: ProjectionName, batch: Batch, durationMs: number): void;
+  /** Events a projection parked. */
+  parked(projection: ProjectionName, count: number): void;
   /** The projections' positions, read when /metrics is scraped. */
   watchPositions(read: () => { executions: bigint; tasks: bigint }): void;
+  /** How many events each projection has parked now (the table), read when /metrics is scraped. */
+  watchParked(read: () => Promise<Record<ProjectionName, number>>): void;
 }
 
 /**
@@ -61,6 +66,26 @@ export function createRecorderMetrics(registry: Registry): RecorderMetrics {
     labelNames: ['projection'],
     registers,
   });
+  const parkedTotal = new Counter({
+    name: 'scheduler_recorder_parked_events_total',
+    help: 'Events a projection could not apply and parked (this process), by projection.',
+    labelNames: ['projection'],
+    registers,
+  });
+  let parkedNow: () => Promise<Record<ProjectionName, number>> = () =>
+    Promise.resolve({ executions: 0, tasks: 0 });
+  new Gauge({
+    name: 'scheduler_recorder_parked_events',
+    help: 'Events parked now (in the parked_events table, whoever parked them), by projection.',
+    labelNames: ['projection'],
+    registers,
+    async collect() {
+      // A failed count leaves the last value: /metrics must not fail because PostgreSQL is away.
+      const counts = await parkedNow().catch(() => undefined);
+      if (counts === undefined) return;
+      for (const [projection, count] of Object.entries(counts)) this.set({ projection }, count);
+    },
+  });
   let head = 0n;
   let positions: () => { executions: bigint; tasks: bigint } = () => ({ executions: 0n, tasks: 0n });
   new Gauge({
@@ -100,8 +125,12 @@ export function createRecorderMetrics(registry: Registry): RecorderMetrics {
       if (newest)
         projectionDelay.set({ projection }, Math.max(0, Date.now() - newest.createdAt.getTime()) / 1000);
     },
+    parked: (projection, count) => parkedTotal.inc({ projection }, count),
     watchPositions: (read) => {
       positions = read;
+    },
+    watchParked: (read) => {
+      parkedNow = read;
     },
   };
 }

@@ -6,6 +6,7 @@ import { recorderConfigSchema, type RecorderConfig } from './config.ts';
 import { ingestSubscriptions } from './ingest/ingest.ts';
 import { createRecorderMetrics } from './metrics.ts';
 import { createCheckpoints } from './read-models/checkpoints.ts';
+import { parkedEventsTable } from './read-models/parked-events.ts';
 import { createProjector } from './read-models/projector.ts';
 import { migrateReadModels, readModelNames } from './read-models/schema.ts';
 import { createDefinitionRelay } from './relay/definition-relay.ts';
@@ -70,11 +71,14 @@ export const recorderService = defineService({
         maxBatch: config.RECORDER_PROJECTOR_BATCH,
         flushDelayMs: config.RECORDER_PROJECTOR_FLUSH_MS,
         onBatch: (projection, batch, durationMs) => metrics.projection(projection, batch, durationMs),
+        onParked: (projection, events) => metrics.parked(projection, events.length),
         onFatal: (error) => ctx.fail(error),
       });
       // Registered before it starts: a failed start still closes what started.
       ctx.register({ name: 'projector', close: () => projector.close() });
       metrics.watchPositions(() => projector.positions());
+      const parked = parkedEventsTable(names);
+      metrics.watchParked(() => parked.counts(pool));
       await projector.start();
     }
     if (config.RECORDER_RELAY_ENABLED) {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { loadConfig } from '@openpenpal/service-kit';
 import { errorWithCode } from '@openpenpal/test-kit';
 import { describe, expect, it } from 'vitest';
-import { rebuildConfigSchema, recorderConfigSchema } from '../src/config.ts';
+import { databaseCommandConfigSchema, recorderConfigSchema } from '../src/config.ts';
 
 const required = { KAFKA_BROKERS: 'localhost:9092', DATABASE_URL: 'postgres://localhost/db' };
 
@@ -40,7 +40,7 @@ describe('configuration', () => {
       }),
     );
     expect(() =>
-      loadConfig(rebuildConfigSchema, {
+      loadConfig(databaseCommandConfigSchema, {
         DATABASE_URL: required.DATABASE_URL,
         EVENT_STORE_BACKEND: 'esdb',
         EVENT_STORE_ESDB_URL: 'http://localhost:2113',
@@ -55,8 +55,8 @@ describe('configuration', () => {
     ).toBe('esdb://eventstore:2113?tls=false');
   });
 
-  it('lets rebuild run with the database settings alone', () => {
-    expect(loadConfig(rebuildConfigSchema, { DATABASE_URL: required.DATABASE_URL })).toMatchObject({
+  it('lets rebuild and retry-parked run with the database settings alone', () => {
+    expect(loadConfig(databaseCommandConfigSchema, { DATABASE_URL: required.DATABASE_URL })).toMatchObject({
       RECORDER_DB_SCHEMA: 'recorder',
       EVENT_STORE_PG_SCHEMA: 'event_store',
       RECORDER_PROJECTOR_BATCH: 2000,

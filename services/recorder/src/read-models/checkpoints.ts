@@ -41,9 +41,7 @@ export function createCheckpoints(pool: pg.Pool, names: ReadModelNames): Checkpo
   };
 }
 
-/** Names of the recorder's checkpoints. */
+/** Names of the recorder's checkpoints besides the projections' (`ReadModelNames.checkpointOf`). */
 export const CHECKPOINT = {
-  executions: 'projection:executions',
-  tasks: 'projection:tasks',
   relay: 'relay:task-definitions',
 } as const;

@@ -34,7 +34,8 @@ interface ExecutionRow {
   trigger_topic: string | null;
   result: string | null;
   replayed_as: string | null;
-  progress: number;
+  /** A number, or text when an operator widened the column to bigint. */
+  progress: number | string;
   updated_at: Date;
 }
 
@@ -57,6 +58,7 @@ function toExecutionState(row: ExecutionRow): ExecutionState {
     started_at: ms(row.started_at),
     finished_at: ms(row.finished_at),
     duration_ms: int(row.duration_ms),
+    progress: Number(row.progress),
     updated_at: row.updated_at.getTime(),
   };
 }
@@ -72,13 +74,15 @@ function toStats(row: StatsRow): TaskStats {
   };
 }
 
-// Column order of the upserts; each value array is built in the same order.
+// Column order of the upserts; each value array is built in the same order. Whole numbers are sent as
+// bigint arrays whatever their column, so that the column alone says what fits (widen it, and the
+// events parked for not fitting apply on retry).
 const EXECUTION_COLUMNS = [
   ['execution_id', 'text'],
   ['task_id', 'text'],
   ['task_type', 'text'],
   ['status', 'text'],
-  ['attempts', 'int'],
+  ['attempts', 'bigint'],
   ['nominal_time', 'timestamptz'],
   ['started_at', 'timestamptz'],
   ['finished_at', 'timestamptz'],
@@ -92,7 +96,7 @@ const EXECUTION_COLUMNS = [
   ['trigger_topic', 'text'],
   ['result', 'text'],
   ['replayed_as', 'text'],
-  ['progress', 'int'],
+  ['progress', 'bigint'],
   ['updated_at', 'timestamptz'],
 ] as const;
 

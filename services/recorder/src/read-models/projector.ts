@@ -1,4 +1,4 @@
-import type { EventStore } from '@openpenpal/event-store';
+import type { EventStore, RecordedEvent } from '@openpenpal/event-store';
 import { RECORDED_KINDS, TASK_CATEGORY } from '@openpenpal/task-definitions';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -7,13 +7,14 @@ import {
   type Batch,
   type CheckpointedSubscriber,
 } from '../checkpointed-subscriber.ts';
-import { CHECKPOINT, type Checkpoints } from './checkpoints.ts';
+import type { Checkpoints } from './checkpoints.ts';
 import { createExecutionProjection } from './execution-projection.ts';
-import type { ReadModelNames } from './schema.ts';
+import { applyOrPark, parkedEventsTable, type ApplyEvents } from './parked-events.ts';
+import type { ProjectionName, ReadModelNames } from './schema.ts';
 import { createTaskProjection } from './task-projection.ts';
 
 /** Runs `work` in one transaction; it resolves false to roll back (the checkpoint had moved). */
-async function inTransaction(
+export async function inTransaction(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<boolean>,
 ): Promise<boolean> {
@@ -35,6 +36,22 @@ async function inTransaction(
   }
 }
 
+/** The two projections writing one set of tables: what each reads, and how it applies events. */
+export function projectionsOf(
+  store: EventStore,
+  names: ReadModelNames,
+): Record<ProjectionName, { category: string; apply: ApplyEvents }> {
+  const executions = createExecutionProjection(names);
+  const tasks = createTaskProjection({ store, names });
+  return {
+    executions: {
+      category: RECORDED_KINDS.execution.category,
+      apply: (client, events) => executions.apply(client, events),
+    },
+    tasks: { category: TASK_CATEGORY, apply: (client, events) => tasks.apply(client, events) },
+  };
+}
+
 export interface Projector {
   start(): Promise<void>;
   /** Resolves once both projections have applied every event stored when they (re)started. */
@@ -46,55 +63,65 @@ export interface Projector {
 export interface ProjectorOptions {
   pool: pg.Pool;
   store: EventStore;
+  /** The tables to keep (live, or a rebuild's) and their projections' checkpoints. */
   names: ReadModelNames;
   checkpoints: Checkpoints;
   logger: Logger;
   maxBatch?: number;
   flushDelayMs?: number;
-  onBatch?(projection: 'executions' | 'tasks', batch: Batch, durationMs: number): void;
+  /** Consecutive failures after which a projection gives up (default: retries for as long as it takes). */
+  maxFailures?: number;
+  onBatch?(projection: ProjectionName, batch: Batch, durationMs: number): void;
+  /** Events a batch parked (committed with it). */
+  onParked?(projection: ProjectionName, events: readonly RecordedEvent[]): void;
   /** A projection stopped for good (a failure that is not retryable). */
   onFatal?: (error: Error) => void;
 }
 
 /**
  * Keeps the read models: `executions` and `task_stats` from category `execution`, `tasks` from category
- * `task`. Each batch updates its rows and moves its checkpoint in one transaction, so after a crash
- * the rows and the checkpoint agree and no event is applied twice or skipped.
+ * `task`. Each batch updates its rows, parks the events it cannot apply and moves its checkpoint in one
+ * transaction, so after a crash the rows and the checkpoint agree and no event is applied twice or
+ * skipped, and no single event can stop a projection.
  */
 export function createProjector(options: ProjectorOptions): Projector {
   const { pool, store, names, checkpoints, logger } = options;
-  const executions = createExecutionProjection(names);
-  const tasks = createTaskProjection({ store, names });
-  const subscriber = (
-    projection: 'executions' | 'tasks',
-    category: string,
-    apply: (client: pg.PoolClient, batch: Batch) => Promise<void>,
-  ): CheckpointedSubscriber =>
-    createCheckpointedSubscriber({
-      name: CHECKPOINT[projection],
+  const parked = parkedEventsTable(names);
+  const projections = projectionsOf(store, names);
+  const subscriber = (projection: ProjectionName): CheckpointedSubscriber => {
+    const checkpoint = names.checkpointOf[projection];
+    const { category, apply } = projections[projection];
+    return createCheckpointedSubscriber({
+      name: checkpoint,
       store,
       category,
       checkpoints,
       logger,
       ...(options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch }),
       ...(options.flushDelayMs === undefined ? {} : { flushDelayMs: options.flushDelayMs }),
-      handle: (batch) =>
-        inTransaction(pool, async (client) => {
+      ...(options.maxFailures === undefined ? {} : { maxFailures: options.maxFailures }),
+      handle: async (batch) => {
+        let setAside: RecordedEvent[] = [];
+        const kept = await inTransaction(pool, async (client) => {
           // First: the row lock on the checkpoint serialises two writers of this projection.
-          if (!(await checkpoints.advance(CHECKPOINT[projection], batch.from, batch.to, client)))
-            return false;
-          await apply(client, batch);
+          if (!(await checkpoints.advance(checkpoint, batch.from, batch.to, client))) return false;
+          setAside = await applyOrPark(client, batch.events, apply, async (event, error) => {
+            logger.warn(
+              { err: error, projection, stream: event.streamId, revision: event.revision.toString() },
+              'parked an event the projection cannot apply',
+            );
+            await parked.park(client, projection, event, error);
+          });
           return true;
-        }),
+        });
+        if (kept && setAside.length > 0) options.onParked?.(projection, setAside);
+        return kept;
+      },
       onBatch: (batch, durationMs) => options.onBatch?.(projection, batch, durationMs),
       ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     });
-  const subscribers = {
-    executions: subscriber('executions', RECORDED_KINDS.execution.category, (client, batch) =>
-      executions.apply(client, batch.events),
-    ),
-    tasks: subscriber('tasks', TASK_CATEGORY, (client, batch) => tasks.apply(client, batch.events)),
   };
+  const subscribers = { executions: subscriber('executions'), tasks: subscriber('tasks') };
   return {
     start: async () => {
       await subscribers.executions.start();

@@ -1,17 +1,47 @@
 import { SchedulerError } from '@openpenpal/errors';
 import type pg from 'pg';
 
-/** Quoted table names of the read models in one schema (the name is validated, so safe to splice). */
+export type ProjectionName = 'executions' | 'tasks';
+
+/**
+ * Quoted names of one set of read-model tables (the name is validated, so safe to splice): the live
+ * set, or a rebuild's (`_rebuild` tables beside them, swapped in when complete).
+ */
 export interface ReadModelNames {
   schema: string;
+  /** One checkpoints table per schema, for live and rebuild projections and the relay. */
   checkpoints: string;
   executions: string;
   taskStats: string;
   tasks: string;
+  parkedEvents: string;
   taskOverview: string;
+  /** The checkpoint of each projection that writes these tables. */
+  checkpointOf: Record<ProjectionName, string>;
+  /** What the table names end with: '' for the live tables. */
+  suffix: string;
 }
 
 const SCHEMA = /^[a-z_][a-z0-9_]*$/;
+const REBUILD_SUFFIX = '_rebuild';
+
+function names(schema: string, suffix: string, checkpointPrefix: string): ReadModelNames {
+  const q = (table: string) => `"${schema}".${table}${suffix}`;
+  return {
+    schema,
+    checkpoints: `"${schema}".checkpoints`,
+    executions: q('executions'),
+    taskStats: q('task_stats'),
+    tasks: q('tasks'),
+    parkedEvents: q('parked_events'),
+    taskOverview: q('task_overview'),
+    checkpointOf: {
+      executions: `${checkpointPrefix}projection:executions`,
+      tasks: `${checkpointPrefix}projection:tasks`,
+    },
+    suffix,
+  };
+}
 
 export function readModelNames(schema: string): ReadModelNames {
   if (!SCHEMA.test(schema) || schema.length > 60) {
@@ -19,31 +49,24 @@ export function readModelNames(schema: string): ReadModelNames {
       details: { schema },
     });
   }
-  const q = (table: string) => `"${schema}".${table}`;
-  return {
-    schema,
-    checkpoints: q('checkpoints'),
-    executions: q('executions'),
-    taskStats: q('task_stats'),
-    tasks: q('tasks'),
-    taskOverview: q('task_overview'),
-  };
+  return names(schema, '', '');
+}
+
+/** The tables a rebuild of `live` fills before they replace the live ones (same schema, own checkpoints). */
+export function rebuildNames(live: ReadModelNames): ReadModelNames {
+  return names(live.schema, REBUILD_SUFFIX, 'rebuild:');
 }
 
 /** Execution statuses that count as still in progress (the task overview shows the task as running). */
 const ACTIVE_STATUSES = ['triggered', 'running', 'retry_scheduled'] as const;
+const ACTIVE = ACTIVE_STATUSES.map((status) => `'${status}'`).join(', ');
 
-function statements(n: ReadModelNames): string[] {
-  const active = ACTIVE_STATUSES.map((status) => `'${status}'`).join(', ');
+/** The tables of one set, with their indexes (named after the tables, suffix last). */
+function tableStatements(n: ReadModelNames): string[] {
+  const s = n.suffix;
   return [
-    `CREATE SCHEMA IF NOT EXISTS "${n.schema}"`,
-    `CREATE TABLE IF NOT EXISTS ${n.checkpoints} (
-       name       text        PRIMARY KEY,
-       position   bigint      NOT NULL,
-       updated_at timestamptz NOT NULL DEFAULT now()
-     )`,
     `CREATE TABLE IF NOT EXISTS ${n.executions} (
-       execution_id          text        PRIMARY KEY,
+       execution_id          text        NOT NULL,
        task_id               text        NOT NULL,
        task_type             text        NOT NULL,
        status                text        NOT NULL,
@@ -62,13 +85,14 @@ function statements(n: ReadModelNames): string[] {
        result                text,
        replayed_as           text,
        progress              integer     NOT NULL,
-       updated_at            timestamptz NOT NULL
+       updated_at            timestamptz NOT NULL,
+       CONSTRAINT executions_pkey${s} PRIMARY KEY (execution_id)
      )`,
-    `CREATE INDEX IF NOT EXISTS executions_task_idx ON ${n.executions} (task_id, nominal_time DESC)`,
-    `CREATE INDEX IF NOT EXISTS executions_status_idx ON ${n.executions} (status, updated_at DESC)`,
-    `CREATE INDEX IF NOT EXISTS executions_active_idx ON ${n.executions} (task_id) WHERE status IN (${active})`,
+    `CREATE INDEX IF NOT EXISTS executions_task_idx${s} ON ${n.executions} (task_id, nominal_time DESC)`,
+    `CREATE INDEX IF NOT EXISTS executions_status_idx${s} ON ${n.executions} (status, updated_at DESC)`,
+    `CREATE INDEX IF NOT EXISTS executions_active_idx${s} ON ${n.executions} (task_id) WHERE status IN (${ACTIVE})`,
     `CREATE TABLE IF NOT EXISTS ${n.taskStats} (
-       task_id          text        PRIMARY KEY,
+       task_id          text        NOT NULL,
        run_count        bigint      NOT NULL,
        failure_count    bigint      NOT NULL,
        last_run_at      timestamptz,
@@ -76,10 +100,11 @@ function statements(n: ReadModelNames): string[] {
        last_error       text,
        last_result      text,
        last_finished_at timestamptz,
-       updated_at       timestamptz NOT NULL
+       updated_at       timestamptz NOT NULL,
+       CONSTRAINT task_stats_pkey${s} PRIMARY KEY (task_id)
      )`,
     `CREATE TABLE IF NOT EXISTS ${n.tasks} (
-       task_id               text        PRIMARY KEY,
+       task_id               text        NOT NULL,
        name                  text        NOT NULL,
        description           text,
        task_type             text        NOT NULL,
@@ -105,11 +130,31 @@ function statements(n: ReadModelNames): string[] {
        deleted_at            timestamptz,
        revision              bigint      NOT NULL,
        definition_revision   bigint      NOT NULL,
-       last_run_requested_at timestamptz
+       last_run_requested_at timestamptz,
+       CONSTRAINT tasks_pkey${s} PRIMARY KEY (task_id)
      )`,
-    `CREATE INDEX IF NOT EXISTS tasks_filter_idx ON ${n.tasks} (task_type, priority, is_active) WHERE deleted_at IS NULL`,
-    // What GET /tasks lists: live tasks with their counters and a status derived from their executions.
-    `CREATE OR REPLACE VIEW ${n.taskOverview} AS
+    `CREATE INDEX IF NOT EXISTS tasks_filter_idx${s} ON ${n.tasks} (task_type, priority, is_active) WHERE deleted_at IS NULL`,
+    // Events a projection could not apply (see parked-events.ts), in store order per projection.
+    `CREATE TABLE IF NOT EXISTS ${n.parkedEvents} (
+       projection    text        NOT NULL,
+       position      bigint      NOT NULL,
+       stream_id     text        NOT NULL,
+       revision      bigint      NOT NULL,
+       event_id      text        NOT NULL,
+       event_type    text        NOT NULL,
+       error_code    text        NOT NULL,
+       error_message text        NOT NULL,
+       parked_at     timestamptz NOT NULL DEFAULT now(),
+       retries       integer     NOT NULL DEFAULT 0,
+       retried_at    timestamptz,
+       CONSTRAINT parked_events_pkey${s} PRIMARY KEY (projection, position)
+     )`,
+  ];
+}
+
+/** What GET /tasks lists: live tasks with their counters and a status derived from their executions. */
+export function taskOverviewSql(view: string, tables: ReadModelNames): string {
+  return `CREATE OR REPLACE VIEW ${view} AS
        SELECT t.task_id AS id, t.name, t.description, t.task_type, t.priority, t.cron_expression, t.timezone,
               t.scheduled_at, t.payload, t.max_retries, t.timeout_secs, t.is_active, t.start_date, t.end_date,
               t.max_runs, t.misfire_policy, t.misfire_grace_ms, t.misfire_fire_all_cap, t.concurrency_policy,
@@ -117,30 +162,26 @@ function statements(n: ReadModelNames): string[] {
               coalesce(s.run_count, 0) AS run_count, coalesce(s.failure_count, 0) AS failure_count,
               s.last_run_at, s.last_status, s.last_error, s.last_result,
               CASE
-                WHEN EXISTS (SELECT 1 FROM ${n.executions} e
-                              WHERE e.task_id = t.task_id AND e.status IN (${active})) THEN 'running'
+                WHEN EXISTS (SELECT 1 FROM ${tables.executions} e
+                              WHERE e.task_id = t.task_id AND e.status IN (${ACTIVE})) THEN 'running'
                 WHEN s.last_status = 'failed' THEN 'failed'
                 WHEN s.last_status IS NOT NULL THEN 'completed'
                 ELSE 'pending'
               END AS status
-         FROM ${n.tasks} t
-         LEFT JOIN ${n.taskStats} s ON s.task_id = t.task_id
-        WHERE t.deleted_at IS NULL`,
-  ];
+         FROM ${tables.tasks} t
+         LEFT JOIN ${tables.taskStats} s ON s.task_id = t.task_id
+        WHERE t.deleted_at IS NULL`;
 }
 
-/**
- * Creates the read-model tables, indexes and view when missing. Idempotent, and safe when replicas start
- * together: the statements run in one transaction under an advisory lock.
- */
-export async function migrateReadModels(pool: pg.Pool, names: ReadModelNames): Promise<void> {
+/** Runs `statements` in one transaction under the schema's migration lock. */
+async function underMigrationLock(pool: pg.Pool, schema: string, statements: string[]): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-      `openpenpal.recorder.migrate:${names.schema}`,
+      `openpenpal.recorder.migrate:${schema}`,
     ]);
-    for (const sql of statements(names)) await client.query(sql);
+    for (const sql of statements) await client.query(sql);
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -150,7 +191,47 @@ export async function migrateReadModels(pool: pg.Pool, names: ReadModelNames): P
   }
 }
 
-/** The read models a rebuild empties (checkpoints are reset, not dropped). */
-export function projectedTables(names: ReadModelNames): string[] {
-  return [names.executions, names.taskStats, names.tasks];
+/**
+ * Creates the live read-model tables, indexes and view when missing. Idempotent, and safe when replicas
+ * start together: the statements run in one transaction under an advisory lock.
+ */
+export async function migrateReadModels(pool: pg.Pool, live: ReadModelNames): Promise<void> {
+  await underMigrationLock(pool, live.schema, [
+    `CREATE SCHEMA IF NOT EXISTS "${live.schema}"`,
+    `CREATE TABLE IF NOT EXISTS ${live.checkpoints} (
+       name       text        PRIMARY KEY,
+       position   bigint      NOT NULL,
+       updated_at timestamptz NOT NULL DEFAULT now()
+     )`,
+    ...tableStatements(live),
+    taskOverviewSql(live.taskOverview, live),
+  ]);
+}
+
+/** Replaces whatever a rebuild left in `target` by empty tables, its checkpoints at the start. */
+export async function createRebuildTables(pool: pg.Pool, target: ReadModelNames): Promise<void> {
+  await underMigrationLock(pool, target.schema, [
+    ...dropStatements(target),
+    ...tableStatements(target),
+    ...Object.values(target.checkpointOf).map(
+      (name) => `INSERT INTO ${target.checkpoints} (name, position) VALUES ('${name}', 0)
+                 ON CONFLICT (name) DO UPDATE SET position = 0, updated_at = now()`,
+    ),
+  ]);
+}
+
+/** The tables of a set, in the order they are swapped and dropped. */
+export function projectedTables(n: ReadModelNames): string[] {
+  return [n.executions, n.taskStats, n.tasks, n.parkedEvents];
+}
+
+/** Drops a rebuild's tables (a failed one's, or before starting one); never the live ones. */
+export function dropStatements(target: ReadModelNames): string[] {
+  if (target.suffix === '') throw new SchedulerError('INTERNAL', 'refusing to drop the live read models');
+  return [
+    `DROP TABLE IF EXISTS ${projectedTables(target).join(', ')}`,
+    `DELETE FROM ${target.checkpoints} WHERE name IN (${Object.values(target.checkpointOf)
+      .map((name) => `'${name}'`)
+      .join(', ')})`,
+  ];
 }
