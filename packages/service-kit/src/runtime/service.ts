@@ -235,7 +235,7 @@ export async function startService<C extends RuntimeConfig>(
             await runner.start();
             metrics.consumerRunning(group, true);
           },
-          close: component.close,
+          close: () => component.close(),
           isRunning: () => runner.isRunning(),
         };
       },
