@@ -45,6 +45,18 @@ export async function createKafkaTestContext(
   await admin.connect();
   try {
     await admin.createTopics({ topics: configs, waitForLeaders: true });
+    // On a busy broker a partition can still lack a leader in the metadata a new client reads
+    // ("This server does not host this topic-partition"): wait until every one has it.
+    const names = configs.map((config) => config.topic);
+    for (let attempt = 0; ; attempt++) {
+      const metadata = await admin.fetchTopicMetadata({ topics: names }).catch(() => ({ topics: [] }));
+      const ready =
+        metadata.topics.length === names.length &&
+        metadata.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (ready) break;
+      if (attempt >= 100) throw new Error(`test topics without leaders after 10 s: ${names.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } finally {
     await admin.disconnect();
   }
