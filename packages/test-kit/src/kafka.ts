@@ -48,7 +48,7 @@ export async function createKafkaTestContext(
     // On a busy broker a partition can still lack a leader in the metadata a new client reads
     // ("This server does not host this topic-partition"): wait until every one has it.
     const names = configs.map((config) => config.topic);
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; names.length > 0; attempt++) {
       const metadata = await admin.fetchTopicMetadata({ topics: names }).catch(() => ({ topics: [] }));
       const ready =
         metadata.topics.length === names.length &&
