@@ -164,6 +164,21 @@ function longestSilenceOf(all: readonly number[], from: number, to: number): num
   return longest;
 }
 
+/**
+ * Ids published more than once whose first copy arrived from 1 s before this kill until 1 s
+ * before the next: the copies this kill may have left unacknowledged. Their repeats arrive a claim
+ * visibility (30 s by default) later, possibly in the next phase.
+ */
+function duplicatesOfKill(ledger: Ledger, phase: PhaseTimes): number {
+  let count = 0;
+  for (let seq = 0; seq < ledger.offered; seq += 1) {
+    if ((ledger.copies[seq] ?? 0) < 2) continue;
+    const first = ledger.firstReceivedAt[seq] ?? 0;
+    if (first >= phase.killAt - 1_000 && first < phase.endAt - 1_000) count += 1;
+  }
+  return count;
+}
+
 const since = (at: number | null | undefined, origin: number): number | null =>
   at === null || at === undefined ? null : Math.round(at - origin);
 
@@ -214,7 +229,9 @@ export function phaseResult(
     minDeliveryRatio: minRatio(points, phase.killAt + options.windowMs, phase.endAt),
     lateness: latenessOfDue(ledger, phase.killAt, phase.endAt),
     copiesReceived: inPhase.length,
+    // When repeated copies showed up: one claim visibility after the kill that left them unacknowledged.
     duplicatesReceived: inPhase.filter((c) => c.index > 0).length,
+    duplicatesOfThisKill: duplicatesOfKill(ledger, phase),
     targets: {
       firstDeliveryWithin10s: firstAfterRestart !== null && firstAfterRestart <= options.targetMs,
       rateBackWithin10s: rateAfterRestart !== null && rateAfterRestart <= options.targetMs,

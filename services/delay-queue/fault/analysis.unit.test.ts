@@ -179,4 +179,29 @@ describe('fault run analysis', () => {
     );
     expect(result.firstDelivery.afterRestartMs).toBe(500);
   });
+
+  it('attributes a duplicate to the kill that left it unacknowledged, not to the phase its repeat lands in', () => {
+    const ledger = createLedger('t');
+    const seq = ledger.offer(0, 9_900);
+    ledger.received(seq, 9_950, 9_940); // published just before the kill at 10 s
+    ledger.received(seq, 40_000, 39_990); // its claim expired 30 s later, in the next phase
+    const first = {
+      fault: 'service' as const,
+      killAt: 10_000,
+      exitedAt: 10_050,
+      restartedAt: 10_050,
+      readyAt: null,
+      endAt: 35_000,
+    };
+    const next = {
+      fault: 'redis' as const,
+      killAt: 35_000,
+      exitedAt: 35_010,
+      restartedAt: 35_020,
+      readyAt: 35_300,
+      endAt: 60_000,
+    };
+    expect(phaseResult(ledger, first, [])).toMatchObject({ duplicatesOfThisKill: 1, duplicatesReceived: 0 });
+    expect(phaseResult(ledger, next, [])).toMatchObject({ duplicatesOfThisKill: 0, duplicatesReceived: 1 });
+  });
 });

@@ -20,10 +20,10 @@ export interface FaultOptions {
 
 export const USAGE = `pnpm fault:delay-queue [options]
 
-  --quick              about 2 minutes: warm-up 10 s, 30 s per fault, writes to the temp folder
+  --quick              about 2-2.5 minutes: warm-up 10 s, 25 s per fault, writes to the temp folder
   --rate N             schedule requests per second (500)
   --warmup S           seconds of steady load before the first fault (30; quick 10)
-  --phase S            seconds from one kill to the next, and after the last one (75; quick 30)
+  --phase S            seconds from one kill to the next, and after the last one (75; quick 25)
   --drain S            at most this long after the load stops for the last deliveries (120; quick 60)
   --delay-min MS       shortest delay of a request (1000)
   --delay-max MS       longest delay of a request (5000)
@@ -81,7 +81,7 @@ export function parseOptions(argv: readonly string[], root: string): FaultOption
     quick,
     rate: positive('rate', values.rate, 500),
     warmupSeconds: positive('warmup', values.warmup, quick ? 10 : 30),
-    phaseSeconds: positive('phase', values.phase, quick ? 30 : 75),
+    phaseSeconds: positive('phase', values.phase, quick ? 25 : 75),
     drainSeconds: positive('drain', values.drain, quick ? 60 : 120),
     delayMinMs,
     delayMaxMs,

@@ -27,7 +27,7 @@ const DEFINITIONS = {
     'first copy received by the observer minus the due time, for the ids due between this kill and the next (the last phase: until the end of the run); maxAfterAcceptMs counts from max(due, Kafka acknowledged the request)',
   lost: 'ids whose request Kafka acknowledged (acks=all) and of which no copy reached the target topic by the end of the drain',
   duplicates:
-    'copies beyond the first of an id, counted by distinct partition offset (the observer re-reading after a broker restart is not a duplicate)',
+    'copies beyond the first of an id, counted by distinct partition offset (the observer re-reading after a broker restart is not a duplicate); per phase, duplicatesOfThisKill counts the ids whose first copy arrived from 1 s before this kill until 1 s before the next, duplicatesReceived the repeated copies that arrived during the phase (a claim visibility after their kill)',
   duplicateBound:
     'DELAY_QUEUE_BATCH_SIZE per dispatcher crash (the SIGKILLed service and any exit of its own)',
 };
@@ -82,6 +82,8 @@ export interface ReportInput {
   loadStartedAt: number;
   runEnd: number;
   loadStats: LoadStats;
+  /** The wait for the last deliveries: how long, and what was still owed or stored when it ended. */
+  drain: { ms: number; timedOut: boolean; owedIds: number; storeItems: number };
   versions: { kafka: string; redis: string };
   machineLoad: {
     before: number[];
@@ -204,6 +206,7 @@ export async function buildReport(input: ReportInput) {
         (ledger.offered * 1000) / Math.max(1, input.loadStats.stoppedAt - input.loadStats.startedAt),
       ),
     },
+    drain: input.drain,
     observer: { consumerRestarts: input.observerRestarts },
     service: {
       exitedByItself: input.service.exits.length,
@@ -231,7 +234,12 @@ export function printSummary(report: Report): void {
     line(
       `${p.fault.padEnd(8)} first delivery ${ms(p.firstDelivery.afterRestartMs)} after restart (${ms(p.firstDelivery.afterKillMs)} after kill); ` +
         `rate >= 90% ${ms(p.rateBackTo90Percent.afterRestartMs)} after restart (${ms(p.rateBackTo90Percent.afterKillMs)} after kill); ` +
-        `max lateness ${ms(p.lateness.max)}; duplicates ${p.duplicatesReceived}`,
+        `max lateness ${ms(p.lateness.max)}; duplicates ${p.duplicatesOfThisKill}`,
+    );
+  }
+  if (report.drain.timedOut) {
+    line(
+      `the drain ran out of time with ${report.drain.owedIds} ids owed and ${report.drain.storeItems} items in the store: lost may shrink with a longer --drain`,
     );
   }
   line(
