@@ -11,7 +11,11 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/test/**/*.unit.test.ts', 'services/*/test/**/*.unit.test.ts'],
+          include: [
+            'packages/*/test/**/*.unit.test.ts',
+            'services/*/test/**/*.unit.test.ts',
+            'services/*/fault/**/*.unit.test.ts',
+          ],
         },
       },
       {

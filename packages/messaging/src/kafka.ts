@@ -33,7 +33,8 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
     brokers: options.brokers,
     logLevel: logLevel.INFO,
     logCreator: pinoLogCreator(options.logger.child({ component: 'kafkajs' })),
-    retry: { initialRetryTime: 100, retries: 8 },
+    // Reconnect quickly once a broker is back: kafkajs's default lets a retry wait up to 30 s.
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
     socketFactory: noDelaySocketFactory,
     ...options.config,
   });

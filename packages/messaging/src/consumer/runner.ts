@@ -119,10 +119,15 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     const { batch } = payload;
     const subscription = byTopic.get(batch.topic);
     if (!subscription) throw new Error(`no subscription for topic ${batch.topic}`);
+    // Set when the group took the partition away under us (a broker restart, a session that
+    // expired): stop this batch without committing more; kafkajs rejoins and the uncommitted
+    // messages come back (at least once). Throwing instead would crash the consumer for good,
+    // because kafkajs wraps the error of a commit as non-retriable.
+    const membership = { lost: false };
     const hold: PartitionHold = {
       signal: abort.signal,
       heartbeat: () => payload.heartbeat(),
-      isStale: () => stopping || !payload.isRunning() || payload.isStale(),
+      isStale: () => membership.lost || stopping || !payload.isRunning() || payload.isStale(),
     };
     let uncommitted: string | undefined;
     let sinceCommit = 0;
@@ -143,9 +148,17 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       uncommitted = offset;
       sinceCommit += count;
       if (sinceCommit >= commitEveryMessages || now() - lastCommit >= commitEveryMs) {
-        await commit();
-        // kafkajs throttles heartbeats itself; asking once per commit keeps the hot loop lean.
-        await payload.heartbeat();
+        try {
+          await commit();
+          // kafkajs throttles heartbeats itself; asking once per commit keeps the hot loop lean.
+          await payload.heartbeat();
+        } catch (error) {
+          membership.lost = true;
+          logger.warn(
+            { err: toError(error), topic: batch.topic, partition: batch.partition },
+            'commit refused (group membership lost); the batch stops and is redelivered after the rejoin',
+          );
+        }
       }
     };
     // Whether an SDK is registered cannot change within a batch; asking once keeps it off the hot path.
@@ -159,7 +172,7 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       if (isBatchSubscription(subscription)) {
         const size = subscription.maxBatchSize ?? DEFAULT_MAX_BATCH;
         for (let from = 0; from < batch.messages.length; from += size) {
-          if (hold.isStale()) break;
+          if (membership.lost || hold.isStale()) break;
           const slice = batch.messages.slice(from, from + size);
           await processBatch(deps, subscription, batch.partition, slice, hold, tracing);
           const last = slice.at(-1);
@@ -170,7 +183,13 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
         for (const message of batch.messages) {
           // isStale() (a rebalance or seek took the partition) builds a string key per call; every
           // 32nd message is often enough, and stopping a little late only redoes a few messages.
-          if (stopping || !payload.isRunning() || ((index++ & 31) === 0 && payload.isStale())) break;
+          if (
+            membership.lost ||
+            stopping ||
+            !payload.isRunning() ||
+            ((index++ & 31) === 0 && payload.isStale())
+          )
+            break;
           await processMessage(deps, subscription as Subscription, batch.partition, message, hold, tracing);
           await done(message.offset, 1);
         }
@@ -180,12 +199,13 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
     } finally {
       clearInterval(beat);
       // Commit what is done even when a later message was interrupted, so it is not redone.
-      await commit().catch((error: unknown) => {
-        logger.warn(
-          { err: toError(error), topic: batch.topic, partition: batch.partition },
-          'offset commit failed',
-        );
-      });
+      if (!membership.lost)
+        await commit().catch((error: unknown) => {
+          logger.warn(
+            { err: toError(error), topic: batch.topic, partition: batch.partition },
+            'offset commit failed',
+          );
+        });
       if (options.observer?.onLag && batch.messages.length > 0) {
         const lag = Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset()) - 1n);
         options.observer.onLag({ topic: batch.topic, partition: batch.partition, lag: Math.max(0, lag) });
