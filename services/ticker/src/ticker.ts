@@ -50,7 +50,9 @@ export async function startTicker(
 ): Promise<void> {
   const { config, logger } = ctx;
   const clock = options.clock ?? systemClock;
-  const redis = await ctx.redis('state');
+  // The firing path sends one fenced script at a time and waits for it: auto-pipelining would only
+  // add a turn of the event loop to each call.
+  const redis = await ctx.redis('state', { autoPipelining: false });
   const keys = tickerKeys(config.REDIS_KEY_PREFIX);
   const scripts = loadTickerScripts(redis);
   const store = createRedisTickerStore(redis, scripts, keys);

@@ -77,8 +77,12 @@ export interface ServiceContext<C extends RuntimeConfig> {
   createProducer(name: string): Promise<Producer>;
   /** A consumer runner wired to the service's clients, metrics, readiness and shutdown; call start(). */
   consumer(options: ServiceConsumerOptions): ConsumerRunner;
-  /** A Redis connection from `REDIS_*` (fail-fast), checked by /readyz and closed at shutdown. */
-  redis(role: string): Promise<Redis>;
+  /**
+   * A Redis connection from `REDIS_*` (fail-fast), checked by /readyz and closed at shutdown.
+   * Auto-pipelining (on by default) suits throughput paths; a latency path that sends one command
+   * at a time turns it off.
+   */
+  redis(role: string, options?: { autoPipelining?: boolean }): Promise<Redis>;
   /** The PostgreSQL pool from `DATABASE_*`, checked by /readyz and closed at shutdown. */
   postgres(): pg.Pool;
   /** Closed in reverse registration order at shutdown. */
@@ -239,13 +243,16 @@ export async function startService<C extends RuntimeConfig>(
           isRunning: () => runner.isRunning(),
         };
       },
-      redis: async (role) => {
+      redis: async (role, redisOptions = {}) => {
         if (!config.REDIS_URL)
           throw new SchedulerError('CONFIG_INVALID', `${definition.name} has no REDIS_URL setting`);
         const redis = await connectRedis(
           {
             url: config.REDIS_URL,
             connectionName: `${definition.name}-${role}`,
+            ...(redisOptions.autoPipelining === undefined
+              ? {}
+              : { autoPipelining: redisOptions.autoPipelining }),
             ...(config.REDIS_COMMAND_TIMEOUT_MS ? { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS } : {}),
             ...(config.REDIS_RECONNECT_MAX_MS ? { reconnectMaxMs: config.REDIS_RECONNECT_MAX_MS } : {}),
           },
