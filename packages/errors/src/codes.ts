@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   },
   UNAUTHENTICATED: { retryable: false, summary: 'the request carries no valid credentials' },
   FORBIDDEN: { retryable: false, summary: 'the caller lacks the role the operation needs' },
+  RATE_LIMITED: { retryable: true, summary: 'the caller sent more requests than its rate limit allows' },
   CONFIG_INVALID: { retryable: false, summary: 'a service setting is missing or malformed' },
   NON_RETRYABLE_FAILURE: { retryable: false, summary: 'a handler decided the work can never succeed' },
   DEPENDENCY_UNAVAILABLE: {
