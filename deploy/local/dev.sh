@@ -19,6 +19,8 @@ bash deploy/local/stack.sh up
   . "${STACK_ENV_FILE:-.stack/env}"
   set +a
   LOG_LEVEL=warn pnpm -s topics:provision
+  # OpenPenPal's tables (only what is missing), as the superuser of the local stack.
+  DOMAIN_DB_SCHEMA=${PG_DOMAIN_SCHEMA:-openpenpal} LOG_LEVEL=warn pnpm -s domain:migrate
 )
 
 case "${1:-}" in
