@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Checks of everything under deploy/ and docker-compose.yml, with the real tools, offline:
+#
+#   monitoring  promtool check config / check rules / test rules (Debian's `prometheus` package);
+#               the Helm chart's copy of the rules equals the source; every metric the rules name
+#               is emitted by a service (read from the source code) or listed as pending
+#   dashboard   the Grafana dashboard: uid, every PromQL expression parses (promtool), names only
+#               emitted or pending metrics
+#   compose     docker-compose.yml against the compose-spec JSON schema (check-jsonschema's vendored
+#               copy), every service in the file, the scrape config and the Helm values
+#   helm        helm lint and helm template (default values and values-production.yaml), every
+#               rendered manifest against the Kubernetes schemas (kubernetes-validate) and the
+#               prometheus-operator resources against their models (@kubernetes-models/prometheus-operator)
+#
+#   deploy/ci/check-deploy.sh [monitoring|dashboard|compose|helm]...   (default: all)
+#
+# Tools come from the registries the first time and are reused afterwards: promtool with apt-get
+# (as root), the Python tools into .tools/deploy-venv (deploy/ci/requirements.txt), helm built from
+# the Go module proxy into .tools/helm (Go's own caches keep the build), the prometheus-operator
+# models into .tools/deploy-node. Exits non-zero on the first failing check.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+
+HELM_VERSION=v3.22.0
+PROMETHEUS_OPERATOR_MODELS=@kubernetes-models/prometheus-operator@6.0.0
+TOOLS=$ROOT/.tools
+VENV=$TOOLS/deploy-venv
+CHART=deploy/helm/openpenpal-scheduler
+RULES=deploy/monitoring/prometheus/rules/scheduler.rules.yml
+DASHBOARD=deploy/monitoring/grafana/dashboards/openpenpal-scheduler.json
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+log() { printf '[check-deploy] %s\n' "$*" >&2; }
+fail() { printf '[check-deploy] FAILED: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tools
+ensure_promtool() {
+  command -v promtool >/dev/null && return
+  [ "$(id -u)" = 0 ] || fail "promtool is missing: run as root, or apt-get install -y prometheus"
+  log "installing Debian's prometheus package (promtool)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+}
+
+ensure_venv() {
+  local stamp=$VENV/.requirements
+  if [ -x "$VENV/bin/python" ] && cmp -s deploy/ci/requirements.txt "$stamp"; then return; fi
+  log "installing the Python tools into .tools/deploy-venv"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r deploy/ci/requirements.txt
+  cp deploy/ci/requirements.txt "$stamp"
+}
+
+HELM=$TOOLS/helm/helm
+ensure_helm() {
+  if [ -x "$HELM" ] && "$HELM" version --template '{{.Version}}' 2>/dev/null | grep -qx "${HELM_VERSION%.*}\(\.0\)\?"; then return; fi
+  command -v go >/dev/null || fail "go is needed to build helm $HELM_VERSION"
+  log "building helm $HELM_VERSION from the Go module proxy (several minutes the first time)"
+  GOFLAGS=-mod=mod GOBIN=$TOOLS/helm go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
+ensure_operator_models() {
+  local stamp=$TOOLS/deploy-node/.version
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$PROMETHEUS_OPERATOR_MODELS" ]; then return; fi
+  log "installing $PROMETHEUS_OPERATOR_MODELS into .tools/deploy-node"
+  mkdir -p "$TOOLS/deploy-node"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS/deploy-node" "$PROMETHEUS_OPERATOR_MODELS" >&2
+  echo "$PROMETHEUS_OPERATOR_MODELS" >"$stamp"
+}
+
+py() { "$VENV/bin/python" "$@"; }
+
+# ---------------------------------------------------------------- checks
+check_monitoring() {
+  ensure_promtool
+  ensure_venv
+  log "monitoring: promtool $(promtool --version 2>&1 | head -1 | awk '{print $3}')"
+  # The config as compose mounts it, with the rule files where this checkout has them, so that
+  # check config also loads and checks the rules it names.
+  sed "s#/etc/prometheus/rules/\*.yml#$ROOT/deploy/monitoring/prometheus/rules/*.yml#" \
+    deploy/monitoring/prometheus/prometheus.yml >"$WORK/prometheus.yml"
+  grep -q "$ROOT/deploy/monitoring/prometheus/rules" "$WORK/prometheus.yml" || fail "prometheus.yml no longer loads /etc/prometheus/rules/*.yml"
+  promtool check config "$WORK/prometheus.yml"
+  promtool check rules deploy/monitoring/prometheus/rules/*.yml
+  promtool test rules deploy/monitoring/prometheus/tests/*.test.yml
+  # Every alert has a unit test.
+  local alert
+  for alert in $(sed -n 's/^ *- alert: *//p' "$RULES"); do
+    grep -q "alertname: $alert\$" deploy/monitoring/prometheus/tests/*.test.yml || fail "alert $alert has no promtool unit test"
+  done
+  if [ -d "$CHART" ]; then
+    cmp -s "$RULES" "$CHART/files/scheduler.rules.yml" \
+      || fail "$CHART/files/scheduler.rules.yml differs from $RULES: cp $RULES $CHART/files/scheduler.rules.yml"
+  fi
+  py deploy/ci/metric_names.py check deploy/monitoring/prometheus/rules/*.yml
+}
+
+case_args=("$@")
+[ ${#case_args[@]} -gt 0 ] || case_args=(monitoring)
+for part in "${case_args[@]}"; do
+  case "$part" in
+    monitoring) check_monitoring ;;
+    *) fail "unknown part $part (monitoring)" ;;
+  esac
+done
+log "all passed: ${case_args[*]}"
