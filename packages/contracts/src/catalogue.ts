@@ -193,6 +193,18 @@ export const TOPICS: readonly TopicSpec[] = [
     description: 'An unbound letter moved to the cleanup area.',
   },
   {
+    name: 'openpenpal.scheduler.inbound-rejections',
+    key: "subjectId (the refused event's business id)",
+    valueSchema: 'InboundEventRejected',
+    partitions: 6,
+    retentionMs: 30 * DAY_MS,
+    cleanupPolicy: 'delete',
+    producers: ['handler-future-letter-unlock', 'handler-ai-penpal-reply', 'handler-courier-timeout-check'],
+    consumers: ['other OpenPenPal services'],
+    owner: 'handler-future-letter-unlock',
+    description: 'Inbound events the scheduler refused, with the reason.',
+  },
+  {
     name: 'openpenpal.letters.future-letters',
     key: 'letterId',
     valueSchema: 'FutureLetterEvent',

@@ -794,6 +794,34 @@ export const SAMPLES: { [S in SchemaName]: SchemaTypes[S][] } = {
     },
   ],
 
+  InboundEventRejected: [
+    {
+      eventId: '5d1c7a3e-8b2f-5a4d-9c6e-0f1a2b3c4d5e',
+      rejectedAt: at('2026-12-18T09:00:00.120+08:00'),
+      service: 'handler-future-letter-unlock',
+      sourceTopic: 'openpenpal.letters.future-letters',
+      sourcePartition: 3,
+      sourceOffset: 48_211,
+      originalEventId: '0e9d8c7b-6a5f-4e3d-8c2b-1a0f9e8d7c6b',
+      eventType: 'FutureLetterScheduled',
+      subjectId: 'ltr_missing_01',
+      errorCode: 'NOT_FOUND',
+      reason: 'letter ltr_missing_01 does not exist',
+    },
+    {
+      eventId: '6e2d8b4f-9c3a-5b5e-8d7f-1a2b3c4d5e6f',
+      rejectedAt: at('2026-12-18T09:00:01.004+08:00'),
+      service: 'handler-future-letter-unlock',
+      sourceTopic: 'openpenpal.letters.future-letters',
+      sourcePartition: 1,
+      sourceOffset: 77,
+      originalEventId: null,
+      eventType: 'FutureLetterScheduled',
+      subjectId: null,
+      errorCode: 'VALIDATION_FAILED',
+      reason: 'scheduledAt: must be between 2000-01-01 and 2100-01-01',
+    },
+  ],
   LetterMovedToCleanup: [
     {
       eventId: 'b8c9d0e1-f2a3-4b4c-95d6-f7a8b9c0d1e2',

@@ -379,6 +379,32 @@ export interface FutureLetterScheduled {
 /** What a schedule request does to a message with its id that has not fired yet. keep: leave it as it is; the request changes nothing (the behaviour of v1 requests). replace: the request's due time, target, key, headers and payload take its place; a copy already being published cannot be recalled, so the request then follows it as a replacement (see ScheduleDelayedMessage). A symbol added later reads as keep, which changes nothing already scheduled. */
 export type IfPending = 'keep' | 'replace';
 
+/** The scheduler refused an inbound event from another OpenPenPal service (a future letter that does not exist, a time out of range...) and will not act on it or retry it. On openpenpal.scheduler.inbound-rejections keyed like the refused event (its business id). A message that cannot be decoded at all goes to the inbound topic's .dlq instead. */
+export interface InboundEventRejected {
+  /** UUID of this rejection, derived from the refused message's topic, partition and offset, so a redelivered message is rejected under the same id. */
+  eventId: string;
+  /** When the scheduler refused it. */
+  rejectedAt: number;
+  /** The scheduler service that refused it, e.g. handler-future-letter-unlock. */
+  service: string;
+  /** The topic the refused event was read from. */
+  sourceTopic: string;
+  /** Its partition. */
+  sourcePartition: number;
+  /** Its offset. */
+  sourceOffset: number;
+  /** The refused event's own eventId; null when it had none. */
+  originalEventId?: null | string;
+  /** The refused event's record name, e.g. FutureLetterScheduled. */
+  eventType: string;
+  /** The business id the event was about (letterId, taskId...), also the message key; null when it had none. */
+  subjectId?: null | string;
+  /** Why, as a code from the @openpenpal/errors closed list: NOT_FOUND (the letter, task or user does not exist), VALIDATION_FAILED (a value out of range). */
+  errorCode: string;
+  /** Why, for people: names the field and the problem. */
+  reason: string;
+}
+
 /** An old letter never bound to a code moved to draft_cleanup; its author was notified (letter_cleanup_notice). On openpenpal.letters.cleanup keyed by letterId. */
 export interface LetterMovedToCleanup {
   /** UUID of this event, minted by its producer; consumers drop a redelivered event by it. */
@@ -673,6 +699,7 @@ export interface SchemaTypes {
   ExecutionEvent: ExecutionEvent;
   FutureLetterEvent: FutureLetterEvent;
   FutureLetterReleased: FutureLetterReleased;
+  InboundEventRejected: InboundEventRejected;
   LetterMovedToCleanup: LetterMovedToCleanup;
   NotificationEvent: NotificationEvent;
   NotificationRequested: NotificationRequested;
