@@ -97,12 +97,29 @@ check_monitoring() {
   py deploy/ci/metric_names.py check deploy/monitoring/prometheus/rules/*.yml
 }
 
+check_dashboard() {
+  ensure_promtool
+  ensure_venv
+  local uid
+  uid=$(py -c 'import json,sys; print(json.load(open(sys.argv[1]))["uid"])' "$DASHBOARD")
+  [ "$uid" = openpenpal-scheduler ] || fail "$DASHBOARD has uid $uid, not openpenpal-scheduler"
+  # Every query of every panel as a recording rule: promtool parses each one.
+  py deploy/ci/metric_names.py dashboard-rules "$DASHBOARD" >"$WORK/dashboard.rules.yml"
+  promtool check rules "$WORK/dashboard.rules.yml"
+  py deploy/ci/metric_names.py check "$DASHBOARD"
+  if [ -d "$CHART" ]; then
+    cmp -s "$DASHBOARD" "$CHART/files/openpenpal-scheduler.json" \
+      || fail "$CHART/files/openpenpal-scheduler.json differs from $DASHBOARD: cp $DASHBOARD $CHART/files/"
+  fi
+}
+
 case_args=("$@")
-[ ${#case_args[@]} -gt 0 ] || case_args=(monitoring)
+[ ${#case_args[@]} -gt 0 ] || case_args=(monitoring dashboard)
 for part in "${case_args[@]}"; do
   case "$part" in
     monitoring) check_monitoring ;;
-    *) fail "unknown part $part (monitoring)" ;;
+    dashboard) check_dashboard ;;
+    *) fail "unknown part $part (monitoring, dashboard)" ;;
   esac
 done
 log "all passed: ${case_args[*]}"
