@@ -113,13 +113,24 @@ check_dashboard() {
   fi
 }
 
+check_compose() {
+  ensure_venv
+  log "compose: against check-jsonschema $("$VENV/bin/check-jsonschema" --version | awk '{print $NF}')'s vendored compose-spec schema"
+  "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
+  # Once more after interpolation with the values of .env.example, as docker compose sees it.
+  py deploy/ci/deploy_checks.py compose "$WORK/compose.json"
+  "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$WORK/compose.json"
+  py deploy/ci/deploy_checks.py services
+}
+
 case_args=("$@")
-[ ${#case_args[@]} -gt 0 ] || case_args=(monitoring dashboard)
+[ ${#case_args[@]} -gt 0 ] || case_args=(monitoring dashboard compose)
 for part in "${case_args[@]}"; do
   case "$part" in
     monitoring) check_monitoring ;;
     dashboard) check_dashboard ;;
-    *) fail "unknown part $part (monitoring, dashboard)" ;;
+    compose) check_compose ;;
+    *) fail "unknown part $part (monitoring, dashboard, compose)" ;;
   esac
 done
 log "all passed: ${case_args[*]}"
