@@ -11,4 +11,6 @@ export {
   handlerConfigSchema,
   handlerServiceName,
   type HandlerConfig,
+  type HandlerFactory,
+  type HandlerKitParts,
 } from './service.ts';

@@ -1,5 +1,5 @@
 import { topicSpec, triggerTopicName, type TaskType } from '@openpenpal/contracts';
-import { createDelayClient } from '@openpenpal/delay-client';
+import { createDelayClient, type DelayClient } from '@openpenpal/delay-client';
 import { subscription, type TopicBinding } from '@openpenpal/messaging';
 import {
   defineService,
@@ -8,7 +8,9 @@ import {
   runtimeConfigShape,
   serviceConfig,
   topicName,
+  type ServiceContext,
   type ServiceDefinition,
+  type TopicUse,
 } from '@openpenpal/service-kit';
 import { systemClock, type Clock } from '@openpenpal/timing';
 import { z } from 'zod';
@@ -19,9 +21,10 @@ import { runTrigger } from './run-trigger.ts';
 
 const schemaName = z.string().regex(/^[a-z_][a-z0-9_]{0,59}$/, 'a lower-case PostgreSQL identifier');
 
-/** The settings every handler service shares (its own come after them, `HANDLER_<TYPE>_*`). */
-export function handlerConfigSchema(taskType: TaskType, httpPort: number) {
-  return serviceConfig({
+const noSettings = {};
+
+function handlerShape(taskType: TaskType, httpPort: number) {
+  return {
     ...runtimeConfigShape({ name: handlerServiceName(taskType), httpPort }),
     ...postgresConfigShape,
     HANDLER_TRIGGER_TOPIC: topicName.default(triggerTopicName(taskType)),
@@ -34,10 +37,47 @@ export function handlerConfigSchema(taskType: TaskType, httpPort: number) {
     HANDLER_RETRY_MAX_DELAY_MS: positiveInt.default(3_600_000),
     /** Partitions of the trigger topic worked on in parallel. */
     HANDLER_CONCURRENCY: positiveInt.default(3),
-  });
+  };
 }
 
-export type HandlerConfig = z.output<ReturnType<typeof handlerConfigSchema>>;
+/**
+ * The settings every handler service shares, then the handler's own (`extra`: its
+ * `HANDLER_<TYPE>_*` settings and shared shapes such as the domain database's).
+ */
+export function handlerConfigSchema<X extends z.ZodRawShape = typeof noSettings>(
+  taskType: TaskType,
+  httpPort: number,
+  extra: X = noSettings as X,
+) {
+  return serviceConfig({ ...handlerShape(taskType, httpPort), ...extra });
+}
+
+export type HandlerConfig = z.output<z.ZodObject<ReturnType<typeof handlerShape>>>;
+
+/** What the kit built, for a handler factory that needs more than its `handle()`. */
+export interface HandlerKitParts {
+  /** Schedules and cancels delayed messages (exact-time triggers) on the delay-requests topic. */
+  delay: DelayClient;
+  clock: Clock;
+}
+
+/**
+ * Builds a handler from the running service (its pool, producer, extra consumers): called in
+ * `start` before the trigger consumer starts; what it registers on `ctx` closes before the kit's parts.
+ */
+export type HandlerFactory<T extends TaskType, P, C extends HandlerConfig> = (
+  ctx: ServiceContext<C>,
+  kit: HandlerKitParts,
+) => Promise<TaskHandlerDefinition<T, P>> | TaskHandlerDefinition<T, P>;
+
+export interface HandlerServiceOptions<X extends z.ZodRawShape, C extends HandlerConfig> {
+  httpPort: number;
+  clock?: Clock;
+  /** The handler's own settings, validated with the kit's. */
+  config?: X;
+  /** Topics the handler uses besides the kit's (inbound events, its results). */
+  topics?: (config: C) => readonly TopicUse[];
+}
 
 /** `handler-future-letter-unlock` for `future_letter_unlock`. */
 export function handlerServiceName(taskType: TaskType): string {
@@ -49,17 +89,27 @@ export function handlerServiceName(taskType: TaskType): string {
  * execution protocol (`runTrigger`). `start` runs after the kit's parts are up, for what a handler
  * needs besides (a provider client, a second pool).
  */
-export function defineHandlerService<T extends TaskType, P>(
-  handler: TaskHandlerDefinition<T, P>,
-  options: { httpPort: number; clock?: Clock },
-): ServiceDefinition<HandlerConfig> {
-  return defineService({
-    name: handlerServiceName(handler.taskType),
-    configSchema: handlerConfigSchema(handler.taskType, options.httpPort),
+export function defineHandlerService<T extends TaskType, P, X extends z.ZodRawShape = typeof noSettings>(
+  handlerOrFactory:
+    | TaskHandlerDefinition<T, P>
+    | { taskType: T; create: HandlerFactory<T, P, HandlerConfig & z.output<z.ZodObject<X>>> },
+  options: HandlerServiceOptions<X, HandlerConfig & z.output<z.ZodObject<X>>>,
+): ServiceDefinition<HandlerConfig & z.output<z.ZodObject<X>>> {
+  type C = HandlerConfig & z.output<z.ZodObject<X>>;
+  const taskType = handlerOrFactory.taskType;
+  const configSchema = handlerConfigSchema(
+    taskType,
+    options.httpPort,
+    options.config,
+  ) as unknown as z.ZodType<C>;
+  return defineService<C>({
+    name: handlerServiceName(taskType),
+    configSchema,
     topics: (config) => [
-      { spec: topicSpec(triggerTopicName(handler.taskType)), name: config.HANDLER_TRIGGER_TOPIC },
+      { spec: topicSpec(triggerTopicName(taskType)), name: config.HANDLER_TRIGGER_TOPIC },
       { spec: topicSpec('scheduler.execution-events'), name: config.HANDLER_EXECUTION_EVENTS_TOPIC },
       { spec: topicSpec('scheduler.delay-requests'), name: config.HANDLER_DELAY_REQUESTS_TOPIC },
+      ...(options.topics?.(config) ?? []),
     ],
     start: async (ctx) => {
       const { config } = ctx;
@@ -70,16 +120,21 @@ export function defineHandlerService<T extends TaskType, P>(
         topic: config.HANDLER_TRIGGER_TOPIC,
         schema: 'TaskTrigger',
       };
+      const delay = createDelayClient({
+        producer: ctx.producer,
+        topic: config.HANDLER_DELAY_REQUESTS_TOPIC,
+        source: ctx.service,
+        clock,
+        contracts: ctx.contracts,
+      });
+      const handler =
+        'create' in handlerOrFactory
+          ? await handlerOrFactory.create(ctx, { delay, clock })
+          : handlerOrFactory;
       const deps = {
         contracts: ctx.contracts,
         producer: ctx.producer,
-        delay: createDelayClient({
-          producer: ctx.producer,
-          topic: config.HANDLER_DELAY_REQUESTS_TOPIC,
-          source: ctx.service,
-          clock,
-          contracts: ctx.contracts,
-        }),
+        delay,
         store,
         clock,
         logger: ctx.logger.child({ component: 'executions' }),

@@ -16,7 +16,7 @@ const parsed = z
   .safeParse(process.env);
 if (!parsed.success) {
   for (const issue of parsed.error.issues) {
-    console.error(`domain:migrate: ${issue.path.join('.')}: ${issue.message}`);
+    process.stderr.write(`domain:migrate: ${issue.path.join('.')}: ${issue.message}\n`);
   }
   process.exit(1);
 }

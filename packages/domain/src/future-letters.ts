@@ -1,0 +1,172 @@
+import type { EncodedBatch } from '@openpenpal/messaging';
+import type pg from 'pg';
+import { enqueueOutbox } from './outbox/outbox.ts';
+import { qualified } from './schema-name.ts';
+import { classifyPgError, inTransaction } from './transaction.ts';
+
+/** A letter this release moved from `scheduled` to `published`. */
+export interface ReleasedLetter {
+  letterId: string;
+  ownerId: string;
+  recipientId: string | null;
+  visibility: string;
+  /** The release time it was scheduled for (the letter's, else the last FutureLetterScheduled's). */
+  scheduledAt: Date;
+  publishedAt: Date;
+}
+
+/** What the inbound event did to the scheduler's record of a letter's schedule. */
+export type ScheduleRecord =
+  | { outcome: 'recorded' }
+  /** An event older than the one already recorded (by occurredAt): ignored. */
+  | { outcome: 'stale' }
+  | { outcome: 'unknown_letter' };
+
+/** The messages (outbox) a release causes, built by the caller: the result event, the notification. */
+export type ReleaseMessages = (letter: ReleasedLetter) => readonly EncodedBatch[];
+
+export interface FutureLetterRepository {
+  /** Records FutureLetterScheduled (a later time replaces an earlier one; a cancel is undone). */
+  recordScheduled(letterId: string, scheduledAt: Date, eventAt: Date): Promise<ScheduleRecord>;
+  /** Records FutureLetterCancelled: from now on the letter is never released by the scheduler. */
+  recordCancelled(letterId: string, eventAt: Date): Promise<ScheduleRecord>;
+  /**
+   * Releases one letter if it is still `scheduled`, due at `now`, and not cancelled; the change and
+   * its messages commit together. Null when there was nothing to release (already released,
+   * cancelled, not due, deleted, unknown).
+   */
+  release(letterId: string, now: Date, messages: ReleaseMessages): Promise<ReleasedLetter | null>;
+  /** Releases up to `limit` due letters (oldest first) in one transaction; returns them. */
+  releaseDue(now: Date, limit: number, messages: ReleaseMessages): Promise<ReleasedLetter[]>;
+  /** Scheduled letters whose time has come and that are not released yet (the backlog). */
+  countDue(now: Date): Promise<number>;
+}
+
+interface ReleasedRow {
+  id: string;
+  user_id: string;
+  recipient_id: string | null;
+  visibility: string;
+  scheduled_at: Date;
+  published_at: Date;
+}
+
+const toReleased = (row: ReleasedRow): ReleasedLetter => ({
+  letterId: row.id,
+  ownerId: row.user_id,
+  recipientId: row.recipient_id,
+  visibility: row.visibility,
+  scheduledAt: row.scheduled_at,
+  publishedAt: row.published_at,
+});
+
+export function createFutureLetterRepository(options: {
+  pool: pg.Pool;
+  schema: string;
+}): FutureLetterRepository {
+  const { pool, schema } = options;
+  const letters = qualified(schema, 'letters');
+  const schedules = qualified(schema, 'scheduler_future_letters');
+
+  // Due: the letter's own time when it has one (the letter service owns it), else the event's.
+  // A cancel recorded by the scheduler wins over a release already on its way.
+  const releasable = (now: string) => `
+    l.status = 'scheduled' AND l.deleted_at IS NULL
+    AND COALESCE(l.scheduled_at, f.scheduled_at, ${now}::timestamptz) <= ${now}::timestamptz
+    AND (f.state IS NULL OR f.state <> 'cancelled')`;
+
+  const record = async (
+    letterId: string,
+    state: 'scheduled' | 'cancelled',
+    scheduledAt: Date | null,
+    eventAt: Date,
+  ): Promise<ScheduleRecord> =>
+    inTransaction(pool, 'a future-letter event', async (client) => {
+      const exists = await client.query(`SELECT 1 FROM ${letters} WHERE id = $1 AND deleted_at IS NULL`, [
+        letterId,
+      ]);
+      if (exists.rowCount === 0) return { outcome: 'unknown_letter' };
+      // A cancel keeps the time it cancels; an event older than the recorded one changes nothing
+      // (Kafka keeps a letter's events in order; a re-sent old event must not undo a newer one).
+      const result = await client.query(
+        `INSERT INTO ${schedules} AS f (letter_id, scheduled_at, state, event_at, updated_at)
+         VALUES ($1, COALESCE($2::timestamptz, $4::timestamptz), $3, $4, now())
+         ON CONFLICT (letter_id) DO UPDATE
+           SET scheduled_at = COALESCE($2::timestamptz, f.scheduled_at), state = $3, event_at = $4, updated_at = now()
+           WHERE f.event_at <= $4 AND f.state <> 'released'`,
+        [letterId, scheduledAt, state, eventAt],
+      );
+      return result.rowCount === 0 ? { outcome: 'stale' } : { outcome: 'recorded' };
+    });
+
+  const markReleased = async (client: pg.PoolClient, released: readonly ReleasedLetter[]) => {
+    if (released.length === 0) return;
+    await client.query(
+      `INSERT INTO ${schedules} AS f (letter_id, scheduled_at, state, event_at, updated_at)
+       SELECT id, at, 'released', now(), now() FROM unnest($1::text[], $2::timestamptz[]) AS r(id, at)
+       ON CONFLICT (letter_id) DO UPDATE SET state = 'released', updated_at = now()`,
+      [released.map((l) => l.letterId), released.map((l) => l.scheduledAt)],
+    );
+  };
+
+  const returning = `l.id, l.user_id, l.recipient_id, l.visibility,
+    COALESCE(l.scheduled_at, f.scheduled_at, l.published_at) AS scheduled_at, l.published_at`;
+
+  return {
+    recordScheduled: (letterId, scheduledAt, eventAt) => record(letterId, 'scheduled', scheduledAt, eventAt),
+    recordCancelled: (letterId, eventAt) => record(letterId, 'cancelled', null, eventAt),
+
+    release: (letterId, now, messages) =>
+      inTransaction(pool, 'a future-letter release', async (client) => {
+        // The row lock taken here orders every change of this letter (and its outbox rows).
+        const { rows } = await client.query<ReleasedRow>(
+          `UPDATE ${letters} AS l SET status = 'published', published_at = $2, updated_at = $2
+           FROM (SELECT $1::varchar AS id) AS k LEFT JOIN ${schedules} AS f ON f.letter_id = k.id
+           WHERE l.id = k.id AND ${releasable('$2')}
+           RETURNING ${returning}`,
+          [letterId, now],
+        );
+        const released = rows.map(toReleased);
+        await markReleased(client, released);
+        for (const letter of released) await enqueueOutbox(client, schema, messages(letter));
+        return released[0] ?? null;
+      }),
+
+    releaseDue: (now, limit, messages) =>
+      inTransaction(pool, 'a future-letter sweep', async (client) => {
+        const { rows } = await client.query<ReleasedRow>(
+          `WITH due AS (
+             SELECT l.id FROM ${letters} AS l LEFT JOIN ${schedules} AS f ON f.letter_id = l.id
+             WHERE COALESCE(l.scheduled_at, f.scheduled_at) IS NOT NULL AND ${releasable('$2')}
+             ORDER BY l.scheduled_at, l.id LIMIT $1
+             FOR UPDATE OF l SKIP LOCKED)
+           UPDATE ${letters} AS l SET status = 'published', published_at = $2, updated_at = $2
+           FROM due LEFT JOIN ${schedules} AS f ON f.letter_id = due.id
+           WHERE l.id = due.id AND l.status = 'scheduled'
+           RETURNING ${returning}`,
+          [limit, now],
+        );
+        const released = rows.map(toReleased);
+        await markReleased(client, released);
+        await enqueueOutbox(
+          client,
+          schema,
+          released.flatMap((letter) => messages(letter)),
+        );
+        return released;
+      }),
+
+    countDue: async (now) => {
+      try {
+        const { rows } = await pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${letters} AS l LEFT JOIN ${schedules} AS f ON f.letter_id = l.id
+           WHERE COALESCE(l.scheduled_at, f.scheduled_at) IS NOT NULL AND ${releasable('$1')}`,
+          [now],
+        );
+        return Number(rows[0]?.n ?? 0);
+      } catch (error) {
+        throw classifyPgError('the future-letter backlog count', error);
+      }
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import type { Producer, TopicBinding, ConsumedMessage } from '@openpenpal/messaging';
+import type { RuntimeConfig, ServiceContext } from '@openpenpal/service-kit';
+import type { ErrorCode } from '@openpenpal/errors';
+import type { Clock } from '@openpenpal/timing';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { domainConfigShape } from './config.ts';
+import { rejectionId } from './ids.ts';
+import { assertDomainMigrated, migrateDomain } from './migrate.ts';
+import { createOutboxRelay, type OutboxRelay } from './outbox/relay.ts';
+
+type DomainConfig = RuntimeConfig & {
+  DATABASE_URL: string;
+} & { [K in keyof typeof domainConfigShape]: z.output<(typeof domainConfigShape)[K]> };
+
+export interface DomainParts {
+  pool: pg.Pool;
+  schema: string;
+  relay: OutboxRelay;
+}
+
+/**
+ * The domain database of a service: migrations applied (DOMAIN_MIGRATE_ON_START) or checked (a
+ * pending one stops the start with the command that applies it), and the outbox relay running
+ * (registered, so it stops before the producer and the pool close).
+ */
+export async function openDomain(ctx: ServiceContext<DomainConfig>): Promise<DomainParts> {
+  const { config } = ctx;
+  const pool = ctx.postgres();
+  const schema = config.DOMAIN_DB_SCHEMA;
+  if (config.DOMAIN_MIGRATE_ON_START) {
+    const applied = await migrateDomain({ databaseUrl: config.DATABASE_URL, schema, logger: ctx.logger });
+    if (applied.length > 0) ctx.logger.info({ schema, applied }, 'domain migrations applied');
+  } else {
+    await assertDomainMigrated(pool, schema);
+  }
+  const relay = createOutboxRelay({
+    pool,
+    schema,
+    producer: ctx.producer,
+    logger: ctx.logger,
+    registry: ctx.metrics.registry,
+    batchSize: config.OUTBOX_RELAY_BATCH,
+    pollMs: config.OUTBOX_RELAY_POLL_MS,
+  });
+  relay.start();
+  ctx.register({ name: 'outbox-relay', close: () => relay.close() });
+  return { pool, schema, relay };
+}
+
+/** Why an inbound event is refused for good (it is reported, never retried). */
+export interface Refusal {
+  code: Extract<ErrorCode, 'NOT_FOUND' | 'VALIDATION_FAILED'>;
+  reason: string;
+  eventType: string;
+  subjectId: string | null;
+  originalEventId: string | null;
+}
+
+/**
+ * Reports a refused inbound event as InboundEventRejected (keyed by its subject) and logs it; the
+ * consumer then commits it, so it is not retried forever and the partition goes on.
+ */
+export async function reportRefusal(
+  deps: {
+    producer: Producer;
+    binding: TopicBinding<'InboundEventRejected'>;
+    service: string;
+    clock: Pick<Clock, 'now'>;
+    logger: Logger;
+  },
+  message: Pick<ConsumedMessage<unknown>, 'topic' | 'partition' | 'offset'>,
+  refusal: Refusal,
+): Promise<void> {
+  const eventId = rejectionId(message.topic, message.partition, message.offset);
+  deps.logger.warn(
+    {
+      topic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      eventType: refusal.eventType,
+      subjectId: refusal.subjectId,
+      code: refusal.code,
+    },
+    `inbound event refused: ${refusal.reason}`,
+  );
+  await deps.producer.send(deps.binding, [
+    {
+      key: refusal.subjectId,
+      messageId: eventId,
+      value: {
+        eventId,
+        rejectedAt: deps.clock.now(),
+        service: deps.service,
+        sourceTopic: message.topic,
+        sourcePartition: message.partition,
+        sourceOffset: Number(message.offset),
+        originalEventId: refusal.originalEventId,
+        eventType: refusal.eventType,
+        subjectId: refusal.subjectId,
+        errorCode: refusal.code,
+        reason: refusal.reason,
+      },
+    },
+  ]);
+}
