@@ -12,6 +12,7 @@ import {
 } from '@openpenpal/messaging';
 import { closeRedis, connectRedis, redisReady } from '@openpenpal/redis';
 import type { Redis } from 'ioredis';
+import type { FastifyInstance } from 'fastify';
 import type { Admin, Kafka } from 'kafkajs';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -20,7 +21,7 @@ import type { RuntimeConfig } from '../config.ts';
 import { closeAll, type Closeable } from '../lifecycle.ts';
 import { createLogger, defaultInstanceId } from '../logger.ts';
 import { createServiceMetrics, type ServiceMetrics } from '../metrics.ts';
-import { buildOpsApp } from '../ops/app.ts';
+import { buildOpsApp, type OpsRoutesOptions } from '../ops/app.ts';
 import { kafkaCheck, type ReadinessCheck } from '../ops/readiness.ts';
 import { listen, type OpsServer } from '../ops/server.ts';
 import { kafkaSecurity } from './kafka-settings.ts';
@@ -39,6 +40,15 @@ export interface ServiceDefinition<C extends RuntimeConfig> {
   topics(config: C): readonly TopicUse[];
   /** Builds and starts the service's components; everything it registers is closed in reverse. */
   start(ctx: ServiceContext<C>): Promise<void>;
+  /**
+   * A service with HTTP routes of its own (the admin API) builds the app the runtime listens with,
+   * on `HTTP_HOST:HTTP_PORT`, so that its routes and the ops routes share one port. The app must
+   * register `opsRoutes` with `ops`, and must not listen. Called after `start` (the routes use
+   * what it built), so such a service answers nothing, `/readyz` included, until it has started;
+   * the server is closed first at shutdown (no new requests while the rest closes). Without it,
+   * the runtime serves the ops routes alone from before `start`.
+   */
+  http?(ctx: ServiceContext<C>, ops: OpsRoutesOptions): FastifyInstance | Promise<FastifyInstance>;
 }
 
 /** Identity function that types a service definition. */
@@ -298,17 +308,29 @@ export async function startService<C extends RuntimeConfig>(
       },
     };
 
-    const app = buildOpsApp({
+    const opsOptions: OpsRoutesOptions = {
       registry: metrics.registry,
       checks: () => checks,
-      logger,
       status: () => status?.() ?? {},
-    });
-    const ops = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
-    register({ name: 'ops-server', close: () => ops.close() });
-    logger.info({ url: ops.url() }, 'ops server listening');
+    };
+    const serve = async (app: FastifyInstance): Promise<OpsServer> => {
+      let server: OpsServer;
+      try {
+        server = await listen(app, config.HTTP_HOST, config.HTTP_PORT);
+      } catch (error) {
+        await app.close().catch(() => undefined);
+        throw error;
+      }
+      register({ name: 'http-server', close: () => server.close() });
+      logger.info({ url: server.url() }, 'http server listening');
+      return server;
+    };
+    let ops: OpsServer | undefined;
+    if (!definition.http) ops = await serve(buildOpsApp({ ...opsOptions, logger }));
 
     await definition.start(ctx);
+    if (definition.http) ops = await serve(await definition.http(ctx, opsOptions));
+    if (!ops) throw new SchedulerError('INTERNAL', 'no HTTP server was started');
     started = true;
     logger.info(`${definition.name} started`);
     return { ctx, ops, close };
