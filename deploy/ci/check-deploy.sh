@@ -21,6 +21,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
+# Node 24 of deploy/local/bootstrap.sh when it is there.
+export PATH="$ROOT/.tools/bin:$PATH"
 
 HELM_VERSION=v3.22.0
 PROMETHEUS_OPERATOR_MODELS=@kubernetes-models/prometheus-operator@6.0.0
@@ -123,14 +125,48 @@ check_compose() {
   py deploy/ci/deploy_checks.py services
 }
 
+# The Kubernetes version the chart is rendered and validated for (kubernetes-validate has its schemas).
+KUBE_VERSION=1.33.0
+check_helm() {
+  ensure_venv
+  ensure_helm
+  ensure_operator_models
+  log "helm: $("$HELM" version --template '{{.Version}}'), Kubernetes $KUBE_VERSION schemas of kubernetes-validate $("$VENV/bin/kubernetes-validate" --version | awk '{print $NF}')"
+  local values name
+  # The Helm chart runs the same services as compose and Prometheus scrapes.
+  py deploy/ci/deploy_checks.py services
+  for values in "" values-production.yaml; do
+    name=${values:-default values}
+    local args=(--kube-version "$KUBE_VERSION")
+    [ -n "$values" ] && args+=(-f "$CHART/$values")
+    "$HELM" lint --strict "$CHART" "${args[@]:2}"
+    # Every optional part on in one of the two runs: ingress, monitoring, autoscaling come from
+    # values-production.yaml; the chart-made Secret and the defaults from values.yaml.
+    "$HELM" template scheduler "$CHART" --namespace openpenpal "${args[@]}" >"$WORK/rendered.yaml"
+    log "helm template ($name): $(grep -c '^kind:' "$WORK/rendered.yaml") manifests"
+    py deploy/ci/deploy_checks.py manifests "$WORK/rendered.yaml" "$KUBE_VERSION" "$WORK/monitoring.json"
+    node deploy/ci/validate-monitoring-resources.js "$TOOLS/deploy-node" <"$WORK/monitoring.json"
+  done
+  # The PrometheusRule carries the rules file unchanged.
+  "$HELM" template scheduler "$CHART" --kube-version "$KUBE_VERSION" --set monitoring.prometheusRule.enabled=true \
+    --show-only templates/prometheusrule.yaml >"$WORK/prometheusrule.yaml"
+  py -c '
+import sys, yaml
+rule = yaml.safe_load(open(sys.argv[1]))
+source = yaml.safe_load(open(sys.argv[2]))
+sys.exit(0 if rule["spec"]["groups"] == source["groups"] else "the PrometheusRule differs from " + sys.argv[2])
+' "$WORK/prometheusrule.yaml" "$RULES"
+}
+
 case_args=("$@")
-[ ${#case_args[@]} -gt 0 ] || case_args=(monitoring dashboard compose)
+[ ${#case_args[@]} -gt 0 ] || case_args=(monitoring dashboard compose helm)
 for part in "${case_args[@]}"; do
   case "$part" in
     monitoring) check_monitoring ;;
     dashboard) check_dashboard ;;
     compose) check_compose ;;
-    *) fail "unknown part $part (monitoring, dashboard, compose)" ;;
+    helm) check_helm ;;
+    *) fail "unknown part $part (monitoring, dashboard, compose, helm)" ;;
   esac
 done
 log "all passed: ${case_args[*]}"

@@ -11,6 +11,10 @@
       every service of the workspace (services/*/package.json with a start script) is in
       docker-compose.yml, in the Prometheus scrape config and in the Helm values, on the port of
       its HTTP_PORT; prints the entries to add when one is missing
+  deploy_checks.py manifests RENDERED.yaml KUBERNETES_VERSION MONITORING.json
+      every manifest `helm template` rendered, against the Kubernetes schemas of that version
+      (kubernetes-validate, strict: unknown fields fail); prometheus-operator resources are written
+      to MONITORING.json for deploy/ci/validate-monitoring-resources.js; any other kind fails
 """
 
 from __future__ import annotations
@@ -164,7 +168,36 @@ def cmd_services() -> int:
     return 1 if errors else 0
 
 
+def cmd_manifests(rendered: str, version: str, monitoring_out: str) -> int:
+    import kubernetes_validate
+
+    failures = 0
+    monitoring: list[dict] = []
+    count = 0
+    for doc in yaml.safe_load_all(Path(rendered).read_text(encoding="utf-8")):
+        if not doc:
+            continue
+        count += 1
+        name = f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+        if str(doc.get("apiVersion", "")).startswith("monitoring.coreos.com/"):
+            monitoring.append(doc)
+            continue
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            print(f"{rendered}: {name}: {error.message} at {'.'.join(str(p) for p in error.path)}", file=sys.stderr)
+            failures += 1
+        except kubernetes_validate.SchemaNotFoundError:
+            print(f"{rendered}: {name}: no Kubernetes {version} schema for {doc.get('apiVersion')} {doc.get('kind')}", file=sys.stderr)
+            failures += 1
+    Path(monitoring_out).write_text(json.dumps(monitoring), encoding="utf-8")
+    print(f"{rendered}: {count - len(monitoring)} manifests valid against Kubernetes {version}" if not failures else f"{rendered}: {failures} invalid")
+    return 1 if failures else 0
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 5 and argv[1] == "manifests":
+        return cmd_manifests(argv[2], argv[3], argv[4])
     if len(argv) == 3 and argv[1] == "compose":
         return cmd_compose(argv[2])
     if len(argv) == 2 and argv[1] == "services":
