@@ -1,4 +1,4 @@
-import { fastify } from 'fastify';
+import { fastify, type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
@@ -27,7 +27,8 @@ function serviceWithRoutes(order: string[]) {
     },
     http: (ctx, ops) => {
       order.push('http');
-      const app = fastify({ loggerInstance: ctx.logger });
+      const loggerInstance: FastifyBaseLogger = ctx.logger;
+      const app = fastify({ loggerInstance });
       void app.register(opsRoutes, ops);
       app.get('/hello', () => ({ service: ctx.service }));
       app.addHook('onClose', () => void order.push('close server'));
