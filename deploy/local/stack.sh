@@ -8,7 +8,8 @@
 #   stack.sh status [part...]  print each part's state; exit 0 only when all run
 #   stack.sh reset             down, then delete the data folder
 #
-# Parts: kafka, redis, postgres (default: all three). Every setting has a default and can be
+# Parts: kafka, redis, postgres (default: all three). STACK_PROMETHEUS=1 also starts Prometheus
+# scraping the services (lib/prometheus.sh); a full `down` stops it. Every setting has a default and can be
 # overridden from the environment; see deploy/local/README.md for the table.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -56,6 +57,8 @@ case "$KAFKA_AUTH" in none | scram) ;; *) echo "STACK_KAFKA_AUTH must be none or
 . "$LIB/pg-roles.sql.sh"
 # shellcheck source=lib/postgres.sh
 . "$LIB/postgres.sh"
+# shellcheck source=lib/prometheus.sh
+. "$LIB/prometheus.sh"
 
 ALL_PARTS=(kafka redis postgres)
 PARTS=()
@@ -139,6 +142,7 @@ status() {
   want kafka && { kafka_status || ok=1; }
   want redis && { redis_status || ok=1; }
   want postgres && { pg_status || ok=1; }
+  prometheus_status || ok=1
   [ -f "$ENV_FILE" ] && echo "env file  $ENV_FILE"
   return $ok
 }
@@ -154,6 +158,7 @@ up() {
   want redis && redis_up
   want postgres && pg_up
   write_env
+  prometheus_wanted && prometheus_up
   protect
   status
 }
@@ -177,6 +182,7 @@ down() {
   want redis && redis_down
   want kafka && kafka_down
   if [ ${#PARTS[@]} = ${#ALL_PARTS[@]} ]; then
+    prometheus_down
     # Anything still running from this data folder was started by this stack: say so and end it.
     local left pid
     left=$(leftover_pids)
