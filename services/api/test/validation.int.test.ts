@@ -134,10 +134,8 @@ describe('admin API validation and errors', () => {
   it('never leaks internals in a 5xx answer', async () => {
     const pool = world.api.ctx.postgres();
     const original = pool.query.bind(pool);
-    pool.query = (() =>
-      Promise.reject(
-        new Error('password authentication failed for user "secret_admin" at 10.0.0.7'),
-      ));
+    pool.query = () =>
+      Promise.reject(new Error('password authentication failed for user "secret_admin" at 10.0.0.7'));
     try {
       const response = await app.inject({ url: TASKS, headers: ADMIN });
       expect(response.statusCode).toBe(500);

@@ -14,7 +14,7 @@ export const republishBody = z
     from_revision: z.int().min(0).optional(),
     to_revision: z.int().min(0).optional(),
   })
-  .optional()
+  .nullish()
   .meta({ example: { topic: 'scheduler.execution-events' } });
 
 export const republishAnswer = z

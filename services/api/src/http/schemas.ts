@@ -109,14 +109,14 @@ export const updateTaskBody = z
 
 export const reasonBody = z
   .object({ reason: z.string().max(LIMITS.descriptionLength).nullable().optional() })
-  .optional();
+  .nullish();
 
 export const runNowBody = z
   .object({
     reason: z.string().max(LIMITS.descriptionLength).nullable().optional(),
     payload_override: jsonObject.nullable().optional().describe('replaces the payload for this run only'),
   })
-  .optional();
+  .nullish();
 
 export const taskStatusSchema = z.enum(['pending', 'running', 'completed', 'failed']);
 

@@ -109,7 +109,7 @@ export const adminSchedulerRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> =
           description:
             'A TaskCommand to the ticker; the leader applies it within a tick (see status). `id` is the command id.',
           headers: writeHeaders,
-          body: z.object({ reason: z.string().max(2_000).nullable().optional() }).optional(),
+          body: z.object({ reason: z.string().max(2_000).nullable().optional() }).nullish(),
           response: { 202: acceptedAnswer },
         },
       },

@@ -94,7 +94,7 @@ export const executionRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> = (app
           'A 409 CONFLICT for an execution that did not fail. With Idempotency-Key, a repeat re-runs as the same new execution.',
         params: executionParams,
         headers: writeHeaders,
-        body: z.object({ reason: z.string().max(2_000).nullable().optional() }).optional(),
+        body: z.object({ reason: z.string().max(2_000).nullable().optional() }).nullish(),
         response: { 202: rerunAnswer, ...errorResponses(404, 409) },
       },
     },

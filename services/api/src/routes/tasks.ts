@@ -123,7 +123,7 @@ export const taskRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> = (app, { d
       schema: {
         tags,
         summary: 'Define the platform default tasks that are missing',
-        body: z.object({ restore_deleted: z.boolean().optional() }).optional(),
+        body: z.object({ restore_deleted: z.boolean().optional() }).nullish(),
         response: { 200: seedAnswer },
       },
     },
