@@ -296,7 +296,7 @@ describe('future-letter release', () => {
       second.child.kill('SIGTERM');
       await second.exited;
     }
-    const { rows } = await world.pg.pool.query(
+    const { rows } = await world.pg.pool.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM letters WHERE status = 'published'",
     );
     expect(rows[0]?.n).toBe(ids.length);
