@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { topicSpec } from '@openpenpal/contracts';
 import { eventStoreConfigShape, refineEventStoreConfig } from '@openpenpal/event-store';
 import {
+  booleanFlag,
   csv,
   positiveInt,
   postgresConfigShape,

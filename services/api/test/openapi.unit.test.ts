@@ -31,4 +31,35 @@ describe('OpenAPI document', () => {
       }
     }
   });
+
+  it('gives an example for every route: of its request body or of its success answer', async () => {
+    interface Schema {
+      example?: unknown;
+      $ref?: string;
+    }
+    interface Operation {
+      requestBody?: { content: Record<string, { schema: Schema }> };
+      responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
+    }
+    const document = (await openApiDocument()) as {
+      paths: Record<string, Record<string, Operation>>;
+      components: { schemas: Record<string, Schema> };
+    };
+    const resolve = (schema: Schema | undefined): Schema | undefined =>
+      schema?.$ref === undefined ? schema : document.components.schemas[schema.$ref.split('/').at(-1) ?? ''];
+    const missing: string[] = [];
+    for (const [path, methods] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const schemas = [
+          ...Object.values(operation.requestBody?.content ?? {}).map((c) => c.schema),
+          ...Object.entries(operation.responses)
+            .filter(([status]) => status.startsWith('2'))
+            .flatMap(([, answer]) => Object.values(answer.content ?? {}).map((c) => c.schema)),
+        ];
+        if (!schemas.some((schema) => resolve(schema)?.example !== undefined))
+          missing.push(`${method} ${path}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
 });

@@ -1,5 +1,6 @@
 import { isSchedulerError, type ErrorCode } from '@openpenpal/errors';
 import { z } from 'zod';
+import { ERROR_EXAMPLE } from './examples.ts';
 
 /**
  * The platform's error shape `{error, details}`, plus `code`: a stable code from the closed list in
@@ -11,7 +12,7 @@ export const errorBody = z
     code: z.string().describe('stable code from docs/errors.md (VALIDATION_FAILED, NOT_FOUND, ...)'),
     details: z.record(z.string(), z.unknown()).describe('structured context: the field, the id, ...'),
   })
-  .meta({ id: 'Error' });
+  .meta({ id: 'Error', example: ERROR_EXAMPLE });
 
 export type ErrorBody = z.output<typeof errorBody>;
 

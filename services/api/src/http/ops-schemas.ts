@@ -6,13 +6,18 @@ export const opsSchemas: Record<string, FastifySchema> = {
   '/healthz': {
     tags: ['ops'],
     summary: 'The process runs',
-    response: { 200: z.object({ status: z.literal('ok') }) },
+    response: { 200: z.object({ status: z.literal('ok') }).meta({ example: { status: 'ok' } }) },
   },
   '/readyz': {
     tags: ['ops'],
     summary: 'Every dependency answers (Kafka, PostgreSQL, Redis, the event store)',
     response: {
-      200: z.looseObject({ status: z.literal('ready'), checks: z.record(z.string(), z.boolean()) }),
+      200: z.looseObject({ status: z.literal('ready'), checks: z.record(z.string(), z.boolean()) }).meta({
+        example: {
+          status: 'ready',
+          checks: { started: true, kafka: true, postgres: true, 'redis:state': true, 'event-store': true },
+        },
+      }),
       503: z.looseObject({
         status: z.literal('not_ready'),
         checks: z.record(z.string(), z.boolean()),
@@ -23,6 +28,11 @@ export const opsSchemas: Record<string, FastifySchema> = {
   '/metrics': {
     tags: ['ops'],
     summary: 'Prometheus metrics (text exposition format)',
-    response: { 200: z.string().describe('Prometheus text format') },
+    response: {
+      200: z
+        .string()
+        .describe('Prometheus text format')
+        .meta({ example: 'scheduler_event_replay_attempts_total{service="api"} 0\n' }),
+    },
   },
 };

@@ -7,6 +7,7 @@ import {
   TASK_PRIORITIES,
 } from '@openpenpal/task-definitions';
 import { z } from 'zod';
+import { EVENT_EXAMPLE, EXECUTION_EXAMPLE, TASK_EXAMPLE } from './examples.ts';
 
 /*
  * Request and response schemas shared by the routes. Requests are checked twice on purpose: these
@@ -154,7 +155,7 @@ export const taskView = z
     updated_at: instantOut,
     revision: z.int().describe('the stream revision; send it back in If-Match'),
   })
-  .meta({ id: 'Task' });
+  .meta({ id: 'Task', example: TASK_EXAMPLE });
 
 export type TaskView = z.output<typeof taskView>;
 
@@ -191,7 +192,7 @@ export const taskPage = z
     page: z.int(),
     page_size: z.int(),
   })
-  .meta({ id: 'TaskPage' });
+  .meta({ id: 'TaskPage', example: { tasks: [TASK_EXAMPLE], total: 1, page: 1, page_size: 20 } });
 
 export const taskIdParams = z.object({ id: z.string().min(1).max(LIMITS.taskIdLength) });
 
@@ -200,7 +201,7 @@ export const commandAnswer = z
     task: taskView,
     changed: z.boolean().describe('false when the command changed nothing'),
   })
-  .meta({ id: 'TaskCommandResult' });
+  .meta({ id: 'TaskCommandResult', example: { task: TASK_EXAMPLE, changed: true } });
 
 export const executionStatusSchema = enumOf(EXECUTION_STATUSES);
 
@@ -226,7 +227,7 @@ export const executionView = z
     replayed_as: z.string().nullable(),
     updated_at: instantOut,
   })
-  .meta({ id: 'Execution' });
+  .meta({ id: 'Execution', example: EXECUTION_EXAMPLE });
 
 export type ExecutionView = z.output<typeof executionView>;
 
@@ -241,7 +242,13 @@ export const listExecutionsQuery = z.strictObject({
 
 export const executionPage = z
   .object({ executions: z.array(executionView), next_cursor: z.string().nullable() })
-  .meta({ id: 'ExecutionPage' });
+  .meta({
+    id: 'ExecutionPage',
+    example: {
+      executions: [EXECUTION_EXAMPLE],
+      next_cursor: 'WyIyMDI2LTEyLTAxIDE5OjAwOjAyLjQ4KzAwIiwiNmYxYyJd',
+    },
+  });
 
 export const recordedEventView = z
   .object({
@@ -253,8 +260,8 @@ export const recordedEventView = z
     data: jsonObject,
     metadata: jsonObject,
   })
-  .meta({ id: 'RecordedEvent' });
+  .meta({ id: 'RecordedEvent', example: EVENT_EXAMPLE });
 
 export const acceptedAnswer = z
   .object({ accepted: z.literal(true), id: z.string().describe('the id to follow it by') })
-  .meta({ id: 'Accepted' });
+  .meta({ id: 'Accepted', example: { accepted: true, id: '3f0b8f5e-1c2d-5e6f-8a9b-0c1d2e3f4a5b' } });

@@ -5,6 +5,7 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { errorResponses } from '../http/errors.ts';
+import { EVENT_EXAMPLE, EXECUTION_EXAMPLE } from '../http/examples.ts';
 import { commandIdOf, writeHeaders } from '../http/headers.ts';
 import {
   acceptedAnswer,
@@ -38,7 +39,26 @@ const statusAnswer = z
     delay_queue: z.object({ pending: z.int(), in_flight: z.int() }),
     checked_at: z.iso.datetime(),
   })
-  .meta({ id: 'SchedulerStatus' });
+  .meta({
+    id: 'SchedulerStatus',
+    example: {
+      leader: { instance: 'ticker-0:41', fencing_token: 17, lease_expires_in_ms: 8200 },
+      paused: false,
+      paused_since: null,
+      paused_by: null,
+      task_count: 5,
+      next_runs: [
+        {
+          task_id: 'future_letter_unlock',
+          name: 'Future Letter Auto-unlock',
+          next_run_at: '2026-12-02T09:10:00.000Z',
+        },
+      ],
+      lag_ms: 0,
+      delay_queue: { pending: 412, in_flight: 2 },
+      checked_at: '2026-12-02T09:04:00.000Z',
+    },
+  });
 
 /** Lag: the oldest cron time due but not yet fired by the ticker (after its checkpoint), as a distance from now. */
 function lagOf(schedules: ActiveSchedule[], checkpoints: Map<string, number>, now: number): number {
@@ -160,7 +180,9 @@ export const adminSchedulerRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> =
         params: z.object({ id: z.string().min(1).max(128) }),
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
         response: {
-          200: z.object({ executions: executionPage.shape.executions, history: z.array(recordedEventView) }),
+          200: z
+            .object({ executions: executionPage.shape.executions, history: z.array(recordedEventView) })
+            .meta({ example: { executions: [EXECUTION_EXAMPLE], history: [EVENT_EXAMPLE] } }),
           ...errorResponses(404),
         },
       },

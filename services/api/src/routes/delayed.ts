@@ -21,7 +21,17 @@ const delayedView = z
     target_topic: z.string().nullable(),
     key: z.string().nullable(),
   })
-  .meta({ id: 'DelayedMessage' });
+  .meta({
+    id: 'DelayedMessage',
+    example: {
+      message_id: 'future_letter_unlock:letter-42',
+      due_at: '2027-01-01T01:00:00.000Z',
+      state: 'pending',
+      attempts: 0,
+      target_topic: 'scheduler.trigger.future-letter-unlock',
+      key: 'future_letter_unlock',
+    },
+  });
 
 const scheduleBody = z
   .strictObject({
@@ -57,7 +67,13 @@ const scheduleBody = z
     },
   });
 
-const receipt = z.object({ request_id: z.string(), message_id: z.string() }).meta({ id: 'DelayReceipt' });
+const receipt = z.object({ request_id: z.string(), message_id: z.string() }).meta({
+  id: 'DelayReceipt',
+  example: {
+    request_id: '1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d',
+    message_id: 'future_letter_unlock:letter-42',
+  },
+});
 
 /**
  * The delay queue's messages: counts by target topic and the next due (read from its Redis store),
@@ -73,13 +89,26 @@ export const delayedRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> = (app, 
         tags,
         summary: 'Delayed messages by target topic',
         response: {
-          200: z.object({
-            pending: z.int(),
-            in_flight: z.int(),
-            overdue: z.int(),
-            by_topic: z.record(z.string(), z.int()),
-            complete: z.boolean(),
-          }),
+          200: z
+            .object({
+              pending: z.int(),
+              in_flight: z.int(),
+              overdue: z.int(),
+              by_topic: z.record(z.string(), z.int()),
+              complete: z.boolean(),
+            })
+            .meta({
+              example: {
+                pending: 412,
+                in_flight: 2,
+                overdue: 0,
+                by_topic: {
+                  'scheduler.trigger.future-letter-unlock': 300,
+                  'scheduler.trigger.ai-penpal-reply': 114,
+                },
+                complete: true,
+              },
+            }),
         },
       },
     },
@@ -94,7 +123,22 @@ export const delayedRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> = (app, 
         tags,
         summary: 'The next due delayed messages, earliest first',
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }),
-        response: { 200: z.object({ messages: z.array(delayedView) }) },
+        response: {
+          200: z.object({ messages: z.array(delayedView) }).meta({
+            example: {
+              messages: [
+                {
+                  message_id: 'future_letter_unlock:letter-42',
+                  due_at: '2027-01-01T01:00:00.000Z',
+                  state: 'pending',
+                  attempts: 0,
+                  target_topic: 'scheduler.trigger.future-letter-unlock',
+                  key: 'future_letter_unlock',
+                },
+              ],
+            },
+          }),
+        },
       },
     },
     async (request) => ({ messages: await deps.delayed.nextDue(request.query.limit) }),

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { republish, republishAnswer, republishBody } from '../commands/republish.ts';
 import type { ApiDeps } from '../deps.ts';
 import { errorResponses } from '../http/errors.ts';
+import { EVENT_EXAMPLE, EXECUTION_EXAMPLE } from '../http/examples.ts';
 import { commandIdOf, writeHeaders } from '../http/headers.ts';
 import { executionPage, executionView, listExecutionsQuery, recordedEventView } from '../http/schemas.ts';
 import { actorOf } from '../plugins/auth.ts';
@@ -22,7 +23,15 @@ const rerunAnswer = z
     attempt: z.int(),
     trigger_topic: z.string(),
   })
-  .meta({ id: 'RerunResult' });
+  .meta({
+    id: 'RerunResult',
+    example: {
+      execution_id: '9a7b6c5d-4e3f-4a1b-8c2d-1e0f9a8b7c6d',
+      original_execution_id: '6f1c1f0e-2f7b-5d7e-9a51-3a4b8f0c2d11',
+      attempt: 2,
+      trigger_topic: 'scheduler.trigger.letter-cleanup',
+    },
+  });
 
 /**
  * Executions: list (read models, cursor paging), one with its full event history (event store),
@@ -59,7 +68,9 @@ export const executionRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> = (app
         summary: 'One execution with its complete event history from the event store',
         params: executionParams,
         response: {
-          200: z.object({ execution: executionView, events: z.array(recordedEventView) }),
+          200: z
+            .object({ execution: executionView, events: z.array(recordedEventView) })
+            .meta({ example: { execution: EXECUTION_EXAMPLE, events: [EVENT_EXAMPLE] } }),
           ...errorResponses(404),
         },
       },

@@ -106,9 +106,14 @@ const courierDoneBody = z
   })
   .meta({ example: { at: '2026-12-02T10:00:00+08:00' } });
 
-const sentAnswer = z
-  .object({ event_id: z.string(), topic: z.string(), key: z.string() })
-  .meta({ id: 'InboundAccepted' });
+const sentAnswer = z.object({ event_id: z.string(), topic: z.string(), key: z.string() }).meta({
+  id: 'InboundAccepted',
+  example: {
+    event_id: '7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6',
+    topic: 'openpenpal.letters.future-letters',
+    key: 'letter-42',
+  },
+});
 
 type AiDelay = AiReplyRequested['delay'];
 

@@ -6,6 +6,7 @@ import { checkPayload } from '../commands/payloads.ts';
 import { republish, republishAnswer, republishBody } from '../commands/republish.ts';
 import type { ApiDeps } from '../deps.ts';
 import { errorResponses } from '../http/errors.ts';
+import { EVENT_EXAMPLE } from '../http/examples.ts';
 import { commandIdOf, expectedRevision, setETag, writeHeaders } from '../http/headers.ts';
 import {
   acceptedAnswer,
@@ -40,7 +41,10 @@ const seedAnswer = z
       }),
     ),
   })
-  .meta({ id: 'SeedResult' });
+  .meta({
+    id: 'SeedResult',
+    example: { results: [{ task_id: 'letter_cleanup', outcome: 'created', revision: 0 }] },
+  });
 
 const statsAnswer = z
   .object({
@@ -56,7 +60,22 @@ const statsAnswer = z
     queue_length: z.int().describe('delayed messages waiting in the delay queue'),
     last_update: z.iso.datetime(),
   })
-  .meta({ id: 'SchedulerStats' });
+  .meta({
+    id: 'SchedulerStats',
+    example: {
+      total_tasks: 5,
+      pending_tasks: 1,
+      running_tasks: 1,
+      completed_tasks: 3,
+      failed_tasks: 0,
+      tasks_by_type: { letter_cleanup: 1, future_letter_unlock: 1 },
+      tasks_by_status: { completed: 3, running: 1, pending: 1 },
+      avg_execution_time: 2360,
+      success_rate: 0.98,
+      queue_length: 412,
+      last_update: '2026-12-02T09:00:00.000Z',
+    },
+  });
 
 /**
  * The platform's task routes (`/api/v1/scheduler/tasks…`, openpenpal-domain.md §6) plus update,
@@ -294,7 +313,12 @@ export const taskRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> = (app, { d
         tags,
         summary: "A task's recorded events (its definition history), oldest first",
         params: taskIdParams,
-        response: { 200: z.object({ events: z.array(recordedEventView) }), ...errorResponses(404) },
+        response: {
+          200: z
+            .object({ events: z.array(recordedEventView) })
+            .meta({ example: { events: [EVENT_EXAMPLE] } }),
+          ...errorResponses(404),
+        },
       },
     },
     async (request) => {
