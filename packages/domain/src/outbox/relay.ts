@@ -152,10 +152,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       try {
         client = await pool.connect();
         // A broken connection surfaces here too; the query under way then rejects as well.
-        client.on('error', (error) => logger.warn({ err: error }, 'outbox relay connection failed'));
+        client.on('error', (error) => {
+          // The session (and with it the lock) is gone: stop counting as leader at once.
+          leader = false;
+          leaderGauge.set(0);
+          logger.warn({ err: error }, 'outbox relay connection failed');
+          wake?.();
+        });
         await lead(client);
       } catch (error) {
         broken = toError(error);
+        leader = false;
+        leaderGauge.set(0);
         failures.inc();
         const delay = backoff.next();
         logger.warn({ err: broken, retryInMs: delay }, 'outbox relay round failed; the rows stay');
