@@ -76,14 +76,8 @@ export const apiConfigSchema = serviceConfig({
   API_RATE_LIMIT_MAX: positiveInt.default(600),
   API_RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   API_BODY_LIMIT_BYTES: positiveInt.default(256 * 1024),
-  API_TRUST_PROXY: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((value) => value === 'true'),
-  API_DOCS_ENABLED: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((value) => value === 'true'),
+  API_TRUST_PROXY: booleanFlag.default(false),
+  API_DOCS_ENABLED: booleanFlag.default(true),
   API_COMMANDS_TOPIC: topicName.default(topicSpec('scheduler.task-commands').name),
   API_DELAY_REQUESTS_TOPIC: topicName.default(topicSpec('scheduler.delay-requests').name),
   API_EXECUTION_EVENTS_TOPIC: topicName.default(topicSpec('scheduler.execution-events').name),
