@@ -2,7 +2,6 @@ import { topicSpec } from '@openpenpal/contracts';
 import { domainConfigShape, domainSchemaName } from '@openpenpal/domain';
 import {
   booleanFlag,
-  loadConfig,
   nonNegativeInt,
   positiveInt,
   postgresConfigShape,
@@ -81,7 +80,3 @@ export const notifierConfigSchema = serviceConfig({
 });
 
 export type NotifierConfig = z.output<typeof notifierConfigSchema>;
-
-export function loadNotifierConfig(env: NodeJS.ProcessEnv = process.env): NotifierConfig {
-  return loadConfig(notifierConfigSchema, env);
-}

@@ -1,7 +1,7 @@
 import { METRIC_PREFIX } from '@openpenpal/service-kit';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-export type Outcome = 'delivered' | 'failed' | 'retry_scheduled' | 'deferred' | 'duplicate' | 'rejected';
+type Outcome = 'delivered' | 'failed' | 'retry_scheduled' | 'deferred' | 'duplicate' | 'rejected';
 
 export interface NotifierMetrics {
   count(type: string, channel: string, outcome: Outcome, n?: number): void;

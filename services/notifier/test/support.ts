@@ -26,7 +26,7 @@ import type { NotifierConfig } from '../src/config.ts';
 import { notifierService, startNotifier } from '../src/service.ts';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-export const contracts = createContracts();
+const contracts = createContracts();
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
 
 export interface NotifierWorld {
@@ -45,7 +45,7 @@ export interface NotifierWorld {
   close(): Promise<void>;
 }
 
-export interface UserSetup {
+interface UserSetup {
   email?: string | null;
   isActive?: boolean;
   preferences?: {

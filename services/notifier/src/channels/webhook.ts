@@ -26,7 +26,7 @@ function endpoint(notification: OutboundNotification): URL {
 }
 
 /** The JSON body: the rendered notification, never letter content (templates only). */
-export function webhookBody(notification: OutboundNotification): string {
+function webhookBody(notification: OutboundNotification): string {
   return JSON.stringify({
     notification_id: notification.notificationId,
     type: notification.type,

@@ -11,7 +11,7 @@ export interface AdmissionOptions {
   windowMs: number;
 }
 
-export type Admission =
+type Admission =
   { admitted: true } | { admitted: false; reason: 'min_interval' | 'user_rate'; until: number };
 
 export interface Admissions {

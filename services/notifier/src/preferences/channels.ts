@@ -1,7 +1,7 @@
 import type { NotificationChannel, NotificationRequested } from '@openpenpal/contracts';
 import type { Recipient } from './directory.ts';
 
-export const CHANNELS: readonly NotificationChannel[] = ['in_app', 'email', 'webhook'];
+const CHANNELS: readonly NotificationChannel[] = ['in_app', 'email', 'webhook'];
 
 /** Which external channels this deployment can deliver on (SMTP host and webhook secret set). */
 export interface ChannelAvailability {

@@ -1,6 +1,7 @@
 import { qualified } from '@openpenpal/domain';
 import { SchedulerError } from '@openpenpal/errors';
 import type pg from 'pg';
+import { isKnownZone } from './quiet-hours.ts';
 
 /** A recipient with their notification preferences (platform defaults where they have no row). */
 export interface Recipient {
@@ -64,7 +65,8 @@ export function createDirectory(pool: pg.Pool, schema: string): Directory {
           isActive: row.is_active,
           emailEnabled: defaults ? true : row.email_enabled === true,
           quietHours: defaults ? '22:00-08:00' : row.quiet_hours,
-          timezone: row.timezone ?? 'Asia/Shanghai',
+          // A zone this runtime does not know reads as the platform's default zone.
+          timezone: row.timezone && isKnownZone(row.timezone) ? row.timezone : 'Asia/Shanghai',
           language: row.language ?? 'zh-CN',
           inspirationChannels: row.inspiration_channels ?? ['in_app'],
           webhookEnabled: row.webhook_enabled === true,

@@ -4,7 +4,7 @@ import { SchedulerError } from '@openpenpal/errors';
 import type pg from 'pg';
 
 /** Where one channel of one notification stands. `delivered` and `failed` are final. */
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
 export interface DeliveryRecord {
   notificationId: string;

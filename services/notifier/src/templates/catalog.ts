@@ -12,7 +12,7 @@ export type DeliverableType = Exclude<NotificationType, 'unknown'>;
  * `date`: an ISO date (YYYY-MM-DD), checked. `persona`: one of the eight AI personas, by its name in
  * the language.
  */
-export type VariableKind = 'text' | 'code' | 'date' | 'persona';
+type VariableKind = 'text' | 'code' | 'date' | 'persona';
 
 export interface VariableSpec {
   kind: VariableKind;

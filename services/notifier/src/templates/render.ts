@@ -70,7 +70,7 @@ function display(name: string, spec: VariableSpec, raw: string, locale: Locale):
  * Checks `data` against the type's variables (a required one missing or a malformed value is
  * VALIDATION_FAILED naming `data.<name>`) and returns the values as shown.
  */
-export function templateValues(
+function templateValues(
   type: DeliverableType,
   data: Readonly<Record<string, string>>,
   locale: Locale,
