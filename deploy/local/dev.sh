@@ -30,6 +30,12 @@ case "${1:-}" in
       # shellcheck source=/dev/null # written by stack.sh up
       . "${STACK_ENV_FILE:-.stack/env}"
       set +a
+      # The demo's users, letters (future ones due in the next minutes), couriers and the default
+      # tasks; idempotent. DEMO_SEED=0 skips it. The event store is written with the recorder's login.
+      if [ "${DEMO_SEED:-1}" != 0 ]; then
+        env ${RECORDER_DATABASE_URL:+"SEED_EVENT_STORE_DATABASE_URL=$RECORDER_DATABASE_URL"} \
+          DOMAIN_DB_SCHEMA="${PG_DOMAIN_SCHEMA:-openpenpal}" LOG_LEVEL=warn pnpm -s seed:demo
+      fi
       # Each service gets its own Redis user, PostgreSQL role and Kafka user, never the shared ones.
       exec pnpm --recursive --parallel --stream --filter './services/*' \
         exec bash "$PWD/deploy/local/service-env.sh" pnpm run start

@@ -35,3 +35,4 @@ export {
   type StartOptions,
   type TopicUse,
 } from './runtime/service.ts';
+export { kafkaSecurity } from './runtime/kafka-settings.ts';

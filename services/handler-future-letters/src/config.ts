@@ -37,4 +37,3 @@ export const futureLettersConfigSchema = handlerConfigSchema(
   8_110,
   futureLetterSettings,
 );
-export type FutureLettersConfig = z.output<typeof futureLettersConfigSchema>;

@@ -28,7 +28,7 @@ import { futureLettersService } from '../src/service.ts';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const contracts = createContracts();
-export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 export interface LetterWorld {
   kafka: KafkaTestContext;

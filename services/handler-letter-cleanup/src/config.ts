@@ -2,7 +2,6 @@ import { topicSpec } from '@openpenpal/contracts';
 import { domainConfigShape } from '@openpenpal/domain';
 import { handlerConfigSchema } from '@openpenpal/handler-kit';
 import { positiveInt, topicName } from '@openpenpal/service-kit';
-import type { z } from 'zod';
 
 /** The settings of this handler besides the kit's and the domain database's. */
 export const letterCleanupSettings = {
@@ -20,4 +19,3 @@ export const letterCleanupSettings = {
 };
 
 export const letterCleanupConfigSchema = handlerConfigSchema('letter_cleanup', 8_113, letterCleanupSettings);
-export type LetterCleanupConfig = z.output<typeof letterCleanupConfigSchema>;

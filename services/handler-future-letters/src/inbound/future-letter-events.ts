@@ -15,7 +15,7 @@ export interface InboundDeps {
 }
 
 /** The delayed-message id of a letter's release: a later schedule replaces it, a cancel names it. */
-export function releaseMessageId(letterId: string): string {
+function releaseMessageId(letterId: string): string {
   return `future_letter_unlock:${letterId}`;
 }
 

@@ -11,7 +11,7 @@ export interface ReleaseBindings {
  * Who hears of a release (openpenpal-domain.md §4): the recipient; the owner for a self-addressed
  * letter (`visibility = self` or no recipient); nobody for a public letter.
  */
-export function releaseAudience(letter: ReleasedLetter): string | null {
+function releaseAudience(letter: ReleasedLetter): string | null {
   if (letter.visibility === 'public') return null;
   if (letter.visibility === 'self' || letter.recipientId === null) return letter.ownerId;
   return letter.recipientId;
