@@ -20,7 +20,7 @@ import { createApiService } from '../src/service.ts';
 
 export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 export const contracts = createContracts();
-export const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+const JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
 export const SERVICE_KEY = 'letters-service-key-0123456789abcdef';
 export const SIGNING_SECRET = 'event-signing-secret-0123456789abcdefghij';
 

@@ -9,7 +9,7 @@ import { z } from 'zod';
  */
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time HH:MM');
 
-export const PAYLOAD_SCHEMAS: Partial<Record<RunnableTaskType, z.ZodType>> = {
+const PAYLOAD_SCHEMAS: Partial<Record<RunnableTaskType, z.ZodType>> = {
   courier_timeout_check: z.looseObject({
     timeout_hours: z.int('an integer number of hours').min(1).max(720).optional(),
     reassign_after_reminders: z.int('an integer').min(0).max(10).optional(),

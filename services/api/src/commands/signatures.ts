@@ -10,7 +10,7 @@ export function signEvent(secret: string, timestamp: string, body: Buffer | stri
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
 }
 
-export type SignatureFailure = 'missing' | 'malformed' | 'expired' | 'mismatch';
+type SignatureFailure = 'missing' | 'malformed' | 'expired' | 'mismatch';
 
 export interface VerifiedEvent {
   signature: string;

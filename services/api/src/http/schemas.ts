@@ -22,10 +22,10 @@ export const instantIn = z
   .union([z.int(), z.iso.datetime({ offset: true })])
   .describe('epoch milliseconds, or an ISO-8601 date-time with offset');
 /** An instant out: ISO-8601 in UTC. */
-export const instantOut = z.iso.datetime().describe('ISO-8601 date-time, UTC');
+const instantOut = z.iso.datetime().describe('ISO-8601 date-time, UTC');
 
-export const taskTypeSchema = enumOf(RUNNABLE_TASK_TYPES).meta({ id: 'TaskType' });
-export const prioritySchema = enumOf(TASK_PRIORITIES);
+const taskTypeSchema = enumOf(RUNNABLE_TASK_TYPES).meta({ id: 'TaskType' });
+const prioritySchema = enumOf(TASK_PRIORITIES);
 const jsonObject = z.record(z.string(), z.unknown());
 
 const editable = {
@@ -119,7 +119,7 @@ export const runNowBody = z
   })
   .nullish();
 
-export const taskStatusSchema = z.enum(['pending', 'running', 'completed', 'failed']);
+const taskStatusSchema = z.enum(['pending', 'running', 'completed', 'failed']);
 
 export const taskView = z
   .object({
@@ -203,7 +203,7 @@ export const commandAnswer = z
   })
   .meta({ id: 'TaskCommandResult', example: { task: TASK_EXAMPLE, changed: true } });
 
-export const executionStatusSchema = enumOf(EXECUTION_STATUSES);
+const executionStatusSchema = enumOf(EXECUTION_STATUSES);
 
 export const executionView = z
   .object({

@@ -12,10 +12,10 @@ import { hashServiceKey, type ApiConfig } from '../config.ts';
  */
 export type Access = 'public' | 'read' | 'write' | 'service' | 'signed';
 
-export const WRITE_ROLES = ['platform_admin', 'super_admin'] as const;
-export const READ_ROLES = [...WRITE_ROLES, 'courier_level3', 'courier_level4'] as const;
+const WRITE_ROLES = ['platform_admin', 'super_admin'] as const;
+const READ_ROLES = [...WRITE_ROLES, 'courier_level3', 'courier_level4'] as const;
 
-export interface Principal {
+interface Principal {
   kind: 'user' | 'service' | 'signed';
   /** The user id (`sub` or `user_id` claim), the service name, or the signing key's name. */
   id: string;

@@ -8,7 +8,7 @@ const ANY_FIRED_TTL_MS = 7 * 24 * 3_600_000;
 const SCAN_COUNT = 1_000;
 const MAX_COUNTED = 200_000;
 
-export interface DelayedMessageView {
+interface DelayedMessageView {
   message_id: string;
   due_at: string;
   state: 'pending' | 'in_flight';
@@ -17,7 +17,7 @@ export interface DelayedMessageView {
   key: string | null;
 }
 
-export interface DelayedCounts {
+interface DelayedCounts {
   pending: number;
   in_flight: number;
   /** Pending items whose due time has passed (the delay queue is behind or stopped). */

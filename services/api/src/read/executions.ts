@@ -4,7 +4,7 @@ import { executionStreamId, foldExecution, type ExecutionState } from '@openpenp
 import pg from 'pg';
 import type { ExecutionView } from '../http/schemas.ts';
 
-export interface ExecutionFilters {
+interface ExecutionFilters {
   task_id?: string | undefined;
   status?: string | undefined;
   from?: number | undefined;
@@ -88,7 +88,7 @@ function rowView(row: ExecutionRow): ExecutionView {
   };
 }
 
-export function executionStateView(state: ExecutionState): ExecutionView {
+function executionStateView(state: ExecutionState): ExecutionView {
   return {
     execution_id: state.execution_id,
     task_id: state.task_id,

@@ -1,5 +1,5 @@
 import type { JsonObject } from '@openpenpal/event-store';
-import { computeNextRunAt, type TaskState } from '@openpenpal/task-definitions';
+import { computeNextRunAt, type RecordedTaskEvent, type TaskState } from '@openpenpal/task-definitions';
 import pg from 'pg';
 import type { SORT_FIELDS, TaskView } from '../http/schemas.ts';
 
@@ -16,7 +16,7 @@ const ORDER_BY: Record<SortField, string> = {
   priority: "CASE priority WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END",
 };
 
-export interface TaskFilters {
+interface TaskFilters {
   task_type?: string | undefined;
   priority?: string | undefined;
   status?: string | undefined;
@@ -167,7 +167,7 @@ function rowView(row: OverviewRow, now: number): TaskView {
   };
 }
 
-export interface SchedulerStatsRow {
+interface SchedulerStatsRow {
   total_tasks: number;
   tasks_by_status: Record<string, number>;
   tasks_by_type: Record<string, number>;
@@ -314,5 +314,18 @@ export function createTaskReads(pool: pg.Pool, schema: string, clock: { now(): n
         };
       });
     },
+  };
+}
+
+/** A task event as the history routes show it (the same shape as an execution's recorded events). */
+export function taskEventView(event: RecordedTaskEvent) {
+  return {
+    id: event.id,
+    type: event.type,
+    revision: String(event.revision),
+    position: event.position.toString(),
+    recorded_at: event.recordedAt.toISOString(),
+    data: event.data as unknown as Record<string, unknown>,
+    metadata: {},
   };
 }

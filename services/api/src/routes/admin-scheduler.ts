@@ -16,7 +16,7 @@ import {
 } from '../http/schemas.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { notFound } from '../plugins/errors.ts';
-import type { ActiveSchedule } from '../read/tasks.ts';
+import { taskEventView, type ActiveSchedule } from '../read/tasks.ts';
 
 const BASE = '/api/admin/scheduler';
 const tags = ['scheduler'];
@@ -194,15 +194,7 @@ export const adminSchedulerRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> =
       const { executions } = await deps.executions.list({ task_id: id, limit: request.query.limit });
       return {
         executions,
-        history: history.map((event) => ({
-          id: event.id,
-          type: event.type,
-          revision: String(event.revision),
-          position: event.position.toString(),
-          recorded_at: event.recordedAt.toISOString(),
-          data: event.data,
-          metadata: {},
-        })),
+        history: history.map(taskEventView),
       };
     },
   );

@@ -25,7 +25,7 @@ import {
 } from '../http/schemas.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { notFound } from '../plugins/errors.ts';
-import { taskViewOf } from '../read/tasks.ts';
+import { taskEventView, taskViewOf } from '../read/tasks.ts';
 import { parseInstantQuery } from './query.ts';
 
 const BASE = '/api/v1/scheduler';
@@ -325,15 +325,7 @@ export const taskRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> = (app, { d
       const events = await deps.definitions.readTaskEvents(request.params.id);
       if (events.length === 0) throw notFound(`task ${request.params.id}`, { task_id: request.params.id });
       return {
-        events: events.map((event) => ({
-          id: event.id,
-          type: event.type,
-          revision: String(event.revision),
-          position: event.position.toString(),
-          recorded_at: event.recordedAt.toISOString(),
-          data: event.data,
-          metadata: {},
-        })),
+        events: events.map(taskEventView),
       };
     },
   );
