@@ -105,6 +105,10 @@ write_env() {
         echo "$(env_prefix "${role#scheduler_}")_DATABASE_URL=postgres://$role:$(secret_for "pg-$role")@127.0.0.1:$PG_PORT/$PG_DATABASE"
       done
     fi
+    # The admin API's secrets (dev.sh up): tokens it accepts are HS256 with the first; signed events
+    # are HMAC-SHA256 with the second.
+    echo "API_JWT_SECRET=$(secret_for api-jwt)"
+    echo "API_EVENT_SIGNING_SECRET=$(secret_for api-event-signing)"
   } >"$ENV_FILE.tmp"
   chmod 600 "$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
