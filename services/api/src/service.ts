@@ -40,9 +40,11 @@ export function createApiService() {
     start: async (ctx) => {
       const { config, logger } = ctx;
       const pool = ctx.postgres();
+      // The recorder owns the store's schema (the API's database role may not change it).
       const eventStore = await openEventStore(config, {
         pool,
         logger: logger.child({ component: 'event-store' }),
+        migrate: false,
       });
       ctx.register({ name: 'event-store', close: () => eventStore.close() });
       const { store } = eventStore;
