@@ -26,3 +26,25 @@ export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './
 export { domainSchemaName, qualified } from './schema-name.ts';
 export { classifyPgError, inTransaction } from './transaction.ts';
 export { openDomain, reportRefusal, type DomainParts, type Refusal } from './service-parts.ts';
+export {
+  aiReplyId,
+  aiReplyLetterId,
+  createAiReplyRepository,
+  type AiReplyLimits,
+  type AiReplyRecord,
+  type AiReplyRepository,
+  type AiReplyRequest,
+  type ClaimedReply,
+  type GeneratedReply,
+  type ReplyPreferences,
+  type SentMessages,
+  type SentReply,
+} from './ai-replies.ts';
+export {
+  ACTIVE_COURIER_TASK_STATES,
+  createCourierTimeoutRepository,
+  type CheckedTask,
+  type CheckOutcome,
+  type CourierRef,
+  type CourierTimeoutRepository,
+} from './courier-timeouts.ts';
