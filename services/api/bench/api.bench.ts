@@ -231,7 +231,8 @@ try {
         version: string;
       }
     ).version;
-  const postgres = (await pool.query<{ v: string }>('SHOW server_version')).rows[0]?.v;
+  const postgres = (await pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]
+    ?.v;
   const result = {
     benchmark: 'api',
     date: new Date().toISOString(),

@@ -68,7 +68,6 @@ interface OverviewRow {
   last_error: string | null;
   last_result: string | null;
   status: TaskStatsRow['status'];
-  total?: string;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -206,39 +205,31 @@ export function createTaskReads(pool: pg.Pool, schema: string, clock: { now(): n
     list: async (filters, now) => {
       const direction = filters.sort_order === 'asc' ? 'ASC' : 'DESC';
       const nulls = filters.sort_order === 'asc' ? 'NULLS FIRST' : 'NULLS LAST';
-      const { rows } = await pool.query<OverviewRow>(
-        `SELECT *, count(*) OVER () AS total FROM ${view}
-          WHERE ($1::text IS NULL OR task_type = $1)
+      const where = `WHERE ($1::text IS NULL OR task_type = $1)
             AND ($2::text IS NULL OR priority = $2)
             AND ($3::text IS NULL OR status = $3)
-            AND ($4::boolean IS NULL OR is_active = $4)
-          ORDER BY ${ORDER_BY[filters.sort_by]} ${direction} ${nulls}, id ${direction}
-          LIMIT $5 OFFSET $6`,
-        [
-          filters.task_type ?? null,
-          filters.priority ?? null,
-          filters.status ?? null,
-          filters.is_active ?? null,
-          filters.page_size,
-          (filters.page - 1) * filters.page_size,
-        ],
-      );
-      let total = Number(rows[0]?.total ?? 0);
-      if (rows.length === 0 && filters.page > 1) {
-        const counted = await pool.query<{ total: string }>(
-          `SELECT count(*) AS total FROM ${view}
-            WHERE ($1::text IS NULL OR task_type = $1) AND ($2::text IS NULL OR priority = $2)
-              AND ($3::text IS NULL OR status = $3) AND ($4::boolean IS NULL OR is_active = $4)`,
-          [
-            filters.task_type ?? null,
-            filters.priority ?? null,
-            filters.status ?? null,
-            filters.is_active ?? null,
-          ],
-        );
-        total = Number(counted.rows[0]?.total ?? 0);
-      }
-      return { tasks: rows.map((row) => rowView(row, now)), total };
+            AND ($4::boolean IS NULL OR is_active = $4)`;
+      const params = [
+        filters.task_type ?? null,
+        filters.priority ?? null,
+        filters.status ?? null,
+        filters.is_active ?? null,
+      ];
+      // Two queries rather than count(*) OVER (): the count alone skips the derived status (an
+      // EXISTS per task) unless it filters on it, and the page evaluates it for its rows only.
+      const [page, counted] = await Promise.all([
+        pool.query<OverviewRow>(
+          `SELECT * FROM ${view} ${where}
+            ORDER BY ${ORDER_BY[filters.sort_by]} ${direction} ${nulls}, id ${direction}
+            LIMIT $5 OFFSET $6`,
+          [...params, filters.page_size, (filters.page - 1) * filters.page_size],
+        ),
+        pool.query<{ total: string }>(`SELECT count(*) AS total FROM ${view} ${where}`, params),
+      ]);
+      return {
+        tasks: page.rows.map((row) => rowView(row, now)),
+        total: Number(counted.rows[0]?.total ?? 0),
+      };
     },
     stats: async (taskId) => {
       const { rows } = await pool.query<{
