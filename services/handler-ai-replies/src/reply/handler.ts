@@ -1,0 +1,149 @@
+import type { AiReplyRepository, ClaimedReply, SentReply } from '@openpenpal/domain';
+import { isSchedulerError } from '@openpenpal/errors';
+import { defineTaskHandler } from '@openpenpal/handler-kit';
+import type { Producer } from '@openpenpal/messaging';
+import type { Clock } from '@openpenpal/timing';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Generator } from '../provider/generator.ts';
+import { replyMessages, type ReplyBindings } from './messages.ts';
+import type { ReplyMetrics } from './metrics.ts';
+
+export interface ReplyHandlerDeps {
+  repository: AiReplyRepository;
+  generator: Generator;
+  producer: Pick<Producer, 'encode'>;
+  bindings: ReplyBindings;
+  metrics: ReplyMetrics;
+  clock: Pick<Clock, 'now'>;
+  claimMs: number;
+  /** Replies generated in parallel per trigger. */
+  concurrency: number;
+}
+
+interface Drained {
+  sent: number;
+  fallback: number;
+  failed: number;
+  named: 'sent' | 'failed' | 'lost' | null;
+  error?: unknown;
+}
+
+/**
+ * An exact-time trigger (`source: delayed` or a retry of one, `business_key` = the ai_replies id)
+ * writes its reply, and — as a wake-up — the other replies due now, in parallel; any other trigger
+ * (the hourly sweep, run-now) writes every reply past due. Each reply is claimed first
+ * (`scheduled → generating`), generated with no transaction open, and written with its letter and
+ * messages only while the claim is still ours: never twice for one request.
+ */
+export function createReplyHandler(deps: ReplyHandlerDeps) {
+  return defineTaskHandler({
+    taskType: 'ai_penpal_reply',
+    payloadSchema: z.object({}).loose(),
+    handle: async ({ trigger, signal, logger }) => {
+      const context = { trigger, signal, logger, lastChance: trigger.attempt > trigger.max_retries };
+      const named = trigger.business_key;
+      if (named) {
+        const drained = await drain(deps, context, named);
+        if (drained.named === 'failed') throw drained.error;
+        if (drained.named === null) {
+          const status = await deps.repository.status(named);
+          return {
+            status: 'skipped',
+            reason:
+              status === 'sent' ? 'already_done' : status === 'cancelled' ? 'cancelled' : 'not_applicable',
+            detail: `ai reply ${named} is ${status ?? 'unknown'}${status === 'generating' ? ' by another worker' : ''}`,
+          };
+        }
+        if (drained.named === 'lost') {
+          return { status: 'skipped', reason: 'already_done', detail: `ai reply ${named} was taken over` };
+        }
+        return { status: 'succeeded', result: { ai_reply_id: named, ...counts(drained) } };
+      }
+      const total = { sent: 0, fallback: 0, failed: 0 };
+      for (;;) {
+        const drained = await drain(deps, context, null);
+        total.sent += drained.sent;
+        total.fallback += drained.fallback;
+        total.failed += drained.failed;
+        // Nothing (claimable) left due, or the provider fails everything: the next sweep goes on.
+        if (drained.sent === 0 || signal.aborted) break;
+      }
+      if (total.sent + total.failed > 0) logger.info(total, 'sweep wrote AI replies');
+      return { status: 'succeeded', result: total };
+    },
+  });
+}
+
+const counts = (d: Drained) => ({ sent: d.sent, fallback: d.fallback, failed: d.failed });
+
+type Context = {
+  trigger: { execution_id: string };
+  signal: AbortSignal;
+  logger: Logger;
+  lastChance: boolean;
+};
+
+/** Claims the named reply (when due) and up to `concurrency` due ones, and writes them all. */
+async function drain(deps: ReplyHandlerDeps, context: Context, named: string | null): Promise<Drained> {
+  const now = new Date(deps.clock.now());
+  const claimed = await deps.repository.claim(
+    named,
+    now,
+    deps.claimMs,
+    named ? deps.concurrency - 1 : deps.concurrency,
+  );
+  const result: Drained = { sent: 0, fallback: 0, failed: 0, named: null };
+  await Promise.all(
+    claimed.map(async (reply) => {
+      const isNamed = reply.id === named;
+      // Companions take no last chance of the named one's execution: a failure leaves them to theirs.
+      const outcome = await writeReply(deps, context, reply, isNamed && context.lastChance);
+      if (outcome.kind === 'sent') {
+        result.sent += 1;
+        if (outcome.reply.fallback) result.fallback += 1;
+      } else if (outcome.kind === 'failed') result.failed += 1;
+      if (isNamed) {
+        result.named = outcome.kind;
+        if (outcome.kind === 'failed') result.error = outcome.error;
+      }
+    }),
+  );
+  return result;
+}
+
+type Outcome = { kind: 'sent'; reply: SentReply } | { kind: 'lost' } | { kind: 'failed'; error: unknown };
+
+async function writeReply(
+  deps: ReplyHandlerDeps,
+  context: Context,
+  reply: ClaimedReply,
+  lastChance: boolean,
+): Promise<Outcome> {
+  try {
+    const generated = await deps.generator.generate(reply, { lastChance, signal: context.signal });
+    const sent = await deps.repository.complete(reply, generated, new Date(deps.clock.now()), (r) =>
+      replyMessages(deps.producer, deps.bindings, context.trigger, r),
+    );
+    if (sent === null) {
+      context.logger.warn(
+        { aiReplyId: reply.id },
+        'claim expired before the reply was written; another worker has it',
+      );
+      return { kind: 'lost' };
+    }
+    deps.metrics.sent.inc({ provider: sent.fallback ? 'template' : 'generated' });
+    return { kind: 'sent', reply: sent };
+  } catch (error) {
+    if (isSchedulerError(error) && ['PROVIDER_FAILED', 'TIMEOUT'].includes(error.code)) {
+      deps.metrics.providerFailures.inc();
+    }
+    context.logger.warn(
+      { aiReplyId: reply.id, code: isSchedulerError(error) ? error.code : undefined },
+      `AI reply not written: ${(error as Error).message}`,
+    );
+    // Back to scheduled at once, so the retry (or the sweep) need not wait for the claim to expire.
+    await deps.repository.unclaim(reply).catch(() => undefined);
+    return { kind: 'failed', error };
+  }
+}
