@@ -93,6 +93,19 @@ describe('admin API validation and errors', () => {
     expect((await app.inject({ url: `${TASKS}/${id}`, headers: ADMIN })).statusCode).toBe(404);
   });
 
+  it('records a create once for a repeated Idempotency-Key and answers as the first time', async () => {
+    const body = base();
+    const first = await create(body, { 'idempotency-key': `create-${body.task_id}` });
+    const again = await create(body, { 'idempotency-key': `create-${body.task_id}` });
+    expect(first.statusCode).toBe(201);
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toMatchObject({ id: body.task_id, revision: 0 });
+    const history = await app.inject({ url: `${TASKS}/${body.task_id}/history`, headers: ADMIN });
+    expect(history.json<{ events: unknown[] }>().events).toHaveLength(1);
+    const duplicate = await create(body);
+    expect(duplicate.statusCode).toBe(409);
+  });
+
   it('takes sort_by only from its fixed list, and bounds page_size', async () => {
     const injection = await app.inject({ url: `${TASKS}?sort_by=name;DROP TABLE tasks`, headers: ADMIN });
     expect(injection.statusCode).toBe(400);
