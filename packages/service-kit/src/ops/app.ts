@@ -1,5 +1,11 @@
 import fastifyPlugin from 'fastify-plugin';
-import { fastify, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginCallback } from 'fastify';
+import {
+  LogController,
+  fastify,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginCallback,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { cachedCheck, type CheckResult, type ReadinessCheck } from './readiness.ts';
@@ -59,7 +65,10 @@ export const opsRoutes = fastifyPlugin(routes, { name: 'openpenpal-ops-routes' }
 export function buildOpsApp(options: OpsRoutesOptions & { logger: Logger }): FastifyInstance {
   // Typed as fastify's logger interface so the instance gets the default FastifyInstance type.
   const httpLogger: FastifyBaseLogger = options.logger.child({ component: 'http' });
-  const app = fastify({ loggerInstance: httpLogger, disableRequestLogging: true });
+  const app = fastify({
+    loggerInstance: httpLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   void app.register(opsRoutes, options);
   return app;
 }
