@@ -306,7 +306,7 @@ export function createCourierTimeoutRepository(options: {
         const row = rows[0];
         if (row === undefined) return { kind: 'not_found' } as const;
         const outcome = await decide(client, input, row);
-        if (outcome.kind === 'not_found' || outcome.kind === 'not_active') {
+        if (outcome.kind === 'not_active') {
           await client.query(
             `UPDATE ${checks} SET state = 'closed', updated_at = now() WHERE task_id = $1 AND state = 'pending'`,
             [input.taskId],
