@@ -169,7 +169,11 @@ export function createCourierTimeoutRepository(options: {
     return rows[0] ? toCourier(rows[0]) : null;
   };
 
-  const decide = async (client: pg.PoolClient, input: CheckInput, row: TaskRow): Promise<CheckOutcome> => {
+  const decide = async (
+    client: pg.PoolClient,
+    input: CheckInput,
+    row: TaskRow,
+  ): Promise<Exclude<CheckOutcome, { kind: 'not_found' }>> => {
     const { now, timeoutMs } = input;
     if (!active.includes(row.status as (typeof active)[number]) || row.accepted_at === null) {
       return { kind: 'not_active', status: row.status };
