@@ -13,9 +13,12 @@ const PAST_TOLERANCE_MS = 5 * 60_000;
 
 export type DueTime = { ok: true; dueAt: number } | { ok: false; reason: string };
 
+/** An IANA name (`Area/Location`, `UTC`), not an offset such as `+08:00` that Intl also accepts. */
+const IANA_NAME = /^[A-Za-z][A-Za-z_]*(?:\/[A-Za-z0-9_+-]+)*$/;
+
 /** Whether `zone` is an IANA zone name the runtime's tz data knows. */
 export function isIanaZone(zone: string): boolean {
-  return zone.length > 0 && zone.length <= 64 && IANAZone.isValidZone(zone);
+  return zone.length <= 64 && IANA_NAME.test(zone) && IANAZone.isValidZone(zone);
 }
 
 const refused = (reason: string): DueTime => ({ ok: false, reason });
