@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signEvent } from '../src/commands/signatures.ts';
 import {
   ADMIN,
+  bearer,
   SERVICE_KEY,
   SIGNING_SECRET,
   contracts,
@@ -393,6 +394,63 @@ describe('admin API flows on the running scheduler (recorder, ticker, delay queu
     } finally {
       await collector.close();
     }
+  });
+
+  it('re-publishes recorded events only to topics of their schema, and serves stats, jobs and logs', async () => {
+    const [execution] = await executionsOf(firingTask);
+    const republished = await app.inject({
+      method: 'POST',
+      url: `${BASE}/executions/${execution!.execution_id}/republish`,
+      headers: ADMIN,
+    });
+    expect(republished.statusCode).toBe(200);
+    expect(republished.json()).toMatchObject({ topic: world.kafka.topics.executions });
+    expect(republished.json<{ published: number }>().published).toBeGreaterThanOrEqual(1);
+    const wrongTopic = await app.inject({
+      method: 'POST',
+      url: `${BASE}/executions/${execution!.execution_id}/republish`,
+      headers: ADMIN,
+      payload: { topic: 'openpenpal.letters.future-letters' },
+    });
+    expect(wrongTopic.statusCode).toBe(400);
+    const definitions = await app.inject({
+      method: 'POST',
+      url: `${BASE}/tasks/${firingTask}/republish`,
+      headers: ADMIN,
+    });
+    expect(definitions.json()).toMatchObject({ topic: world.kafka.topics.definitions });
+    const stats = await app.inject({ url: `${BASE}/stats`, headers: bearer('courier_level3') });
+    expect(stats.statusCode).toBe(200);
+    expect(stats.json<{ total_tasks: number }>().total_tasks).toBeGreaterThanOrEqual(1);
+    const jobs = await app.inject({
+      url: '/api/admin/scheduler/jobs?task_type=letter_cleanup',
+      headers: ADMIN,
+    });
+    expect(jobs.json<{ tasks: { id: string }[] }>().tasks.map((t) => t.id)).toContain(firingTask);
+    const logs = await app.inject({
+      url: `/api/admin/scheduler/jobs/${firingTask}/logs?limit=5`,
+      headers: ADMIN,
+    });
+    const body = logs.json<{ executions: unknown[]; history: { type: string }[] }>();
+    expect(body.executions.length).toBeGreaterThanOrEqual(1);
+    expect(body.history[0]?.type).toBe('TaskCreated');
+  });
+
+  it('defines the platform default tasks once', async () => {
+    const first = await app.inject({ method: 'POST', url: `${BASE}/tasks/defaults`, headers: ADMIN });
+    const outcomes = first.json<{ results: { task_id: string; outcome: string }[] }>().results;
+    expect(outcomes.map((r) => r.task_id).sort()).toEqual([
+      'ai_penpal_reply',
+      'courier_timeout_check',
+      'future_letter_unlock',
+      'letter_cleanup',
+      'writing_inspiration_push',
+    ]);
+    expect(new Set(outcomes.map((r) => r.outcome))).toEqual(new Set(['created']));
+    const second = await app.inject({ method: 'POST', url: `${BASE}/tasks/defaults`, headers: ADMIN });
+    expect(new Set(second.json<{ results: { outcome: string }[] }>().results.map((r) => r.outcome))).toEqual(
+      new Set(['exists']),
+    );
   });
 
   it('deletes a task: it leaves the list and stops firing', async () => {
