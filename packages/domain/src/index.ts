@@ -48,3 +48,10 @@ export {
   type CourierRef,
   type CourierTimeoutRepository,
 } from './courier-timeouts.ts';
+export {
+  createInspirationRepository,
+  type InspirationBatch,
+  type InspirationChoice,
+  type InspirationRepository,
+  type InspirationUser,
+} from './inspiration.ts';
