@@ -66,10 +66,8 @@ describe('AI pen-pal replies', () => {
     // The persona's system prompt and the letter went to the provider.
     const body = world.chat.lastBody as { model: string; messages: { role: string; content: string }[] };
     expect(body.model).toBe('fake-model');
-    expect(body.messages[0]).toMatchObject({
-      role: 'system',
-      content: expect.stringMatching(/You are a poet/),
-    });
+    expect(body.messages[0]?.role).toBe('system');
+    expect(body.messages[0]?.content).toMatch(/You are a poet/);
     expect(body.messages[1]?.content).toContain('A letter to a pen pal.');
     expect(deliveredFor(world, letterId)[0]!.value).toMatchObject({
       aiReplyId: id,
@@ -339,35 +337,18 @@ describe('AI pen-pal replies', () => {
     const reasons = world.rejections.messages.map((m) => m.value!);
     expect(reasons.map((r) => r.originalEventId).sort()).toEqual([...refused].sort());
     const byEvent = new Map(reasons.map((r) => [r.originalEventId, r]));
-    const reason = (i: number) => byEvent.get(refused[i]!);
-    expect(reason(0)).toMatchObject({
-      errorCode: 'VALIDATION_FAILED',
-      reason: expect.stringMatching(/^persona: unknown/),
-    });
-    expect(reason(1)).toMatchObject({
-      errorCode: 'VALIDATION_FAILED',
-      reason: 'delay.days: must be from 0 to 365',
-    });
-    expect(reason(2)).toMatchObject({
-      errorCode: 'VALIDATION_FAILED',
-      reason: expect.stringMatching(/^timezone: .* not an IANA/),
-    });
-    expect(reason(3)).toMatchObject({
-      errorCode: 'NOT_FOUND',
-      reason: expect.stringMatching(/does not exist$/),
-    });
-    expect(reason(4)).toMatchObject({
-      errorCode: 'VALIDATION_FAILED',
-      reason: expect.stringMatching(/does not belong to user/),
-    });
-    expect(reason(5)).toMatchObject({
-      errorCode: 'VALIDATION_FAILED',
-      reason: expect.stringMatching(/^cooldown: /),
-    });
-    expect(reason(6)).toMatchObject({
-      errorCode: 'VALIDATION_FAILED',
-      reason: expect.stringMatching(/^quota: .* already has 3/),
-    });
+    const refusal = (i: number, code: string, pattern: RegExp) => {
+      const found = byEvent.get(refused[i] ?? '');
+      expect(found?.errorCode).toBe(code);
+      expect(found?.reason).toMatch(pattern);
+    };
+    refusal(0, 'VALIDATION_FAILED', /^persona: unknown/);
+    refusal(1, 'VALIDATION_FAILED', /^delay\.days: must be from 0 to 365$/);
+    refusal(2, 'VALIDATION_FAILED', /^timezone: .* not an IANA/);
+    refusal(3, 'NOT_FOUND', /does not exist$/);
+    refusal(4, 'VALIDATION_FAILED', /does not belong to user/);
+    refusal(5, 'VALIDATION_FAILED', /^cooldown: /);
+    refusal(6, 'VALIDATION_FAILED', /^quota: .* already has 3/);
     expect(reasons.every((r) => r.eventType === 'AiReplyRequested')).toBe(true);
 
     const rows = await replyRow(world.pg, letterId);

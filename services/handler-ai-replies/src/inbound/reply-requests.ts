@@ -31,7 +31,7 @@ function idProblem(field: string, id: string): string | null {
 }
 
 /** The delayed-message id of a request's reply: one per request, never replaced. */
-export function replyMessageId(replyId: string): string {
+function replyMessageId(replyId: string): string {
   return `ai_penpal_reply:${replyId}`;
 }
 

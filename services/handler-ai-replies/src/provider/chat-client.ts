@@ -9,7 +9,7 @@ export interface ChatClientOptions {
   maxTokens: number;
 }
 
-export interface ChatRequest {
+interface ChatRequest {
   system: string;
   user: string;
 }
@@ -65,8 +65,10 @@ export function createChatClient(options: ChatClientOptions): ChatCall {
     // Never the body in the message: it may echo the letter.
     if (!response.ok) throw failed(`the chat API answered ${response.status}`);
     const parsed = completion.safeParse(body);
-    if (!parsed.success)
+    const content = parsed.success ? parsed.data.choices[0]?.message.content : undefined;
+    if (content === undefined) {
       throw failed('the chat API answered without a reply (no choices[0].message.content)');
-    return parsed.data.choices[0]!.message.content;
+    }
+    return content;
   };
 }

@@ -62,7 +62,7 @@ const STATES = {
 } as const;
 
 /** The template reply of a persona, marked as such (provider `template`, fallback). */
-export function templateReply(persona: Persona, originalTitle: string | null): GeneratedReply {
+function templateReply(persona: Persona, originalTitle: string | null): GeneratedReply {
   return {
     title: replyTitle(persona, originalTitle),
     content: VOICES[persona].template,

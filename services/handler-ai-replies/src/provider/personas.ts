@@ -1,5 +1,5 @@
 /** The platform's fixed personas (openpenpal-domain.md §3). */
-export const PERSONAS = [
+const PERSONAS = [
   'poet',
   'philosopher',
   'artist',

@@ -7,7 +7,7 @@ export type ReplyDelay = AiReplyRequested['delay'];
 
 const HOUR_MS = 3_600_000;
 /** The farthest a reply may be asked for: a year (the relative form's 365 days, plus its hours). */
-export const MAX_DELAY_MS = 366 * 24 * HOUR_MS;
+const MAX_DELAY_MS = 366 * 24 * HOUR_MS;
 /** An absolute time this much before the request still counts as "now" (producer clock skew). */
 const PAST_TOLERANCE_MS = 5 * 60_000;
 
