@@ -36,6 +36,15 @@ case "${1:-}" in
         env ${RECORDER_DATABASE_URL:+"SEED_EVENT_STORE_DATABASE_URL=$RECORDER_DATABASE_URL"} \
           DOMAIN_DB_SCHEMA="${PG_DOMAIN_SCHEMA:-openpenpal}" LOG_LEVEL=warn pnpm -s seed:demo
       fi
+      # The AI pen-pal replies' provider: the one AI_PROVIDER_BASE_URL names (with AI_PROVIDER_MODEL
+      # and AI_PROVIDER_API_KEY), else the fake chat API on loopback (services/handler-ai-replies).
+      if [ -z "${AI_PROVIDER_BASE_URL:-}" ]; then
+        FAKE_CHAT_PORT=${FAKE_CHAT_PORT:-8191} pnpm -s --filter @openpenpal/handler-ai-replies fake-chat-api &
+        AI_PROVIDER_BASE_URL=http://127.0.0.1:${FAKE_CHAT_PORT:-8191}/v1
+      fi
+      export HANDLER_AI_PENPAL_REPLY_PROVIDER_BASE_URL=$AI_PROVIDER_BASE_URL
+      export HANDLER_AI_PENPAL_REPLY_PROVIDER_MODEL=${AI_PROVIDER_MODEL:-gpt-4o-mini}
+      export HANDLER_AI_PENPAL_REPLY_PROVIDER_API_KEY=${AI_PROVIDER_API_KEY:-}
       # Each service gets its own Redis user, PostgreSQL role and Kafka user, never the shared ones.
       exec pnpm --recursive --parallel --stream --filter './services/*' \
         exec bash "$PWD/deploy/local/service-env.sh" pnpm run start
