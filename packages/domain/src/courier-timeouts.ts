@@ -50,7 +50,7 @@ export type CheckOutcome =
       nextCheckAt: Date;
     };
 
-export interface CheckInput {
+interface CheckInput {
   taskId: string;
   now: Date;
   timeoutMs: number;

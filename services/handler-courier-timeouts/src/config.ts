@@ -58,4 +58,3 @@ export const checkPayloadSchema = z.object({
   timeout_hours: z.number().int().min(1).max(8_760).default(48),
   reassign_after_reminders: z.number().int().min(0).max(20).default(2),
 });
-export type CheckPayload = z.output<typeof checkPayloadSchema>;

@@ -14,7 +14,7 @@ export interface CheckContext {
 }
 
 /** Only the last four characters travel (the notifier masks again); a full code lets anyone pick it up. */
-export function maskedCode(code: string | null): string {
+function maskedCode(code: string | null): string {
   const trimmed = (code ?? '').trim();
   return `****${trimmed.slice(-4)}`;
 }

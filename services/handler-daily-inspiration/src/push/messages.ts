@@ -9,7 +9,7 @@ export interface PushContext {
 }
 
 /** The dedupe key the notifier delivers once: one inspiration per user and local day. */
-export function inspirationDedupeKey(userId: string, localDate: string): string {
+function inspirationDedupeKey(userId: string, localDate: string): string {
   return `daily_inspiration:${userId}:${localDate}`;
 }
 

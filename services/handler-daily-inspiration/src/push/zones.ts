@@ -1,7 +1,7 @@
 import { nextFireTime, validateCron } from '@openpenpal/cron';
 
 /** A zone whose local send time falls in the trigger's window, with the local day it is for. */
-export interface DueZone {
+interface DueZone {
   timezone: string;
   /** `YYYY-MM-DD` in the zone: the day the claim (one per user) is for. */
   localDate: string;
