@@ -140,6 +140,36 @@ describe('AI pen-pal replies', () => {
     expect(world.chat.calls).toBe(1);
   });
 
+  it('writes in the hourly sweep a reply whose exact trigger never came', async () => {
+    world = await startReplyWorld(stack);
+    const { userId, letterId } = await userWithLetter(world);
+    const id = uniqueName('reply-lost');
+    await world.pg.pool.query(
+      `INSERT INTO ai_replies (id, original_letter_id, persona, scheduled_at, status, user_id, requested_at)
+       VALUES ($1, $2, 'historian', now() - interval '2 hours', 'scheduled', $3, now() - interval '1 day')`,
+      [id, letterId, userId],
+    );
+    await world.trigger(
+      sampleTrigger({
+        task_id: 'ai_penpal_reply',
+        task_type: 'ai_penpal_reply',
+        payload: '{}',
+        source: 'cron',
+        max_retries: 0,
+      }),
+    );
+    await waitFor(() => deliveredFor(world!, letterId).length === 1, {
+      what: 'the swept reply',
+      timeoutMs: 30_000,
+    });
+    expect(deliveredFor(world, letterId)[0]!.value).toMatchObject({
+      aiReplyId: id,
+      persona: 'historian',
+      fallback: false,
+    });
+    expect((await replyRow(world.pg, letterId))[0]?.status).toBe('sent');
+  });
+
   it('retries a failing provider, sends the template once the circuit is open, and closes it when the provider is back', async () => {
     world = await startReplyWorld(stack, {
       HANDLER_AI_PENPAL_REPLY_BREAKER_THRESHOLD: '5',
