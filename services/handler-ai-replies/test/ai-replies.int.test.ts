@@ -4,7 +4,14 @@ import { aiReplyId, aiReplyLetterId, exactExecutionId } from '@openpenpal/domain
 import { collectTopics, uniqueName, waitFor } from '@openpenpal/test-kit';
 import { DateTime } from 'luxon';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { insertUserWithLetter, replyLetters, replyRow, startReplyWorld, type ReplyWorld } from './support.ts';
+import {
+  insertUserWithLetter,
+  replyLetters,
+  replyRow,
+  runProcess,
+  startReplyWorld,
+  type ReplyWorld,
+} from './support.ts';
 
 const stack = inject('stack');
 let world: ReplyWorld | undefined;
@@ -168,6 +175,63 @@ describe('AI pen-pal replies', () => {
       fallback: false,
     });
     expect((await replyRow(world.pg, letterId))[0]?.status).toBe('sent');
+  });
+
+  it('writes a reply once when the process is killed in the middle of generating it', async () => {
+    world = await startReplyWorld(
+      stack,
+      { HANDLER_AI_PENPAL_REPLY_CLAIM_MS: '2000', HANDLER_AI_PENPAL_REPLY_TIMEOUT_SECS: '5' },
+      { service: false },
+    );
+    const { userId, letterId } = await userWithLetter(world);
+    world.chat.plan(['slow']);
+    const first = runProcess(world.env);
+    await world.request({
+      letterId,
+      userId,
+      persona: 'mentor',
+      timezone: 'UTC',
+      requestedAt: Date.now(),
+      delay: at(Date.now()),
+    });
+    await waitFor(
+      async () =>
+        world!.chat.calls === 1 && (await replyRow(world!.pg, letterId))[0]?.status === 'generating',
+      {
+        what: 'the generation under way',
+        timeoutMs: 60_000,
+      },
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // A new process; its sweep takes the row once the dead worker's claim expired.
+    const second = runProcess(world.env);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await world.trigger(
+        sampleTrigger({
+          task_id: 'ai_penpal_reply',
+          task_type: 'ai_penpal_reply',
+          payload: '{}',
+          source: 'cron',
+          max_retries: 0,
+        }),
+      );
+      await waitFor(() => deliveredFor(world!, letterId).length === 1, {
+        what: 'the reply',
+        timeoutMs: 60_000,
+      });
+      // Time for late copies. (The killed attempt's redelivered trigger runs only after the kit's claim
+      // of it expires, 5 s + 30 s; it then finds the reply sent: the claim is conditional on `scheduled`.)
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(await replyLetters(world.pg, letterId)).toHaveLength(1);
+      expect(new Set(deliveredFor(world, letterId).map((m) => m.headers['message-id'])).size).toBe(1);
+      expect(new Set(notificationsFor(world, userId).map((m) => m.value?.notification_id)).size).toBe(1);
+      expect(world.chat.calls).toBe(2);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
   });
 
   it('retries a failing provider, sends the template once the circuit is open, and closes it when the provider is back', async () => {

@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import {
   createContracts,
   type AiReplyDelivered,
@@ -27,6 +29,7 @@ import { aiRepliesService } from '../src/service.ts';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const contracts = createContracts();
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 export interface ReplyWorld {
   kafka: KafkaTestContext;
@@ -46,6 +49,7 @@ export interface ReplyWorld {
 export async function startReplyWorld(
   stack: StackEnv,
   extraEnv: Record<string, string> = {},
+  options: { service?: boolean } = {},
 ): Promise<ReplyWorld> {
   const kafka = await createKafkaTestContext(stack, {});
   const pg = await createPgTestContext(stack);
@@ -91,10 +95,32 @@ export async function startReplyWorld(
     }),
     logger,
   });
-  const service = (await startService(aiRepliesService, {
-    config: loadConfig(aiRepliesService.configSchema, env),
-    logger,
-  })) as unknown as RunningService<never>;
+  let service: RunningService<never> | undefined;
+  if (options.service !== false) {
+    service = (await startService(aiRepliesService, {
+      config: loadConfig(aiRepliesService.configSchema, env),
+      logger,
+    })) as unknown as RunningService<never>;
+  } else {
+    // Topics the service would create: a test that runs it as a process needs them first.
+    const admin = kafka.kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        env.HANDLER_TRIGGER_TOPIC,
+        env.HANDLER_EXECUTION_EVENTS_TOPIC,
+        env.HANDLER_AI_PENPAL_REPLY_REQUESTS_TOPIC,
+        env.HANDLER_AI_PENPAL_REPLY_DELIVERED_TOPIC,
+        env.HANDLER_AI_PENPAL_REPLY_REJECTIONS_TOPIC,
+        env.HANDLER_AI_PENPAL_REPLY_NOTIFICATIONS_TOPIC,
+      ].flatMap((topic = '') => [
+        { topic, numPartitions: 3 },
+        { topic: `${topic}.dlq`, numPartitions: 3 },
+      ]),
+    });
+    await admin.disconnect();
+  }
   const producer = createProducer({ kafka: kafka.kafka, contracts, logger });
   const delivered = await collectTopics(kafka.kafka, [env.HANDLER_AI_PENPAL_REPLY_DELIVERED_TOPIC!], (b) =>
     contracts.codec('AiReplyDelivered').decode(b),
@@ -131,7 +157,7 @@ export async function startReplyWorld(
     },
     close: async () => {
       await Promise.all([delivered.close(), notifications.close(), rejections.close()]);
-      await service.close();
+      await service?.close();
       await delayQueue.close();
       await producer.close();
       await chat.close();
@@ -180,4 +206,13 @@ export async function replyLetters(pg: PgTestContext, letterId: string) {
     metadata: { ai_reply: { fallback: boolean; provider: string } };
   }>('SELECT * FROM letters WHERE reply_to = $1', [letterId]);
   return rows;
+}
+
+/** Runs the handler's entry point as a process with `env`. */
+export function runProcess(env: Record<string, string>): { child: ChildProcess; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, ...env, HTTP_PORT: '0' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return { child, exited: new Promise((resolve) => child.once('exit', resolve)) };
 }
