@@ -4,6 +4,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
   insertPreferences,
   pushTrigger,
+  runProcess,
   startInspirationWorld,
   succeededResult,
   type InspirationWorld,
@@ -134,5 +135,50 @@ describe('daily inspiration', () => {
     expect(world.dlq.messages[0]!.headers['dlq.error.code']).toBe('VALIDATION_FAILED');
     await waitFor(() => noticesFor(world!, `${tag}-ok`).length === 1, { what: 'the good user served' });
     expect(noticesFor(world, `${tag}-mars`)).toHaveLength(0);
+  });
+
+  it('sends one per user when the handler is SIGKILLed in the middle of a zone, after the redelivery and a re-run', async () => {
+    world = await startInspirationWorld(stack);
+    await world.stopService();
+    const tag = uniqueName('in');
+    const users = Array.from({ length: 3_000 }, (_, i) => ({
+      user_id: `${tag}-${String(i).padStart(4, '0')}`,
+      timezone: 'Asia/Shanghai',
+    }));
+    await insertPreferences(world.pg, users);
+    const env = { ...world.env, HANDLER_WRITING_INSPIRATION_PUSH_BATCH: '20', OUTBOX_RELAY_BATCH: '10' };
+    const first = runProcess(env);
+    const nominal = at('2026-07-01T12:00:00Z');
+    // A killed worker's claim holds a redelivered attempt for timeout_secs + 30 s.
+    await world.trigger(pushTrigger(nominal, undefined, { timeout_secs: 5 }));
+    await waitFor(() => world!.notifications.messages.length > 0, {
+      what: 'the first relayed requests',
+      timeoutMs: 60_000,
+    });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const claimed = await world.pg.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM scheduler_inspiration_deliveries',
+    );
+    // Killed in the middle: some users were served, not all.
+    expect(claimed.rows[0]!.n).toBeLessThan(users.length);
+    // The redelivered trigger serves the rest once the dead worker's claim expired.
+    await world.startService();
+    await waitFor(
+      () => new Set(world!.notifications.messages.map((m) => m.value?.notification_id)).size === users.length,
+      { what: 'every user served', timeoutMs: 120_000 },
+    );
+    // A re-run (run-now for the same time) finds everyone served.
+    expect(await run(world, nominal)).toMatchObject({ sent: 0 });
+    await settle();
+    // Copies are possible (a relay killed between the send and the delete) but share their id.
+    const idsByUser = new Map<string, Set<string>>();
+    for (const m of world.notifications.messages) {
+      const set = idsByUser.get(m.value!.user_id) ?? new Set<string>();
+      set.add(m.value!.notification_id);
+      idsByUser.set(m.value!.user_id, set);
+    }
+    expect(idsByUser.size).toBe(users.length);
+    expect([...idsByUser.values()].every((set) => set.size === 1)).toBe(true);
   });
 });

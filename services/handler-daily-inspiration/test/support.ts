@@ -18,12 +18,15 @@ import {
   type StackEnv,
   type TopicCollector,
 } from '@openpenpal/test-kit';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { inspirationService } from '../src/service.ts';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const contracts = createContracts();
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 export interface InspirationWorld {
   kafka: KafkaTestContext;
@@ -109,7 +112,11 @@ export async function startInspirationWorld(
 }
 
 /** The quarter-hourly cron trigger of the seeded task for a nominal time (a new execution each call). */
-export function pushTrigger(nominal: number, payload: Record<string, unknown> = { local_time: '20:00' }) {
+export function pushTrigger(
+  nominal: number,
+  payload: Record<string, unknown> = { local_time: '20:00' },
+  overrides: Partial<TaskTrigger> = {},
+) {
   return sampleTrigger({
     execution_id: randomUUID(),
     task_id: 'writing_inspiration_push',
@@ -122,6 +129,7 @@ export function pushTrigger(nominal: number, payload: Record<string, unknown> = 
     source: 'cron',
     max_retries: 0,
     timeout_secs: 600,
+    ...overrides,
   });
 }
 
@@ -165,4 +173,13 @@ export function succeededResult(
     if (succeeded) return JSON.parse(succeeded.result ?? '{}') as Record<string, unknown>;
   }
   return undefined;
+}
+
+/** Runs the handler's entry point as a process with `env`. */
+export function runProcess(env: Record<string, string>): { child: ChildProcess; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, [MAIN], {
+    env: { ...process.env, ...env, HTTP_PORT: '0' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return { child, exited: new Promise((resolve) => child.once('exit', resolve)) };
 }
