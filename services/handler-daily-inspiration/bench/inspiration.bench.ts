@@ -100,7 +100,7 @@ try {
     results[name] = await serve(world, zones);
     console.log(name, JSON.stringify({ ...results[name], triggers: undefined }));
   }
-  const { rows } = await world.pg.pool.query<{ version: string }>('SHOW server_version');
+  const { rows } = await world.pg.pool.query<{ server_version: string }>('SHOW server_version');
   const out = join(findWorkspaceRoot(), 'docs/benchmarks/handlers-inspiration.json');
   const result = {
     command: 'pnpm bench:handlers:inspiration',
@@ -118,7 +118,7 @@ try {
     },
     versions: {
       node: process.version,
-      postgresql: rows[0]?.version,
+      postgresql: rows[0]?.server_version,
       kafka: 'local stack (deploy/local)',
       commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
     },
