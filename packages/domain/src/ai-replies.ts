@@ -99,9 +99,17 @@ export interface AiReplyRepository {
   record(request: AiReplyRequest, limits: AiReplyLimits): Promise<AiReplyRecord>;
   /**
    * Claims the reply `id` when it is due and `scheduled` (or its claim expired), plus up to
-   * `companions` other due replies (SKIP LOCKED), for `claimMs`. The named reply, when claimed, comes first.
+   * `companions` other due replies (SKIP LOCKED), for `claimMs`. The named reply, when claimed, comes
+   * first; it counts as due up to `namedDueBy` (its exact trigger's time: a trigger that arrives a
+   * few ms early by this clock must not leave its reply to the hourly sweep).
    */
-  claim(id: string | null, now: Date, claimMs: number, companions: number): Promise<ClaimedReply[]>;
+  claim(
+    id: string | null,
+    now: Date,
+    claimMs: number,
+    companions: number,
+    namedDueBy?: Date,
+  ): Promise<ClaimedReply[]>;
   /** Gives a claim back (`generating` → `scheduled`) after a failed generation. */
   unclaim(reply: ClaimedReply): Promise<void>;
   /**
@@ -167,7 +175,11 @@ export function createAiReplyRepository(options: { pool: pg.Pool; schema: string
           [request.id],
         );
         if (existing.rows[0]) {
-          return { outcome: 'duplicate', dueAt: existing.rows[0].scheduled_at, status: existing.rows[0].status };
+          return {
+            outcome: 'duplicate',
+            dueAt: existing.rows[0].scheduled_at,
+            status: existing.rows[0].status,
+          };
         }
         const letter = await client.query<{ user_id: string }>(
           `SELECT user_id FROM ${letters} WHERE id = $1 AND deleted_at IS NULL`,
@@ -209,14 +221,17 @@ export function createAiReplyRepository(options: { pool: pg.Pool; schema: string
         return { outcome: 'recorded' };
       }),
 
-    claim: async (id, now, claimMs, companions) => {
+    claim: async (id, now, claimMs, companions, namedDueBy) => {
       const until = new Date(now.getTime() + claimMs);
+      const dueBy = namedDueBy && namedDueBy > now ? namedDueBy : now;
       // Claimable: due and scheduled, or generating under a claim that expired (its worker died).
-      const claimable = `r.scheduled_at <= $1 AND (r.status = 'scheduled' OR (r.status = 'generating' AND r.claimed_until < $1))`;
+      const free = `(r.status = 'scheduled' OR (r.status = 'generating' AND r.claimed_until < $1))`;
+      const claimable = `r.scheduled_at <= $1 AND ${free}`;
       const { rows } = await query<ClaimedRow>(
         'an AI reply claim',
         `WITH named AS (
-           SELECT r.id FROM ${replies} AS r WHERE r.id = $3 AND ${claimable} FOR UPDATE SKIP LOCKED),
+           SELECT r.id FROM ${replies} AS r WHERE r.id = $3 AND r.scheduled_at <= $5 AND ${free}
+           FOR UPDATE SKIP LOCKED),
          others AS (
            SELECT r.id FROM ${replies} AS r
            WHERE ${claimable} AND r.id IS DISTINCT FROM $3
@@ -227,7 +242,7 @@ export function createAiReplyRepository(options: { pool: pg.Pool; schema: string
            RETURNING r.id, r.user_id, r.persona, r.original_letter_id, r.scheduled_at, r.claim_token)
          SELECT c.*, l.title, l.content FROM claimed AS c LEFT JOIN ${letters} AS l ON l.id = c.original_letter_id
          ORDER BY (c.id = $3) DESC NULLS LAST, c.scheduled_at`,
-        [now, until, id, companions],
+        [now, until, id, companions, dueBy],
       );
       return rows.map((row) => ({
         id: row.id,

@@ -74,9 +74,12 @@ describe('AI reply claims', () => {
     expect((await repository.claim(id, new Date(), 60_000, 0)).map((c) => c.id)).toEqual([id]);
   });
 
-  it('does not claim a reply before its time', async () => {
+  it('does not claim a reply before its time, unless its own trigger says it is due', async () => {
     const { repository, id } = await dueReply();
-    expect(await repository.claim(id, new Date(Date.now() - 3_600_000), 60_000, 5)).toEqual([]);
+    const early = new Date(Date.now() - 3_600_000);
+    expect(await repository.claim(id, early, 60_000, 5)).toEqual([]);
+    expect(await repository.claim(null, early, 60_000, 5, new Date())).toEqual([]);
+    expect((await repository.claim(id, early, 60_000, 5, new Date())).map((c) => c.id)).toEqual([id]);
     expect(await repository.countDue(new Date())).toBe(1);
     expect(await repository.countDue(new Date(Date.now() - 3_600_000))).toBe(0);
   });

@@ -78,7 +78,7 @@ export function createReplyHandler(deps: ReplyHandlerDeps) {
 const counts = (d: Drained) => ({ sent: d.sent, fallback: d.fallback, failed: d.failed });
 
 type Context = {
-  trigger: { execution_id: string };
+  trigger: { execution_id: string; nominal_time: number };
   signal: AbortSignal;
   logger: Logger;
   lastChance: boolean;
@@ -92,6 +92,7 @@ async function drain(deps: ReplyHandlerDeps, context: Context, named: string | n
     now,
     deps.claimMs,
     named ? deps.concurrency - 1 : deps.concurrency,
+    named ? new Date(context.trigger.nominal_time) : undefined,
   );
   const result: Drained = { sent: 0, fallback: 0, failed: 0, named: null };
   await Promise.all(
