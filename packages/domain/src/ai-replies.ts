@@ -63,6 +63,8 @@ export interface ClaimedReply {
   letterId: string;
   letterTitle: string | null;
   letterContent: string;
+  /** False when the original letter was deleted (or is gone) since the request. */
+  letterExists: boolean;
   scheduledAt: Date;
   claimToken: string;
 }
@@ -112,6 +114,8 @@ export interface AiReplyRepository {
   ): Promise<ClaimedReply[]>;
   /** Gives a claim back (`generating` → `scheduled`) after a failed generation. */
   unclaim(reply: ClaimedReply): Promise<void>;
+  /** Cancels a claimed reply (`generating` → `cancelled`): its letter is gone. False when the claim was lost. */
+  cancel(reply: ClaimedReply): Promise<boolean>;
   /**
    * Writes the reply letter, marks the row `sent` and enqueues its messages, in one transaction,
    * only while the claim is still this worker's. Null when it is not (expired and taken over).
@@ -135,6 +139,7 @@ interface ClaimedRow {
   original_letter_id: string;
   title: string | null;
   content: string | null;
+  letter_exists: boolean;
   scheduled_at: Date;
   claim_token: string;
 }
@@ -240,7 +245,8 @@ export function createAiReplyRepository(options: { pool: pg.Pool; schema: string
            UPDATE ${replies} AS r SET status = 'generating', claimed_until = $2, claim_token = gen_random_uuid()::text
            WHERE r.id IN (SELECT id FROM named UNION ALL SELECT id FROM others)
            RETURNING r.id, r.user_id, r.persona, r.original_letter_id, r.scheduled_at, r.claim_token)
-         SELECT c.*, l.title, l.content FROM claimed AS c LEFT JOIN ${letters} AS l ON l.id = c.original_letter_id
+         SELECT c.*, l.title, l.content, (l.id IS NOT NULL AND l.deleted_at IS NULL) AS letter_exists
+         FROM claimed AS c LEFT JOIN ${letters} AS l ON l.id = c.original_letter_id
          ORDER BY (c.id = $3) DESC NULLS LAST, c.scheduled_at`,
         [now, until, id, companions, dueBy],
       );
@@ -251,6 +257,7 @@ export function createAiReplyRepository(options: { pool: pg.Pool; schema: string
         letterId: row.original_letter_id,
         letterTitle: row.title,
         letterContent: row.content ?? '',
+        letterExists: row.letter_exists,
         scheduledAt: row.scheduled_at,
         claimToken: row.claim_token,
       }));
@@ -263,6 +270,16 @@ export function createAiReplyRepository(options: { pool: pg.Pool; schema: string
          WHERE id = $1 AND status = 'generating' AND claim_token = $2`,
         [reply.id, reply.claimToken],
       );
+    },
+
+    cancel: async (reply) => {
+      const { rowCount } = await query(
+        'an AI reply cancel',
+        `UPDATE ${replies} SET status = 'cancelled', claim_token = NULL, claimed_until = NULL
+         WHERE id = $1 AND status = 'generating' AND claim_token = $2`,
+        [reply.id, reply.claimToken],
+      );
+      return rowCount === 1;
     },
 
     complete: (reply, generated, now, messages) =>

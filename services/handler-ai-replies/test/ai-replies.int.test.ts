@@ -234,6 +234,35 @@ describe('AI pen-pal replies', () => {
     }
   });
 
+  it('cancels a reply whose letter was deleted before its time, and sends nothing', async () => {
+    world = await startReplyWorld(stack);
+    const { userId, letterId } = await userWithLetter(world);
+    const dueAt = Date.now() + 3_000;
+    const eventId = await world.request({
+      letterId,
+      userId,
+      persona: 'poet',
+      timezone: 'UTC',
+      requestedAt: Date.now(),
+      delay: at(dueAt),
+    });
+    await waitFor(async () => (await replyRow(world!.pg, letterId)).length === 1, {
+      what: 'the request recorded',
+      timeoutMs: 30_000,
+    });
+    await world.pg.pool.query('UPDATE letters SET deleted_at = now() WHERE id = $1', [letterId]);
+    await waitFor(async () => (await replyRow(world!.pg, letterId))[0]?.status === 'cancelled', {
+      what: 'the reply cancelled at its time',
+      timeoutMs: 30_000,
+    });
+    expect((await replyRow(world.pg, letterId))[0]?.id).toBe(aiReplyId(eventId));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await replyLetters(world.pg, letterId)).toHaveLength(0);
+    expect(deliveredFor(world, letterId)).toHaveLength(0);
+    expect(notificationsFor(world, userId)).toHaveLength(0);
+    expect(world.chat.calls).toBe(0);
+  });
+
   it('retries a failing provider, sends the template once the circuit is open, and closes it when the provider is back', async () => {
     world = await startReplyWorld(stack, {
       HANDLER_AI_PENPAL_REPLY_BREAKER_THRESHOLD: '5',

@@ -25,7 +25,8 @@ interface Drained {
   sent: number;
   fallback: number;
   failed: number;
-  named: 'sent' | 'failed' | 'lost' | null;
+  cancelled: number;
+  named: 'sent' | 'failed' | 'lost' | 'cancelled' | null;
   error?: unknown;
 }
 
@@ -55,27 +56,40 @@ export function createReplyHandler(deps: ReplyHandlerDeps) {
             detail: `ai reply ${named} is ${status ?? 'unknown'}${status === 'generating' ? ' by another worker' : ''}`,
           };
         }
+        if (drained.named === 'cancelled') {
+          return {
+            status: 'skipped',
+            reason: 'cancelled',
+            detail: `the letter of ai reply ${named} is gone`,
+          };
+        }
         if (drained.named === 'lost') {
           return { status: 'skipped', reason: 'already_done', detail: `ai reply ${named} was taken over` };
         }
         return { status: 'succeeded', result: { ai_reply_id: named, ...counts(drained) } };
       }
-      const total = { sent: 0, fallback: 0, failed: 0 };
+      const total = { sent: 0, fallback: 0, failed: 0, cancelled: 0 };
       for (;;) {
         const drained = await drain(deps, context, null);
         total.sent += drained.sent;
         total.fallback += drained.fallback;
         total.failed += drained.failed;
+        total.cancelled += drained.cancelled;
         // Nothing (claimable) left due, or the provider fails everything: the next sweep goes on.
-        if (drained.sent === 0 || signal.aborted) break;
+        if (drained.sent + drained.cancelled === 0 || signal.aborted) break;
       }
-      if (total.sent + total.failed > 0) logger.info(total, 'sweep wrote AI replies');
+      if (total.sent + total.failed + total.cancelled > 0) logger.info(total, 'sweep wrote AI replies');
       return { status: 'succeeded', result: total };
     },
   });
 }
 
-const counts = (d: Drained) => ({ sent: d.sent, fallback: d.fallback, failed: d.failed });
+const counts = (d: Drained) => ({
+  sent: d.sent,
+  fallback: d.fallback,
+  failed: d.failed,
+  cancelled: d.cancelled,
+});
 
 type Context = {
   trigger: { execution_id: string; nominal_time: number };
@@ -94,7 +108,7 @@ async function drain(deps: ReplyHandlerDeps, context: Context, named: string | n
     named ? deps.concurrency - 1 : deps.concurrency,
     named ? new Date(context.trigger.nominal_time) : undefined,
   );
-  const result: Drained = { sent: 0, fallback: 0, failed: 0, named: null };
+  const result: Drained = { sent: 0, fallback: 0, failed: 0, cancelled: 0, named: null };
   await Promise.all(
     claimed.map(async (reply) => {
       const isNamed = reply.id === named;
@@ -104,6 +118,7 @@ async function drain(deps: ReplyHandlerDeps, context: Context, named: string | n
         result.sent += 1;
         if (outcome.reply.fallback) result.fallback += 1;
       } else if (outcome.kind === 'failed') result.failed += 1;
+      else if (outcome.kind === 'cancelled') result.cancelled += 1;
       if (isNamed) {
         result.named = outcome.kind;
         if (outcome.kind === 'failed') result.error = outcome.error;
@@ -113,7 +128,11 @@ async function drain(deps: ReplyHandlerDeps, context: Context, named: string | n
   return result;
 }
 
-type Outcome = { kind: 'sent'; reply: SentReply } | { kind: 'lost' } | { kind: 'failed'; error: unknown };
+type Outcome =
+  | { kind: 'sent'; reply: SentReply }
+  | { kind: 'lost' }
+  | { kind: 'cancelled' }
+  | { kind: 'failed'; error: unknown };
 
 async function writeReply(
   deps: ReplyHandlerDeps,
@@ -122,6 +141,11 @@ async function writeReply(
   lastChance: boolean,
 ): Promise<Outcome> {
   try {
+    if (!reply.letterExists) {
+      // The user deleted the letter after asking: no reply to a letter that is gone.
+      context.logger.info({ aiReplyId: reply.id }, 'AI reply cancelled: the original letter is gone');
+      return (await deps.repository.cancel(reply)) ? { kind: 'cancelled' } : { kind: 'lost' };
+    }
     const generated = await deps.generator.generate(reply, { lastChance, signal: context.signal });
     const sent = await deps.repository.complete(reply, generated, new Date(deps.clock.now()), (r) =>
       replyMessages(deps.producer, deps.bindings, context.trigger, r),
