@@ -182,6 +182,9 @@ CREATE TABLE IF NOT EXISTS scheduler_future_letters (
   event_at timestamptz NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- The sweep's second pass: letters without a time of their own, due by the event's time.
+CREATE INDEX IF NOT EXISTS scheduler_future_letters_due_idx ON scheduler_future_letters (scheduled_at)
+  WHERE state = 'scheduled';
 
 -- Down Migration
 -- Nothing: these tables may hold the platform's own data; dropping them is never automatic.

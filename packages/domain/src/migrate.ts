@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 import { SchedulerError } from '@openpenpal/errors';
 import { runner } from 'node-pg-migrate';
 import type pg from 'pg';
@@ -21,8 +22,8 @@ async function migrationNames(): Promise<string[]> {
 
 /**
  * Applies the pending domain migrations to `schema` (created when missing) with node-pg-migrate:
- * one transaction for all of them, under its advisory lock, so two replicas starting at once apply
- * each migration once. Needs a role that may create tables in the schema. Returns what it applied.
+ * one transaction for all of them, under an advisory lock per schema (waited for), so two replicas
+ * starting at once apply each migration once. Needs a role that may create tables in the schema. Returns what it applied.
  */
 export async function migrateDomain(options: {
   databaseUrl: string;
@@ -39,6 +40,10 @@ export async function migrateDomain(options: {
     migrationsTable: DOMAIN_MIGRATIONS_TABLE,
     checkOrder: true,
     singleTransaction: true,
+    // One lock per schema, waited for: replicas starting together migrate one after the other, and
+    // migrations of other schemas (tests, other deployments in one database) do not fail on it.
+    advisoryLockMode: 'wait',
+    lockValue: crc32(`openpenpal-domain-migrations:${options.schema}`),
     log: (message) => options.logger?.debug({ component: 'domain-migrations' }, message),
   });
   return applied.map((migration) => migration.name);

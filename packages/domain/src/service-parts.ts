@@ -38,7 +38,9 @@ export async function openDomain(ctx: ServiceContext<DomainConfig>): Promise<Dom
   const relay = createOutboxRelay({
     pool,
     schema,
-    producer: ctx.producer,
+    // Its own connections: the relay's batches must not queue behind the handler's one-at-a-time
+    // execution events on the shared producer (one request in flight per connection).
+    producer: await ctx.createProducer('outbox-relay'),
     logger: ctx.logger,
     registry: ctx.metrics.registry,
     batchSize: config.OUTBOX_RELAY_BATCH,

@@ -13,6 +13,8 @@ export interface CollectedMessage<T> {
   headers: Record<string, string>;
   /** When the collector received it (epoch ms). */
   receivedAt: number;
+  /** The broker's timestamp (epoch ms): when the producer sent it (CreateTime). */
+  timestamp: number;
 }
 
 export interface TopicCollector<T> {
@@ -64,6 +66,7 @@ export async function collectTopics<T = Buffer>(
           bytes,
           headers,
           receivedAt,
+          timestamp: Number(message.timestamp),
         });
       }
       return Promise.resolve();

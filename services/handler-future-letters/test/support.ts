@@ -34,6 +34,8 @@ export interface LetterWorld {
   kafka: KafkaTestContext;
   pg: PgTestContext;
   env: Record<string, string>;
+  /** The settings the world's delay queue runs with (on the world's topics). */
+  delayQueueEnv: Record<string, string>;
   released: TopicCollector<FutureLetterReleased>;
   notifications: TopicCollector<NotificationRequested>;
   rejections: TopicCollector<InboundEventRejected>;
@@ -42,6 +44,8 @@ export interface LetterWorld {
   startService(): Promise<RunningService<never>>;
   stopService(): Promise<void>;
   publish(letterId: string, event: FutureLetterEvent['event'], occurredAt?: number): Promise<void>;
+  /** FutureLetterScheduled for many letters in one send. */
+  publishMany(letters: readonly { letterId: string; scheduledAt: number }[]): Promise<void>;
   trigger(trigger: TaskTrigger): Promise<void>;
   close(): Promise<void>;
 }
@@ -49,7 +53,8 @@ export interface LetterWorld {
 /** The handler with topics, groups and a domain schema of its own, and the real delay queue. */
 export async function startLetterWorld(
   stack: StackEnv,
-  options: { service?: boolean } = {},
+  /** `delayQueue: 'none'`: the caller runs the delay queue itself (as a process, with `delayQueueEnv`). */
+  options: { service?: boolean; env?: Record<string, string>; delayQueue?: 'in-process' | 'none' } = {},
 ): Promise<LetterWorld> {
   const kafka = await createKafkaTestContext(stack, {});
   const pg = await createPgTestContext(stack);
@@ -72,21 +77,26 @@ export async function startLetterWorld(
     OUTBOX_RELAY_POLL_MS: '200',
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
+    ...options.env,
   };
-  const delayQueue = await startService(delayQueueService, {
-    config: loadConfig(delayQueueService.configSchema, {
-      KAFKA_BROKERS: env.KAFKA_BROKERS,
-      KAFKA_GROUP_ID: kafka.groupId('delay-queue'),
-      REDIS_URL: stack.redisUrl,
-      REDIS_KEY_PREFIX: uniqueName('t-fl-dq'),
-      DELAY_QUEUE_REQUESTS_TOPIC: env.HANDLER_DELAY_REQUESTS_TOPIC,
-      DELAY_QUEUE_EVENTS_TOPIC: uniqueName('t-fl-delay-events'),
-      DELAY_QUEUE_EXTRA_TOPICS: env.HANDLER_TRIGGER_TOPIC,
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'silent',
-    }),
-    logger,
-  });
+  const delayQueueEnv: Record<string, string> = {
+    KAFKA_BROKERS: env.KAFKA_BROKERS ?? '',
+    KAFKA_GROUP_ID: kafka.groupId('delay-queue'),
+    REDIS_URL: stack.redisUrl,
+    REDIS_KEY_PREFIX: uniqueName('t-fl-dq'),
+    DELAY_QUEUE_REQUESTS_TOPIC: env.HANDLER_DELAY_REQUESTS_TOPIC ?? '',
+    DELAY_QUEUE_EVENTS_TOPIC: uniqueName('t-fl-delay-events'),
+    DELAY_QUEUE_EXTRA_TOPICS: env.HANDLER_TRIGGER_TOPIC ?? '',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+  };
+  const delayQueue =
+    options.delayQueue === 'none'
+      ? undefined
+      : await startService(delayQueueService, {
+          config: loadConfig(delayQueueService.configSchema, delayQueueEnv),
+          logger,
+        });
   let service: RunningService<never> | undefined;
   const start = async () => {
     service = (await startService(futureLettersService, {
@@ -134,6 +144,7 @@ export async function startLetterWorld(
     kafka,
     pg,
     env,
+    delayQueueEnv,
     released,
     notifications,
     rejections,
@@ -149,6 +160,21 @@ export async function startLetterWorld(
         [{ key: letterId, value: { eventId: randomUUID(), occurredAt, event } }],
       );
     },
+    publishMany: async (letters) => {
+      await producer.send(
+        { topic: env.HANDLER_FUTURE_LETTER_UNLOCK_EVENTS_TOPIC!, schema: 'FutureLetterEvent' },
+        letters.map(({ letterId, scheduledAt }) => ({
+          key: letterId,
+          value: {
+            eventId: randomUUID(),
+            occurredAt: Date.now(),
+            event: {
+              'org.openpenpal.platform.FutureLetterScheduled': { letterId, scheduledAt, timezone: null },
+            },
+          },
+        })),
+      );
+    },
     trigger: async (trigger) => {
       await producer.send({ topic: env.HANDLER_TRIGGER_TOPIC!, schema: 'TaskTrigger' }, [
         { key: trigger.task_id, value: trigger, messageId: trigger.execution_id },
@@ -157,7 +183,7 @@ export async function startLetterWorld(
     close: async () => {
       await Promise.all([released.close(), notifications.close(), rejections.close()]);
       await service?.close();
-      await delayQueue.close();
+      await delayQueue?.close();
       await producer.close();
       await kafka.close();
       await pg.close();
@@ -202,11 +228,18 @@ export async function letterState(pg: PgTestContext, id: string) {
   return rows[0];
 }
 
-/** Runs the handler's entry point as a process with `env`. */
-export function runProcess(env: Record<string, string>): { child: ChildProcess; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, [MAIN], {
+const DELAY_QUEUE_MAIN = fileURLToPath(new URL('../../delay-queue/src/main.ts', import.meta.url));
+
+/** Runs the handler's entry point (or the delay queue's) as a process with `env`. */
+export function runProcess(
+  env: Record<string, string>,
+  which: 'handler' | 'delay-queue' = 'handler',
+): { child: ChildProcess; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, [which === 'handler' ? MAIN : DELAY_QUEUE_MAIN], {
     env: { ...process.env, ...env, HTTP_PORT: '0' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // TEST_LOG_LEVEL=info shows what the process says (a failed start, a crash).
+  if (process.env.TEST_LOG_LEVEL) child.stderr?.pipe(process.stderr);
   return { child, exited: new Promise((resolve) => child.once('exit', resolve)) };
 }

@@ -39,16 +39,16 @@ function metric<T>(registry: Registry, name: string, create: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? create();
 }
 
-/** Consecutive rows of one topic become one batch, so every topic keeps the rows' order. */
+/** One batch per topic, rows in id order within it (Kafka keeps order per partition, never across topics). */
 function toBatches(rows: readonly OutboxRow[]): EncodedBatch[] {
-  const batches: EncodedBatch[] = [];
+  const byTopic = new Map<string, EncodedBatch>();
   for (const row of rows) {
     const message = { key: row.message_key, value: row.value, headers: row.headers };
-    const last = batches.at(-1);
-    if (last?.topic === row.topic) last.messages.push(message);
-    else batches.push({ topic: row.topic, messages: [message] });
+    const batch = byTopic.get(row.topic);
+    if (batch) batch.messages.push(message);
+    else byTopic.set(row.topic, { topic: row.topic, messages: [message] });
   }
-  return batches;
+  return [...byTopic.values()];
 }
 
 /**

@@ -91,7 +91,8 @@ export async function handleFutureLetterEvent(
       messageId: releaseMessageId(letterId),
       dueAt,
       ifPending: 'replace',
-      target: { binding: deps.triggers, key: deps.task.id, value: trigger },
+      // Keyed by the letter, not the task: exact triggers of many letters spread over the partitions.
+      target: { binding: deps.triggers, key: letterId, value: trigger },
     });
     return;
   }

@@ -29,6 +29,11 @@ export function createReleaseHandler(deps: ReleaseHandlerDeps) {
       const messages = releaseMessagesFor(deps, trigger.execution_id);
       if (trigger.source === 'delayed' && trigger.business_key) {
         const letter = await deps.repository.release(trigger.business_key, now, messages);
+        // Letters fall due together (a class's letters to the next year all open at 00:00): the
+        // first exact trigger of an instant releases every due letter in batches, so none waits for
+        // its own trigger to come up in the queue; those triggers then find their letter released.
+        const others = await releaseAllDue(deps, now, messages, signal);
+        deps.metrics.unlocked.inc((letter ? 1 : 0) + others);
         if (letter === null) {
           return {
             status: 'skipped',
@@ -36,22 +41,30 @@ export function createReleaseHandler(deps: ReleaseHandlerDeps) {
             detail: `letter ${trigger.business_key} is not releasable now (already released, cancelled, deleted, unknown or not due)`,
           };
         }
-        deps.metrics.unlocked.inc();
-        logger.info({ letterId: letter.letterId }, 'future letter released');
-        return { status: 'succeeded', result: { released: 1, letter_id: letter.letterId } };
+        logger.info({ letterId: letter.letterId, alsoReleased: others }, 'future letter released');
+        return { status: 'succeeded', result: { released: 1 + others, letter_id: letter.letterId } };
       }
-      let released = 0;
-      for (;;) {
-        const batch = await deps.repository.releaseDue(now, deps.sweepBatch, messages);
-        released += batch.length;
-        deps.metrics.unlocked.inc(batch.length);
-        // A batch shorter than asked means nothing due is left (or others hold the rest).
-        if (batch.length < deps.sweepBatch || signal.aborted) break;
-      }
+      const released = await releaseAllDue(deps, now, messages, signal);
+      deps.metrics.unlocked.inc(released);
       if (released > 0) logger.info({ released }, 'sweep released future letters');
       return { status: 'succeeded', result: { released } };
     },
   });
+}
+
+/** Releases due letters batch by batch until none is left (or others hold the rest); returns how many. */
+async function releaseAllDue(
+  deps: ReleaseHandlerDeps,
+  now: Date,
+  messages: ReturnType<typeof releaseMessagesFor>,
+  signal: AbortSignal,
+): Promise<number> {
+  let released = 0;
+  for (;;) {
+    const batch = await deps.repository.releaseDue(now, deps.sweepBatch, messages);
+    released += batch.length;
+    if (batch.length < deps.sweepBatch || signal.aborted) return released;
+  }
 }
 
 function releaseMessagesFor(deps: ReleaseHandlerDeps, executionId: string) {
