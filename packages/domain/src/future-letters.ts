@@ -17,7 +17,11 @@ export interface ReleasedLetter {
 
 /** What the inbound event did to the scheduler's record of a letter's schedule. */
 export type ScheduleRecord =
-  | { outcome: 'recorded' }
+  /**
+   * `scheduledAt`: the time now recorded (for a cancel, the time it cancels); `previous`: the
+   * pending time this event replaced, if any, whose delayed release the caller withdraws.
+   */
+  | { outcome: 'recorded'; scheduledAt: Date; previous: Date | null }
   /** An event older than the one already recorded (by occurredAt): ignored. */
   | { outcome: 'stale' }
   | { outcome: 'unknown_letter' };
@@ -86,17 +90,29 @@ export function createFutureLetterRepository(options: {
         letterId,
       ]);
       if (exists.rowCount === 0) return { outcome: 'unknown_letter' };
+      const before = await client.query<{ scheduled_at: Date; state: string }>(
+        `SELECT scheduled_at, state FROM ${schedules} WHERE letter_id = $1 FOR UPDATE`,
+        [letterId],
+      );
+      const old = before.rows[0];
       // A cancel keeps the time it cancels; an event older than the recorded one changes nothing
       // (Kafka keeps a letter's events in order; a re-sent old event must not undo a newer one).
-      const result = await client.query(
+      const result = await client.query<{ scheduled_at: Date }>(
         `INSERT INTO ${schedules} AS f (letter_id, scheduled_at, state, event_at, updated_at)
          VALUES ($1, COALESCE($2::timestamptz, $4::timestamptz), $3, $4, now())
          ON CONFLICT (letter_id) DO UPDATE
            SET scheduled_at = COALESCE($2::timestamptz, f.scheduled_at), state = $3, event_at = $4, updated_at = now()
-           WHERE f.event_at <= $4 AND f.state <> 'released'`,
+           WHERE f.event_at <= $4 AND f.state <> 'released'
+         RETURNING f.scheduled_at`,
         [letterId, scheduledAt, state, eventAt],
       );
-      return result.rowCount === 0 ? { outcome: 'stale' } : { outcome: 'recorded' };
+      const recorded = result.rows[0];
+      if (!recorded) return { outcome: 'stale' };
+      return {
+        outcome: 'recorded',
+        scheduledAt: recorded.scheduled_at,
+        previous: old?.state === 'scheduled' ? old.scheduled_at : null,
+      };
     });
 
   const markReleased = async (client: pg.PoolClient, released: readonly ReleasedLetter[]) => {

@@ -145,6 +145,26 @@ describe('future-letter release', () => {
     expect(rows[0]?.n).toBe(0);
   });
 
+  it('releases a letter at its new time when an earlier time fired first (the delay queue never reuses a fired id)', async () => {
+    world = await startLetterWorld(stack);
+    const id = uniqueName('ltr-moved');
+    const newTime = Date.now() + 4_000;
+    await insertLetters(world.pg, [scheduled(id, new Date(newTime))]);
+    // The letter service first chose a time already past, then moved it.
+    await world.publish(id, scheduledEvent(id, Date.now() - 60_000), Date.now() - 1_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await letterState(world.pg, id))?.status).toBe('scheduled');
+    await world.publish(id, scheduledEvent(id, newTime));
+
+    await waitFor(() => releasedIds(world!, id).length === 1, {
+      what: 'the release at the new time',
+      timeoutMs: 30_000,
+    });
+    const state = await letterState(world.pg, id);
+    expect(state!.published_at!.getTime()).toBeGreaterThanOrEqual(newTime - 50);
+    expect(state!.published_at!.getTime()).toBeLessThan(newTime + 5_000);
+  });
+
   it('does not release a letter cancelled just before its time, not even by the sweep', async () => {
     world = await startLetterWorld(stack);
     const id = uniqueName('ltr-cancel');

@@ -240,6 +240,6 @@ export function runProcess(
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   // TEST_LOG_LEVEL=info shows what the process says (a failed start, a crash).
-  if (process.env.TEST_LOG_LEVEL) child.stderr?.pipe(process.stderr);
+  if (process.env.TEST_LOG_LEVEL) child.stderr.pipe(process.stderr);
   return { child, exited: new Promise((resolve) => child.once('exit', resolve)) };
 }

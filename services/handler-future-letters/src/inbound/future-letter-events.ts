@@ -14,9 +14,13 @@ export interface InboundDeps {
   logger: Logger;
 }
 
-/** The delayed-message id of a letter's release: a later schedule replaces it, a cancel names it. */
-function releaseMessageId(letterId: string): string {
-  return `future_letter_unlock:${letterId}`;
+/**
+ * The delayed-message id of a letter's release at one time. The time is part of it because the delay
+ * queue never schedules an id again once it fired (a release that came too early, a re-schedule after
+ * a cancel): a new time is a new message, and the one it replaces is cancelled by its own id.
+ */
+function releaseMessageId(letterId: string, dueAt: number): string {
+  return `future_letter_unlock:${letterId}@${dueAt}`;
 }
 
 const MAX_LETTER_ID = 64;
@@ -31,7 +35,7 @@ function letterIdProblem(letterId: string): string | null {
 
 /**
  * FutureLetterScheduled → the scheduler's record of the time, then an exact-time trigger through
- * the delay queue (`if_pending: replace`: a new time replaces the pending one); FutureLetterCancelled
+ * the delay queue (a new time cancels the pending one's message); FutureLetterCancelled
  * → the cancel recorded (a release already under way then changes nothing), then the delayed
  * message cancelled. Recorded first, sent second: a crash in between redoes both on redelivery.
  * An event for a letter that does not exist, or with a time out of range, is refused with its reason.
@@ -87,10 +91,16 @@ export async function handleFutureLetterEvent(
       original_execution_id: null,
       business_key: letterId,
     };
+    const previous = recorded.previous?.getTime();
+    if (previous !== undefined && previous !== dueAt) {
+      await deps.delay.cancel({
+        messageId: releaseMessageId(letterId, previous),
+        reason: 'FutureLetterScheduled: new time',
+      });
+    }
     await deps.delay.schedule({
-      messageId: releaseMessageId(letterId),
+      messageId: releaseMessageId(letterId, dueAt),
       dueAt,
-      ifPending: 'replace',
       // Keyed by the letter, not the task: exact triggers of many letters spread over the partitions.
       target: { binding: deps.triggers, key: letterId, value: trigger },
     });
@@ -100,5 +110,8 @@ export async function handleFutureLetterEvent(
   const recorded = await deps.repository.recordCancelled(letterId, new Date(eventAt));
   if (recorded.outcome === 'unknown_letter') return refuse('NOT_FOUND', `letter ${letterId} does not exist`);
   if (recorded.outcome === 'stale') return;
-  await deps.delay.cancel({ messageId: releaseMessageId(letterId), reason: 'FutureLetterCancelled' });
+  await deps.delay.cancel({
+    messageId: releaseMessageId(letterId, recorded.scheduledAt.getTime()),
+    reason: 'FutureLetterCancelled',
+  });
 }
