@@ -192,6 +192,17 @@ export function demoLetters(now: number): DemoLetter[] {
       createdAt: new Date(now - (8 + i) * DAY),
     });
   }
+  // Written to the AI pen pal `poet`: the demo asks for its reply 3 minutes after this letter.
+  letters.push({
+    id: 'demo-ai-letter',
+    userId: 'demo-alice',
+    recipientId: null,
+    status: 'delivered',
+    visibility: 'private',
+    title: 'To the poet, about the first snow',
+    scheduledAt: null,
+    createdAt: new Date(now),
+  });
   // Due in 2, 4, 6, 8 and 10 minutes: to a friend, to oneself, public, to a friend, to a friend.
   const shapes = [
     { visibility: 'private', recipient: 'demo-bob' },

@@ -7,6 +7,8 @@ export interface SeedResult {
   inserted: Record<string, number>;
   /** The demo's future letters still waiting for their release, for the FutureLetterScheduled events. */
   pendingFutureLetters: { letterId: string; scheduledAt: Date }[];
+  /** The letter the demo asks the AI pen pal to answer, with the time it was first seeded. */
+  aiLetter: { letterId: string; userId: string; writtenAt: Date } | null;
 }
 
 const BOUND = new Set(['collected', 'in_transit', 'delivered', 'read']);
@@ -116,9 +118,14 @@ export async function seedDemoData(pool: pg.Pool, schema: string, now: number): 
       `SELECT id, scheduled_at FROM ${t('letters')}
        WHERE id LIKE 'demo-future-%' AND status = 'scheduled' ORDER BY scheduled_at`,
     );
+    const ai = await client.query<{ id: string; user_id: string; created_at: Date }>(
+      `SELECT id, user_id, created_at FROM ${t('letters')} WHERE id = 'demo-ai-letter'`,
+    );
+    const aiRow = ai.rows[0];
     return {
       inserted,
       pendingFutureLetters: rows.map((row) => ({ letterId: row.id, scheduledAt: row.scheduled_at })),
+      aiLetter: aiRow ? { letterId: aiRow.id, userId: aiRow.user_id, writtenAt: aiRow.created_at } : null,
     };
   });
 }

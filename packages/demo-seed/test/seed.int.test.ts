@@ -34,9 +34,12 @@ describe('demo seed', () => {
       expect(letter.scheduledAt.getTime()).toBeLessThanOrEqual(now + 11 * 60_000);
     }
 
+    expect(first.aiLetter).toMatchObject({ letterId: 'demo-ai-letter', userId: 'demo-alice' });
+
     // A second run adds nothing and keeps the first run's times.
     const second = await seedDemoData(pg.pool, pg.schema, now + 60_000);
     expect(Object.values(second.inserted).every((n) => n === 0)).toBe(true);
     expect(second.pendingFutureLetters).toEqual(first.pendingFutureLetters);
+    expect(second.aiLetter).toEqual(first.aiLetter);
   });
 });

@@ -22,7 +22,7 @@ import { seedDefaultTasks } from '@openpenpal/task-definitions';
 import { systemClock } from '@openpenpal/timing';
 import pg from 'pg';
 import { z } from 'zod';
-import { publishFutureLetterEvents } from '../publish.ts';
+import { publishAiReplyRequest, publishFutureLetterEvents } from '../publish.ts';
 import { seedDemoData } from '../seed.ts';
 
 const schema = z.object({
@@ -40,6 +40,7 @@ const schema = z.object({
   /** Publish FutureLetterScheduled for the demo's pending future letters. */
   SEED_PUBLISH_EVENTS: booleanFlag.default(true),
   SEED_FUTURE_LETTERS_TOPIC: topicName.default(topicSpec('openpenpal.letters.future-letters').name),
+  SEED_AI_REQUESTS_TOPIC: topicName.default(topicSpec('openpenpal.ai.reply-requests').name),
 });
 
 const pools: pg.Pool[] = [];
@@ -71,7 +72,7 @@ try {
     }
   }
 
-  if (config.SEED_PUBLISH_EVENTS && result.pendingFutureLetters.length > 0) {
+  if (config.SEED_PUBLISH_EVENTS) {
     const kafka = createKafkaClient({
       brokers: config.KAFKA_BROKERS,
       clientId: config.KAFKA_CLIENT_ID,
@@ -86,12 +87,19 @@ try {
         result.pendingFutureLetters,
         now,
       );
+      if (result.aiLetter) {
+        await publishAiReplyRequest(
+          producer,
+          { topic: config.SEED_AI_REQUESTS_TOPIC, schema: 'AiReplyRequested' },
+          result.aiLetter,
+        );
+      }
     } finally {
       await producer.close();
     }
     logger.info(
       { letters: result.pendingFutureLetters.map((l) => `${l.letterId}@${l.scheduledAt.toISOString()}`) },
-      'FutureLetterScheduled published for the pending demo letters',
+      'FutureLetterScheduled published for the pending demo letters, AiReplyRequested for the letter to the poet',
     );
   }
   process.stdout.write(
