@@ -1,9 +1,10 @@
 import { topicSpec } from '@openpenpal/contracts';
 import { createDelayClient } from '@openpenpal/delay-client';
-import { assertDomainMigrated, migrateDomain } from '@openpenpal/domain';
+import { assertDomainMigrated, migrateDomain, openDomain, qualified } from '@openpenpal/domain';
 import { batchSubscription, type TopicBinding } from '@openpenpal/messaging';
 import { defineService, type ServiceContext } from '@openpenpal/service-kit';
 import { systemClock, type Clock } from '@openpenpal/timing';
+import type pg from 'pg';
 import { createBreakers } from './channels/breaker.ts';
 import type { ChannelSender } from './channels/delivery.ts';
 import { createEmailSender } from './channels/email.ts';
@@ -17,8 +18,22 @@ import { createDeliveryStore } from './store/deliveries.ts';
 import { createInbox } from './store/inbox.ts';
 
 /**
- * Builds and starts the notifier on the runtime: the domain tables checked (or migrated), its own
- * delivery records, Redis for the rate limits, the channel senders with their breakers, and last
+ * Whether this role may delete from the outbox, as its relay must after Kafka acknowledged a batch.
+ * A role that may not would send a batch again and again; its rows are then left to the relay of a
+ * service that may (every relay of a schema sends every topic's rows).
+ */
+async function mayRelay(pool: pg.Pool, schema: string): Promise<boolean> {
+  const { rows } = await pool.query<{ allowed: boolean }>(
+    // No table yet: openDomain migrates (as a role that then owns it) or refuses to start.
+    `SELECT CASE WHEN to_regclass($1) IS NULL THEN true ELSE has_table_privilege($1, 'DELETE') END AS allowed`,
+    [qualified(schema, 'scheduler_outbox')],
+  );
+  return rows[0]?.allowed === true;
+}
+
+/**
+ * Builds and starts the notifier on the runtime: the domain tables checked (or migrated) and the
+ * outbox relay that publishes its events, its own delivery records, Redis for the rate limits, the channel senders with their breakers, and last
  * the requests consumer, so a shutdown stops taking requests before the senders close.
  */
 export async function startNotifier(
@@ -27,10 +42,18 @@ export async function startNotifier(
 ): Promise<void> {
   const { config, logger } = ctx;
   const pool = ctx.postgres();
-  if (config.DOMAIN_MIGRATE_ON_START) {
-    await migrateDomain({ databaseUrl: config.DATABASE_URL, schema: config.DOMAIN_DB_SCHEMA, logger });
+  if (await mayRelay(pool, config.DOMAIN_DB_SCHEMA)) {
+    await openDomain(ctx);
   } else {
-    await assertDomainMigrated(pool, config.DOMAIN_DB_SCHEMA);
+    if (config.DOMAIN_MIGRATE_ON_START) {
+      await migrateDomain({ databaseUrl: config.DATABASE_URL, schema: config.DOMAIN_DB_SCHEMA, logger });
+    } else {
+      await assertDomainMigrated(pool, config.DOMAIN_DB_SCHEMA);
+    }
+    logger.warn(
+      { schema: config.DOMAIN_DB_SCHEMA },
+      'this role may not DELETE from scheduler_outbox: no outbox relay here, the events wait for the relay of a handler service on this schema',
+    );
   }
   const deliveries = createDeliveryStore(pool, config.NOTIFIER_DB_SCHEMA);
   await deliveries.migrate();
@@ -74,6 +97,7 @@ export async function startNotifier(
     contracts: ctx.contracts,
     producer: ctx.producer,
     events: { topic: config.NOTIFIER_EVENTS_TOPIC, schema: 'NotificationEvent' },
+    outbox: { pool, schema: config.DOMAIN_DB_SCHEMA },
     requests,
     delay: createDelayClient({
       producer: ctx.producer,

@@ -8,6 +8,7 @@ import {
 import { startDelayQueue } from '@openpenpal/delay-queue/service';
 import { delayQueueService } from '@openpenpal/delay-queue/service';
 import { migrateDomain } from '@openpenpal/domain';
+import type { Producer } from '@openpenpal/messaging';
 import { defineService, loadConfig, startService, type RunningService } from '@openpenpal/service-kit';
 import {
   collectTopics,
@@ -33,7 +34,10 @@ export interface NotifierWorld {
   kafka: KafkaTestContext;
   pg: PgTestContext;
   env: Record<string, string>;
+  /** The notifier running now (`restart` replaces it). */
   service: RunningService<NotifierConfig>;
+  /** Closes the notifier and starts a new one on the same topics, group and schema (not refusing the events topic). */
+  restart(): Promise<void>;
   events: TopicCollector<NotificationEvent>;
   dlq: TopicCollector<Buffer>;
   send(request: NotificationRequested, headers?: Record<string, string>): Promise<void>;
@@ -79,9 +83,32 @@ export function request(
 }
 
 /** The notifier (and the real delay queue) on topics, group, Redis prefix and schema of their own. */
+/**
+ * Makes every send of `producer` to `topic` fail (the Kafka client under it stays real): a service
+ * whose events cannot reach Kafka, however it sends them.
+ */
+function refuseTopic(producer: Producer, topic: string): void {
+  const refused = () => Promise.reject(new Error(`test: ${topic} refused`));
+  const send = producer.send.bind(producer);
+  const sendMany = producer.sendMany.bind(producer);
+  const sendEncoded = producer.sendEncoded.bind(producer);
+  const sendRaw = producer.sendRaw.bind(producer);
+  producer.send = (binding, messages) => (binding.topic === topic ? refused() : send(binding, messages));
+  producer.sendMany = (groups) =>
+    groups.some((g) => g.binding.topic === topic) ? refused() : sendMany(groups);
+  producer.sendEncoded = (batches) =>
+    batches.some((b) => b.topic === topic) ? refused() : sendEncoded(batches);
+  producer.sendRaw = (target, messages) => (target === topic ? refused() : sendRaw(target, messages));
+}
+
 export async function startNotifierWorld(
   stack: StackEnv,
-  options: { env?: Record<string, string>; clock?: Clock } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: Clock;
+    /** The first notifier's producers (its own and its outbox relay's) refuse the events topic. */
+    refuseEvents?: boolean;
+  } = {},
 ): Promise<NotifierWorld> {
   const kafka = await createKafkaTestContext(stack, {});
   const pg = await createPgTestContext(stack);
@@ -127,20 +154,42 @@ export async function startNotifierWorld(
       logger,
     },
   );
-  const definition = defineService({ ...notifierService, start: (ctx) => startNotifier(ctx, clock) });
-  const service = await startService(definition, {
-    config: loadConfig(notifierService.configSchema, env),
-    logger,
-  });
+  const startOne = (refuseEvents: boolean) =>
+    startService(
+      defineService({
+        ...notifierService,
+        start: (ctx) => {
+          if (refuseEvents) {
+            const events = ctx.config.NOTIFIER_EVENTS_TOPIC;
+            refuseTopic(ctx.producer, events);
+            const createProducer = ctx.createProducer.bind(ctx);
+            ctx.createProducer = async (name) => {
+              const producer = await createProducer(name);
+              refuseTopic(producer, events);
+              return producer;
+            };
+          }
+          return startNotifier(ctx, clock);
+        },
+      }),
+      { config: loadConfig(notifierService.configSchema, env), logger },
+    );
+  let service = await startOne(options.refuseEvents ?? false);
   const codec = contracts.codec('NotificationEvent');
   const events = await collectTopics(kafka.kafka, [env.NOTIFIER_EVENTS_TOPIC!], (b) => codec.decode(b));
   const dlq = await collectTopics(kafka.kafka, [`${env.NOTIFIER_REQUESTS_TOPIC}.dlq`]);
   const requests = { topic: env.NOTIFIER_REQUESTS_TOPIC!, schema: 'NotificationRequested' as const };
-  return {
+  const world: NotifierWorld = {
     kafka,
     pg,
     env,
-    service,
+    get service() {
+      return service;
+    },
+    restart: async () => {
+      await service.close();
+      service = await startOne(false);
+    },
     events,
     dlq,
     send: async (value, headers) => {
@@ -203,4 +252,5 @@ export async function startNotifierWorld(
       await pg.close();
     },
   };
+  return world;
 }

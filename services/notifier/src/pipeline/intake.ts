@@ -1,5 +1,6 @@
 import type { NotificationChannel, NotificationEvent, NotificationRequested } from '@openpenpal/contracts';
 import type { Contracts } from '@openpenpal/contracts';
+import { enqueueOutbox, inTransaction } from '@openpenpal/domain';
 import { SchedulerError, toError } from '@openpenpal/errors';
 import {
   sendToDeadLetterTopic,
@@ -8,6 +9,7 @@ import {
   type Producer,
   type TopicBinding,
 } from '@openpenpal/messaging';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { NotifierMetrics } from '../metrics.ts';
 import { chooseChannels, type ChannelAvailability } from '../preferences/channels.ts';
@@ -31,6 +33,8 @@ export interface IntakeDependencies extends DeliverDependencies {
   contracts: Contracts;
   producer: Producer;
   events: TopicBinding<'NotificationEvent'>;
+  /** Where the events go: the domain schema's outbox, written in the transaction of the outcomes. */
+  outbox: { pool: pg.Pool; schema: string };
   directory: Directory;
   deliveries: DeliveryStore;
   inbox: Inbox;
@@ -89,7 +93,8 @@ async function deadLetterChannel(
  * The batch handler of the requests topic. Per slice: validate, load recipients and delivery
  * records (one query each), drop what was delivered, hold what must wait (not_before, quiet hours,
  * rate limits, through the delay queue), write the inbox rows and delivery records, deliver in-app
- * at once and the external channels concurrently, then report every outcome on the events topic.
+ * at once and the external channels concurrently, then record every outcome with its event in one
+ * transaction (the events go out through the outbox).
  * A request that can never be delivered (unknown type or user, malformed data) is reported
  * failed and dead-lettered; the slice goes on.
  */
@@ -260,10 +265,9 @@ export function createIntake(deps: IntakeDependencies): BatchHandler<Notificatio
       }
     }
 
-    // Records first: a redelivered request must not send again what went out (a lost event is
-    // the lesser harm than a second e-mail).
-    await deps.deliveries.settle(outcomes);
-    await deps.inbox.markSent([...sent], now);
+    // The outcomes and their events commit together (the events through the outbox, relayed to
+    // Kafka after the commit): a redelivered request never sends again what went out, and an
+    // outcome is never recorded without its event.
     const failedIds = ready.filter((item) =>
       item.channels.every((channel) => {
         const settled = outcomes.find(
@@ -272,24 +276,28 @@ export function createIntake(deps: IntakeDependencies): BatchHandler<Notificatio
         return (settled?.status ?? recordOf(item.request.notification_id, channel)?.status) === 'failed';
       }),
     );
-    await deps.inbox.markFailed(
-      failedIds.map((item) => ({
-        id: item.request.notification_id,
-        error: finalFailures.find((f) => f.item === item)?.result.outcome?.error ?? 'every channel failed',
-        retries: Math.max(
-          0,
-          ...outcomes
-            .filter((o) => o.notificationId === item.request.notification_id)
-            .map((o) => o.attempts - 1),
-        ),
-      })),
-      now,
-    );
-    if (events.length > 0) {
-      await deps.producer.send(
-        deps.events,
-        events.map((event) => ({ key: event.notification_id, value: event, messageId: event.event_id })),
-      );
+    const failures = failedIds.map((item) => ({
+      id: item.request.notification_id,
+      error: finalFailures.find((f) => f.item === item)?.result.outcome?.error ?? 'every channel failed',
+      retries: Math.max(
+        0,
+        ...outcomes
+          .filter((o) => o.notificationId === item.request.notification_id)
+          .map((o) => o.attempts - 1),
+      ),
+    }));
+    if (outcomes.length > 0 || sent.size > 0 || failures.length > 0 || events.length > 0) {
+      await inTransaction(deps.outbox.pool, 'the notification outcomes and events', async (client) => {
+        await deps.deliveries.settle(outcomes, client);
+        await deps.inbox.markSent([...sent], now, client);
+        await deps.inbox.markFailed(failures, now, client);
+        await enqueueOutbox(client, deps.outbox.schema, [
+          deps.producer.encode(
+            deps.events,
+            events.map((event) => ({ key: event.notification_id, value: event, messageId: event.event_id })),
+          ),
+        ]);
+      });
     }
     for (const { item, result } of finalFailures) {
       await deadLetterChannel(deps, item.message, item.request, result, deps.clock.now());

@@ -1,5 +1,5 @@
 import type { NotificationChannel } from '@openpenpal/contracts';
-import { qualified } from '@openpenpal/domain';
+import { qualified, type Queryable } from '@openpenpal/domain';
 import { SchedulerError } from '@openpenpal/errors';
 import type pg from 'pg';
 
@@ -33,8 +33,8 @@ export interface DeliveryStore {
   open(
     entries: readonly { notificationId: string; channel: NotificationChannel; at: number }[],
   ): Promise<void>;
-  /** Records outcomes (a final status is never overwritten). */
-  settle(outcomes: readonly DeliveryOutcome[]): Promise<void>;
+  /** Records outcomes (a final status is never overwritten), on `db` (a transaction's client) when given. */
+  settle(outcomes: readonly DeliveryOutcome[], db?: Queryable): Promise<void>;
 }
 
 export function deliveryKey(notificationId: string, channel: string): string {
@@ -106,9 +106,9 @@ export function createDeliveryStore(pool: pg.Pool, schema: string): DeliveryStor
         )
         .catch(unavailable);
     },
-    settle: async (outcomes) => {
+    settle: async (outcomes, db: Queryable = pool) => {
       if (outcomes.length === 0) return;
-      await pool
+      await db
         .query(
           `UPDATE ${table} d
               SET status = o.status, attempts = o.attempts, updated_at = to_timestamp(o.at / 1000.0),

@@ -1,5 +1,5 @@
 import type { NotificationChannel, NotificationPriority } from '@openpenpal/contracts';
-import { qualified } from '@openpenpal/domain';
+import { qualified, type Queryable } from '@openpenpal/domain';
 import { SchedulerError } from '@openpenpal/errors';
 import type pg from 'pg';
 
@@ -21,9 +21,13 @@ export interface Inbox {
   /** Inserts rows not yet there (`pending`); a redelivered request changes nothing. */
   insert(rows: readonly InboxRow[], now: number): Promise<void>;
   /** `sent` (with `sent_at`) once any channel delivered; a read or cancelled row is left alone. */
-  markSent(ids: readonly string[], now: number): Promise<void>;
+  markSent(ids: readonly string[], now: number, db?: Queryable): Promise<void>;
   /** `failed` with the reason, when every channel failed for good. */
-  markFailed(failures: readonly { id: string; error: string; retries: number }[], now: number): Promise<void>;
+  markFailed(
+    failures: readonly { id: string; error: string; retries: number }[],
+    now: number,
+    db?: Queryable,
+  ): Promise<void>;
 }
 
 function unavailable(error: unknown): never {
@@ -62,9 +66,9 @@ export function createInbox(pool: pg.Pool, schema: string): Inbox {
         )
         .catch(unavailable);
     },
-    markSent: async (ids, now) => {
+    markSent: async (ids, now, db: Queryable = pool) => {
       if (ids.length === 0) return;
-      await pool
+      await db
         .query(
           `UPDATE ${table} SET status = 'sent', sent_at = coalesce(sent_at, to_timestamp($2 / 1000.0)),
                   updated_at = to_timestamp($2 / 1000.0)
@@ -73,9 +77,9 @@ export function createInbox(pool: pg.Pool, schema: string): Inbox {
         )
         .catch(unavailable);
     },
-    markFailed: async (failures, now) => {
+    markFailed: async (failures, now, db: Queryable = pool) => {
       if (failures.length === 0) return;
-      await pool
+      await db
         .query(
           `UPDATE ${table} n SET status = 'failed', error_message = f.error, retry_count = f.retries,
                   updated_at = to_timestamp($4 / 1000.0)
