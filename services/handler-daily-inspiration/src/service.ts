@@ -2,7 +2,9 @@ import { topicSpec } from '@openpenpal/contracts';
 import { createInspirationRepository, openDomain } from '@openpenpal/domain';
 import { defineHandlerService } from '@openpenpal/handler-kit';
 import { inspirationSettings } from './config.ts';
+import { createPromptProvider } from './provider/prompt-provider.ts';
 import { createPushHandler } from './push/handler.ts';
+import { createZonePrompts } from './push/zone-prompts.ts';
 
 /** handler-writing-inspiration-push: the kit runs the quarter-hourly trigger; this service relays the domain outbox too. */
 export const inspirationService = defineHandlerService(
@@ -11,6 +13,19 @@ export const inspirationService = defineHandlerService(
     create: async (ctx, kit) => {
       const { config } = ctx;
       const { pool, schema } = await openDomain(ctx);
+      const baseUrl = config.HANDLER_WRITING_INSPIRATION_PUSH_PROVIDER_BASE_URL;
+      const provider =
+        baseUrl === undefined
+          ? undefined
+          : createPromptProvider({
+              baseUrl,
+              model: config.HANDLER_WRITING_INSPIRATION_PUSH_PROVIDER_MODEL,
+              apiKey: config.HANDLER_WRITING_INSPIRATION_PUSH_PROVIDER_API_KEY,
+              timeoutMs: config.HANDLER_WRITING_INSPIRATION_PUSH_PROVIDER_TIMEOUT_MS,
+              maxAttempts: config.HANDLER_WRITING_INSPIRATION_PUSH_PROVIDER_MAX_ATTEMPTS,
+              breakerThreshold: config.HANDLER_WRITING_INSPIRATION_PUSH_BREAKER_THRESHOLD,
+              breakerHalfOpenAfterMs: config.HANDLER_WRITING_INSPIRATION_PUSH_BREAKER_HALF_OPEN_AFTER_MS,
+            });
       return createPushHandler({
         repository: createInspirationRepository({ pool, schema }),
         producer: ctx.producer,
@@ -21,6 +36,7 @@ export const inspirationService = defineHandlerService(
         clock: kit.clock,
         registry: ctx.metrics.registry,
         batchSize: config.HANDLER_WRITING_INSPIRATION_PUSH_BATCH,
+        prompts: createZonePrompts({ pool, schema, provider }),
       });
     },
   },

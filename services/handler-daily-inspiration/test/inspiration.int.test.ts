@@ -74,7 +74,14 @@ describe('daily inspiration', () => {
       notification_id: notificationId(`daily_inspiration:${sh}:2026-03-08`),
       locale: 'zh-CN',
     });
-    expect(Object.keys(shanghai.data).sort()).toEqual(['local_date', 'prompt', 'style', 'tags', 'theme']);
+    expect(Object.keys(shanghai.data).sort()).toEqual([
+      'local_date',
+      'prompt',
+      'source',
+      'style',
+      'tags',
+      'theme',
+    ]);
     expect(noticesFor(world, ny).map((m) => m.value!.dedupe_key)).toEqual([
       `daily_inspiration:${ny}:2026-03-08`,
       `daily_inspiration:${ny}:2026-11-01`,

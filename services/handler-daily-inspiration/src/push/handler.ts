@@ -7,6 +7,7 @@ import { Counter, type Registry } from 'prom-client';
 import { pushPayloadSchema } from '../config.ts';
 import { inspirationMessages } from './messages.ts';
 import { builtinPrompt } from './prompts.ts';
+import type { ZonePrompts } from './zone-prompts.ts';
 import { planZones } from './zones.ts';
 
 export interface PushHandlerDeps {
@@ -16,6 +17,8 @@ export interface PushHandlerDeps {
   clock: Pick<Clock, 'now'>;
   registry: Registry;
   batchSize: number;
+  /** The prompt of each zone and local day (chosen once, stored). */
+  prompts: ZonePrompts;
 }
 
 /**
@@ -35,6 +38,12 @@ export function createPushHandler(deps: PushHandlerDeps) {
     help: 'Zones of opted-in users skipped because they are not IANA zones (per trigger).',
     registers: [deps.registry],
   });
+  const promptSources = new Counter({
+    name: 'scheduler_inspiration_zone_prompts_total',
+    help: 'Zones served by a trigger, by the source of their prompt (provider or builtin).',
+    labelNames: ['source'],
+    registers: [deps.registry],
+  });
   return defineTaskHandler({
     taskType: 'writing_inspiration_push',
     payloadSchema: pushPayloadSchema,
@@ -52,13 +61,22 @@ export function createPushHandler(deps: PushHandlerDeps) {
           'opted-in users with a time zone that is not IANA are skipped',
         );
       }
-      const zones: { timezone: string; local_date: string; sent: number }[] = [];
+      const zones: { timezone: string; local_date: string; sent: number; source: string }[] = [];
       let total = 0;
       for (const zone of plan.due) {
+        const zonePrompt = await deps.prompts.forZone({
+          timezone: zone.timezone,
+          localDate: zone.localDate,
+          executionId: trigger.execution_id,
+          signal,
+          logger,
+        });
+        promptSources.inc({ source: zonePrompt.source });
         const context = {
           executionId: trigger.execution_id,
           localDate: zone.localDate,
           requestedAt: deps.clock.now(),
+          zonePrompt,
         };
         let afterUserId: string | null = null;
         let zoneSent = 0;
@@ -75,10 +93,10 @@ export function createPushHandler(deps: PushHandlerDeps) {
             afterUserId,
             limit: deps.batchSize,
             executionId: trigger.execution_id,
-            choose: (user) => ({
-              theme: builtinPrompt(zone.localDate, user.userId, user.language).key,
-              source: 'builtin',
-            }),
+            choose: (user) =>
+              zonePrompt.source === 'provider'
+                ? { theme: zonePrompt.prompt.theme, source: 'provider' }
+                : { theme: builtinPrompt(zone.localDate, user.userId, user.language).key, source: 'builtin' },
             messages: (user) => inspirationMessages(deps.producer, deps.notifications, context, user),
           });
           zoneSent += batch.claimed.length;
@@ -86,7 +104,12 @@ export function createPushHandler(deps: PushHandlerDeps) {
           afterUserId = batch.nextAfterUserId;
         } while (afterUserId !== null);
         total += zoneSent;
-        zones.push({ timezone: zone.timezone, local_date: zone.localDate, sent: zoneSent });
+        zones.push({
+          timezone: zone.timezone,
+          local_date: zone.localDate,
+          sent: zoneSent,
+          source: zonePrompt.source,
+        });
       }
       if (total > 0) logger.info({ sent: total, zones }, 'daily inspiration sent');
       return {

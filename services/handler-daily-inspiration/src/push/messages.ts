@@ -1,11 +1,14 @@
 import { notificationId, type InspirationUser } from '@openpenpal/domain';
 import type { EncodedBatch, Producer, TopicBinding } from '@openpenpal/messaging';
 import { builtinPrompt, promptLocale } from './prompts.ts';
+import { PROVIDER_LANGUAGE, type ZonePrompt } from './zone-prompts.ts';
 
 export interface PushContext {
   executionId: string;
   localDate: string;
   requestedAt: number;
+  /** The zone's prompt of the day (the provider's for all, or the built-in set per user). */
+  zonePrompt: ZonePrompt;
 }
 
 /** The dedupe key the notifier delivers once: one inspiration per user and local day. */
@@ -23,7 +26,11 @@ export function inspirationMessages(
   context: PushContext,
   user: InspirationUser,
 ): EncodedBatch[] {
-  const prompt = builtinPrompt(context.localDate, user.userId, user.language);
+  const { zonePrompt } = context;
+  const prompt =
+    zonePrompt.source === 'provider'
+      ? zonePrompt.prompt
+      : builtinPrompt(context.localDate, user.userId, user.language);
   const dedupeKey = inspirationDedupeKey(user.userId, context.localDate);
   const id = notificationId(dedupeKey);
   return [
@@ -43,9 +50,10 @@ export function inspirationMessages(
             style: prompt.style,
             tags: prompt.tags.join(','),
             local_date: context.localDate,
+            source: zonePrompt.source,
           },
           // The prompt's language, so the title around it matches.
-          locale: promptLocale(user.language),
+          locale: promptLocale(zonePrompt.source === 'provider' ? PROVIDER_LANGUAGE : user.language),
           execution_id: context.executionId,
           dedupe_key: dedupeKey,
           requested_at: context.requestedAt,
