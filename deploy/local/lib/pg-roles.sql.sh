@@ -6,7 +6,7 @@
 # scheduler_recorder   event_store (event store), recorder       —
 #                      (read models, checkpoints)
 # scheduler_handlers   scheduler_handlers (handler_executions)   SELECT/INSERT/UPDATE/DELETE the domain tables ($PG_DOMAIN_SCHEMA)
-# scheduler_notifier   scheduler_notifier                        SELECT/INSERT/UPDATE the domain tables (users, preferences, inbox)
+# scheduler_notifier   scheduler_notifier                        SELECT/INSERT/UPDATE/DELETE the domain tables (users, preferences, inbox; DELETE for the outbox relay)
 # scheduler_api        nothing                                   read the read models; read and append to the event store
 #
 # Every role logs in with its own generated password, can reach only this database (CONNECT is
@@ -92,11 +92,12 @@ GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA $domain TO scheduler_handlers;
 ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA $domain GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO scheduler_handlers;
 ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA $domain GRANT USAGE, SELECT ON SEQUENCES TO scheduler_handlers;
 
--- The notifier reads users and their preferences and writes the notifications inbox (domain tables).
+-- The notifier reads users and their preferences and writes the notifications inbox (domain tables);
+-- its events go through the outbox, whose relay deletes what it published (hence DELETE).
 GRANT USAGE ON SCHEMA $domain TO scheduler_notifier;
-GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA $domain TO scheduler_notifier;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA $domain TO scheduler_notifier;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA $domain TO scheduler_notifier;
-ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA $domain GRANT SELECT, INSERT, UPDATE ON TABLES TO scheduler_notifier;
+ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA $domain GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO scheduler_notifier;
 ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA $domain GRANT USAGE, SELECT ON SEQUENCES TO scheduler_notifier;
 COMMIT;
 SQL
