@@ -134,10 +134,13 @@ describe('daily inspiration prompts from the provider', () => {
     }
   });
 
-  it('falls back to the built-in set when the provider answers a malformed prompt or a broken body', async () => {
+  it('falls back to the built-in set when the provider answers a malformed prompt, a broken body, or too late', async () => {
     api = await startFakePromptApi('malformed');
     world = await startInspirationWorld(stack, {
-      ...providerEnv(api, { HANDLER_WRITING_INSPIRATION_PUSH_BREAKER_THRESHOLD: '10' }),
+      ...providerEnv(api, {
+        HANDLER_WRITING_INSPIRATION_PUSH_BREAKER_THRESHOLD: '10',
+        HANDLER_WRITING_INSPIRATION_PUSH_PROVIDER_TIMEOUT_MS: '500',
+      }),
     });
     const tag = uniqueName('ip');
     await insertPreferences(world.pg, [{ user_id: `${tag}-a`, timezone: 'Asia/Shanghai' }]);
@@ -149,7 +152,15 @@ describe('daily inspiration prompts from the provider', () => {
       { timezone: 'Asia/Shanghai', local_date: '2026-05-11', sent: 1, source: 'builtin' },
     ]);
     expect(api.calls).toBe(4);
-    await waitFor(() => dataOf(world!, `${tag}-a`).length === 2, { what: 'the notifications relayed' });
+    // Past the 500 ms timeout: two tries, each abandoned, well before the 3 s answers.
+    api.set('slow');
+    const started = Date.now();
+    expect((await run(world, at('2026-05-12T12:00:00Z'))).zones).toEqual([
+      { timezone: 'Asia/Shanghai', local_date: '2026-05-12', sent: 1, source: 'builtin' },
+    ]);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(api.calls).toBe(6);
+    await waitFor(() => dataOf(world!, `${tag}-a`).length === 3, { what: 'the notifications relayed' });
     for (const notice of dataOf(world, `${tag}-a`)) {
       expect(notice.data.source).toBe('builtin');
       expect(BUILTIN_THEMES).toContain(notice.data.theme);
