@@ -1,5 +1,5 @@
 import { toError } from '@openpenpal/errors';
-import { startTelemetry } from '@openpenpal/telemetry/sdk';
+import { startTelemetry, type Telemetry } from '@openpenpal/telemetry/sdk';
 import { loadConfig, type RuntimeConfig } from '../config.ts';
 import { createLogger, defaultInstanceId } from '../logger.ts';
 import { startService, type RunningService, type ServiceDefinition } from './service.ts';
@@ -13,13 +13,15 @@ import { startService, type RunningService, type ServiceDefinition } from './ser
  */
 export async function runMain<C extends RuntimeConfig>(definition: ServiceDefinition<C>): Promise<void> {
   let config: C;
+  let telemetry: Telemetry;
   try {
     config = loadConfig(definition.configSchema);
+    // Before any client exists, so every span has a provider; a bad OTEL_* setting exits 1 too.
+    telemetry = startTelemetry({ serviceName: definition.name });
   } catch (error) {
     process.stderr.write(`${definition.name}: ${toError(error).message}\n`);
     process.exit(1);
   }
-  const telemetry = startTelemetry({ serviceName: definition.name });
   const logger = createLogger({
     service: definition.name,
     level: config.LOG_LEVEL,
