@@ -1,2 +1,9 @@
 export { ATTR } from './attributes.ts';
-export { NON_RECORDING_SPAN, isTracingEnabled, recordError, startSpan, type SpanOptions } from './spans.ts';
+export {
+  NON_RECORDING_SPAN,
+  isTracingEnabled,
+  recordError,
+  startSpan,
+  traceLogFields,
+  type SpanOptions,
+} from './spans.ts';

@@ -3,6 +3,7 @@ import {
   ProxyTracerProvider,
   SpanStatusCode,
   context as otelContext,
+  isSpanContextValid,
   trace,
   type Attributes,
   type Context,
@@ -72,6 +73,16 @@ export async function startSpan<T>(
   } finally {
     span.end();
   }
+}
+
+/**
+ * The ids of the span active now, as log fields (`trace_id`, `span_id`, hex as in W3C traceparent),
+ * or nothing when no valid span is active; for a logger's mixin, so a log line finds its trace.
+ */
+export function traceLogFields(): { trace_id: string; span_id: string } | Record<string, never> {
+  const spanContext = trace.getSpan(otelContext.active())?.spanContext();
+  if (!spanContext || !isSpanContextValid(spanContext)) return {};
+  return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }
 
 export function recordError(span: Span, error: unknown): void {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ROOT_CONTEXT, SpanKind, context, propagation, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTracingEnabled, startSpan } from '../src/index.ts';
+import { isTracingEnabled, startSpan, traceLogFields } from '../src/index.ts';
 import { startTelemetry, type Telemetry } from '../src/sdk.ts';
 
 interface OtlpSpan {
@@ -79,10 +79,12 @@ describe('startTelemetry', () => {
     );
     expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     const parent = propagation.extract(ROOT_CONTEXT, headers);
+    expect(traceLogFields()).toEqual({});
+    let logged: ReturnType<typeof traceLogFields> = {};
     await startSpan(
       'tasks process',
       async () => {
-        await startSpan('work', () => Promise.resolve());
+        logged = await startSpan('work', () => Promise.resolve(traceLogFields()));
       },
       { kind: SpanKind.CONSUMER, parent },
     );
@@ -112,5 +114,7 @@ describe('startTelemetry', () => {
     expect(processSpan?.parentSpanId).toBe(publish?.spanId);
     expect(work?.parentSpanId).toBe(processSpan?.spanId);
     expect(trace.getSpanContext(parent)?.spanId).toBe(publish?.spanId);
+    // A log line written inside a span carries that span's ids.
+    expect(logged).toEqual({ trace_id: work?.traceId, span_id: work?.spanId });
   });
 });
