@@ -4,7 +4,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { startSpan } from '@openpenpal/telemetry';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createConsumerRunner, subscription, type ConsumerRunner } from '../src/index.ts';
+import { batchSubscription, createConsumerRunner, subscription, type ConsumerRunner } from '../src/index.ts';
 import { contracts, logger, setupMessagingTest, trigger, waitFor, type MessagingTest } from './support.ts';
 
 const stack = inject('stack');
@@ -60,5 +60,72 @@ describe('trace context', () => {
     const processSpan = exporter.getFinishedSpans().find((s) => s.name === `${t.binding.topic} process`);
     expect(publish?.spanContext().traceId).toBe(traceId);
     expect(processSpan?.parentSpanContext?.spanId).toBe(publish?.spanContext().spanId);
+  });
+
+  it('batch mode: a slice from one producer span continues its trace; a slice from several links each', async () => {
+    const b = await setupMessagingTest(stack, 1);
+    const groupId = b.ctx.groupId();
+    const slices: { keys: string[]; traceId?: string }[] = [];
+    const batchRunner = () =>
+      createConsumerRunner({
+        kafka: b.kafka,
+        contracts,
+        producer: b.producer,
+        logger,
+        groupId,
+        subscriptions: [
+          batchSubscription(b.binding, (messages) => {
+            slices.push({
+              keys: messages.map((m) => m.key ?? ''),
+              traceId: trace.getActiveSpan()?.spanContext().traceId,
+            });
+            return Promise.resolve();
+          }),
+        ],
+      });
+    const processSpans = () =>
+      exporter.getFinishedSpans().filter((s) => s.name === `${b.binding.topic} process`);
+    const publishSpanOf = (traceId: string) =>
+      exporter
+        .getFinishedSpans()
+        .find((s) => s.name === `${b.binding.topic} publish` && s.spanContext().traceId === traceId);
+    let batch = batchRunner();
+    try {
+      await batch.start();
+      const solo = await startSpan('solo request', async (span) => {
+        await b.producer.send(b.binding, [{ key: 'solo', value: trigger('solo', 1) }]);
+        return span.spanContext().traceId;
+      });
+      await waitFor(() => processSpans().length === 1, 20_000, 'the solo slice');
+      expect(slices).toEqual([{ keys: ['solo'], traceId: solo }]);
+      const [soloSpan] = processSpans();
+      expect(soloSpan?.spanContext().traceId).toBe(solo);
+      expect(soloSpan?.parentSpanContext?.spanId).toBe(publishSpanOf(solo)?.spanContext().spanId);
+      await batch.close();
+
+      // Two messages of two traces wait in Kafka, so the next fetch hands them over as one slice.
+      const others: string[] = [];
+      for (const key of ['b', 'c']) {
+        others.push(
+          await startSpan(`${key} request`, async (span) => {
+            await b.producer.send(b.binding, [{ key, value: trigger(key, 1) }]);
+            return span.spanContext().traceId;
+          }),
+        );
+      }
+      batch = batchRunner();
+      await batch.start();
+      await waitFor(() => processSpans().length === 2, 20_000, 'the shared slice');
+      expect(slices[1]?.keys).toEqual(['b', 'c']);
+      const shared = processSpans()[1];
+      expect(shared?.parentSpanContext).toBeUndefined();
+      expect(others).not.toContain(shared?.spanContext().traceId);
+      expect(shared?.links.map((l) => l.context.spanId)).toEqual(
+        others.map((traceId) => publishSpanOf(traceId)?.spanContext().spanId),
+      );
+    } finally {
+      await batch.close();
+      await b.close();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { SpanKind, trace, type Link, type Span } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, trace, type Context, type Link, type Span } from '@opentelemetry/api';
 import { errorCodeOf, toError } from '@openpenpal/errors';
 import { ATTR, NON_RECORDING_SPAN, startSpan } from '@openpenpal/telemetry';
 import type { Backoff } from '@openpenpal/timing';
@@ -17,13 +17,26 @@ import {
 } from './process-message.ts';
 import type { BatchHandler, BatchSubscription, HandlerContext } from './types.ts';
 
-function traceLinks(messages: readonly KafkaMessage[]): Link[] {
+/**
+ * The slice's span links each message's producer span; when every traced message of the slice
+ * comes from one producer span (a single message, or one multi-message send), the slice's span is
+ * also its child, so the consumer sits inside that trace (API or ticker → … → recorder) instead of
+ * only beside it.
+ */
+function traceParentage(messages: readonly KafkaMessage[]): { links: Link[]; parent?: Context } {
   const links: Link[] = [];
+  let parent: Context | undefined;
+  let shared = true;
   for (const message of messages) {
-    const context = trace.getSpanContext(extractTraceContext(message.headers));
-    if (context) links.push({ context });
+    const extracted = extractTraceContext(message.headers);
+    const context = trace.getSpanContext(extracted);
+    if (!context) continue;
+    const first = links[0]?.context;
+    if (!first) parent = extracted;
+    else if (first.traceId !== context.traceId || first.spanId !== context.spanId) shared = false;
+    links.push({ context });
   }
-  return links;
+  return shared && parent ? { links, parent } : { links };
 }
 
 /**
@@ -44,12 +57,15 @@ export function processBatch(
 ): Promise<void> {
   const { topic } = subscription.binding;
   if (!tracing) return handleSlice(deps, subscription, partition, messages, hold, NON_RECORDING_SPAN);
+  const { links, parent } = traceParentage(messages);
   return startSpan(
     `${topic} process`,
     (span) => handleSlice(deps, subscription, partition, messages, hold, span),
     {
       kind: SpanKind.CONSUMER,
-      links: traceLinks(messages),
+      links,
+      // Without a shared producer span the slice's span starts its own trace, linked to each one.
+      parent: parent ?? ROOT_CONTEXT,
       attributes: {
         ...consumerSpanAttributes(deps, topic, partition),
         [ATTR.messagingBatchSize]: messages.length,
