@@ -79,7 +79,7 @@ describe('trace context', () => {
               keys: messages.map((m) => m.key ?? ''),
               traceId: trace.getActiveSpan()?.spanContext().traceId,
             });
-            return Promise.resolve();
+            return Promise.resolve(undefined);
           }),
         ],
       });
