@@ -1,6 +1,6 @@
 /**
- * Span attribute names, in one place. Messaging names follow the OpenTelemetry semantic
- * conventions for messaging; the `openpenpal.*` names are ours.
+ * Span attribute names, in one place. Messaging and database names follow the OpenTelemetry
+ * semantic conventions for messaging and for database client calls; the `openpenpal.*` names are ours.
  */
 export const ATTR = {
   messagingSystem: 'messaging.system',
@@ -12,6 +12,11 @@ export const ATTR = {
   messagingKafkaPartition: 'messaging.destination.partition.id',
   messagingKafkaOffset: 'messaging.kafka.offset',
   messagingBatchSize: 'messaging.batch.message_count',
+  dbSystem: 'db.system.name',
+  dbOperation: 'db.operation.name',
+  dbNamespace: 'db.namespace',
+  dbBatchSize: 'db.operation.batch.size',
+  eventCount: 'openpenpal.event.count',
   errorCode: 'openpenpal.error.code',
   attempt: 'openpenpal.attempt',
   taskId: 'openpenpal.task.id',

@@ -7,3 +7,5 @@ export {
   traceLogFields,
   type SpanOptions,
 } from './spans.ts';
+/** The span kinds, so a service marks a client or consumer span without depending on the API itself. */
+export { SpanKind } from '@opentelemetry/api';

@@ -2,6 +2,7 @@ import type { SchemaTypes } from '@openpenpal/contracts';
 import { SchedulerError, isSchedulerError, toError } from '@openpenpal/errors';
 import type { AppendManyResult, EventStore } from '@openpenpal/event-store';
 import { batchSubscription, type AnySubscription, type BatchHandler } from '@openpenpal/messaging';
+import { ATTR, SpanKind, isTracingEnabled, startSpan } from '@openpenpal/telemetry';
 import { RECORDED_KINDS, type RecordedKind, type RecordedSchema } from '@openpenpal/task-definitions';
 import { planChunks, planMessage, type Chunk, type RecordedMessage } from './record-batches.ts';
 
@@ -55,6 +56,23 @@ function summarize(chunk: Chunk, results: readonly AppendManyResult[]) {
 }
 
 /**
+ * One multi-stream append, inside a client span (a child of the slice's consume span) when tracing
+ * runs: the store's work shows in the trace of the messages it records.
+ */
+function appendTraced(store: EventStore, chunk: Chunk): Promise<AppendManyResult[]> {
+  if (!isTracingEnabled()) return store.appendMany(chunk.requests);
+  return startSpan('event_store append', () => store.appendMany(chunk.requests), {
+    kind: SpanKind.CLIENT,
+    attributes: {
+      [ATTR.dbSystem]: 'postgresql',
+      [ATTR.dbOperation]: 'append_many',
+      [ATTR.dbBatchSize]: chunk.requests.length,
+      [ATTR.eventCount]: chunk.events,
+    },
+  });
+}
+
+/**
  * The ingest's batch handler for one recorded topic: a slice of one partition's messages becomes one
  * multi-stream append (more when it spans more than `maxStreams` streams), so storing a thousand
  * events costs one round trip and one transaction. Delivery stays at least once and storage exactly
@@ -77,7 +95,7 @@ function createIngestHandler(options: {
       const started = performance.now();
       let results: AppendManyResult[];
       try {
-        results = await store.appendMany(chunk.requests);
+        results = await appendTraced(store, chunk);
       } catch (error) {
         throw appendFailure(error);
       }
