@@ -8,6 +8,7 @@ import type { ApiDeps } from './deps.ts';
 import { errorResponses } from './http/errors.ts';
 import { opsSchemas } from './http/ops-schemas.ts';
 import { authPlugin, type Access } from './plugins/auth.ts';
+import { consolePlugin } from './plugins/console.ts';
 import { errorsPlugin } from './plugins/errors.ts';
 import { securityPlugin } from './plugins/security.ts';
 import { adminSchedulerRoutes } from './routes/admin-scheduler.ts';
@@ -38,7 +39,8 @@ const ROLE_TEXT: Record<Exclude<Access, 'public'>, string> = {
 
 /** Access, security and the shared error responses of each route, before @fastify/swagger reads it. */
 function describeRoute(route: RouteOptions): void {
-  if (route.url.startsWith('/docs') || (route.method === 'OPTIONS' && route.url === '*')) {
+  const isPublicPage = route.url.startsWith('/docs') || route.url.startsWith('/console');
+  if (isPublicPage || (route.method === 'OPTIONS' && route.url === '*')) {
     route.config = { ...route.config, access: 'public' };
     return;
   }
@@ -72,7 +74,7 @@ const app: FastifyPluginAsync<ApiAppOptions> = async (fastify, { deps, ops }) =>
   fastify.addHook('onRoute', describeRoute);
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url;
-    if (route === undefined || route.startsWith('/docs')) return;
+    if (route === undefined || route.startsWith('/docs') || route.startsWith('/console')) return;
     deps.metrics.request(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
   await fastify.register(errorsPlugin);
@@ -113,6 +115,7 @@ const app: FastifyPluginAsync<ApiAppOptions> = async (fastify, { deps, ops }) =>
   if (deps.config.API_DOCS_ENABLED) {
     await fastify.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true });
   }
+  await fastify.register(consolePlugin);
   await fastify.register(opsRoutes, ops);
   await fastify.register(taskRoutes, { deps });
   await fastify.register(executionRoutes, { deps });
