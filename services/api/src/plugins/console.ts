@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 
 /** Where `pnpm console:build` (vite) writes the operator console. */
-export const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist', import.meta.url));
+const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist', import.meta.url));
 
 /**
  * The operator console's built files under /console/ (public: the page holds no data; every call it
