@@ -36,6 +36,8 @@ case "${1:-}" in
         env ${RECORDER_DATABASE_URL:+"SEED_EVENT_STORE_DATABASE_URL=$RECORDER_DATABASE_URL"} \
           DOMAIN_DB_SCHEMA="${PG_DOMAIN_SCHEMA:-openpenpal}" LOG_LEVEL=warn pnpm -s seed:demo
       fi
+      # The operator console the API serves at /console/ (services/api/console, built into its dist/).
+      pnpm -s console:build
       # The AI pen-pal replies' provider: the one AI_PROVIDER_BASE_URL names (with AI_PROVIDER_MODEL
       # and AI_PROVIDER_API_KEY), else the fake chat API on loopback (services/handler-ai-replies).
       if [ -z "${AI_PROVIDER_BASE_URL:-}" ]; then
