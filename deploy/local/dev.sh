@@ -29,6 +29,9 @@ case "${1:-}" in
       set -a
       # shellcheck source=/dev/null # written by stack.sh up
       . "${STACK_ENV_FILE:-.stack/env}"
+      # The OTLP endpoint of the local Jaeger, while `pnpm jaeger:up` has it running.
+      # shellcheck source=/dev/null # written by jaeger.sh up
+      if [ -f .stack/jaeger.env ]; then . .stack/jaeger.env; fi
       set +a
       # The demo's users, letters (future ones due in the next minutes), couriers and the default
       # tasks; idempotent. DEMO_SEED=0 skips it. The event store is written with the recorder's login.
