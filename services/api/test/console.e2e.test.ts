@@ -8,7 +8,16 @@ import { waitFor } from '@openpenpal/test-kit';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ADMIN, contracts, createApiWorld, jwt, logger, taskId, type ApiWorld } from './world.ts';
+import {
+  ADMIN,
+  SERVICE_KEY,
+  contracts,
+  createApiWorld,
+  jwt,
+  logger,
+  taskId,
+  type ApiWorld,
+} from './world.ts';
 
 const stack = inject('stack');
 const BASE = '/api/v1/scheduler';
@@ -201,10 +210,44 @@ describe('operator console in headless Chromium, against the API on the running 
       .toBe('running');
   });
 
-  it('shows the delay queue', async () => {
+  it('shows the delay queue by target and the next due, and cancels one', async () => {
+    const messageId = `console-test:${randomUUID()}`;
+    const scheduled = await world.api.ops.app.inject({
+      method: 'POST',
+      url: `${BASE}/delayed-messages`,
+      headers: { 'x-api-key': SERVICE_KEY },
+      payload: {
+        message_id: messageId,
+        due_at: Date.now() + 3_600_000,
+        target_topic: 'openpenpal.letters.future-letters',
+        key: 'letter-console',
+        value: {
+          eventId: randomUUID(),
+          occurredAt: Date.now(),
+          event: {
+            'org.openpenpal.platform.FutureLetterScheduled': {
+              letterId: 'letter-console',
+              scheduledAt: Date.now() + 7_200_000,
+              timezone: null,
+            },
+          },
+        },
+      },
+    });
+    expect(scheduled.statusCode).toBe(202);
     await page.goto(`${url}/console/#/delays`);
-    await page.locator('[data-testid=delayed]').waitFor();
+    const message = page.locator(`[data-testid=delayed] tr[data-message-id="${messageId}"]`);
+    await message.waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid=delay-topics]').textContent()).toContain(
+      'openpenpal.letters.future-letters',
+    );
     await shot('delay-queue');
+    await message.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => message.count(), { timeout: 30_000 }).toBe(0);
+    const left = (
+      await world.api.ops.app.inject({ url: `${BASE}/delayed-messages?limit=500`, headers: ADMIN })
+    ).json<{ messages: { message_id: string }[] }>().messages;
+    expect(left.map((m) => m.message_id)).not.toContain(messageId);
   });
 
   it('fits a phone-sized window: the page never scrolls sideways (tables scroll in their box)', async () => {
