@@ -121,6 +121,11 @@ describe('notifier', () => {
     expect(byKey.get(unknownUser.notification_id)?.[DLQ_HEADERS.errorCode]).toBe('NOT_FOUND');
     expect(byKey.get(unknownType.notification_id)?.[DLQ_HEADERS.errorCode]).toBe('VALIDATION_FAILED');
     expect(byKey.get(malformed.notification_id)?.[DLQ_HEADERS.errorMessage]).toContain('data.persona');
+    // The failed events go out through the outbox relay, after the dead letters (sent directly).
+    await waitFor(
+      () => [unknownUser, unknownType, malformed].every((bad) => w.eventsOf(bad.notification_id).length > 0),
+      { what: 'the three failed events' },
+    );
     for (const bad of [unknownUser, unknownType, malformed]) {
       const [failed] = w.eventsOf(bad.notification_id);
       expect(failed?.name).toBe('Failed:in_app');
