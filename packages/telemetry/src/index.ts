@@ -1,6 +1,7 @@
 export { ATTR } from './attributes.ts';
 export {
   NON_RECORDING_SPAN,
+  activeContext,
   isTracingEnabled,
   recordError,
   startSpan,
@@ -8,4 +9,4 @@ export {
   type SpanOptions,
 } from './spans.ts';
 /** The span kinds, so a service marks a client or consumer span without depending on the API itself. */
-export { SpanKind } from '@opentelemetry/api';
+export { ROOT_CONTEXT, SpanKind, type Context } from '@opentelemetry/api';

@@ -75,6 +75,11 @@ export async function startSpan<T>(
   }
 }
 
+/** The context active now (its span is the parent of spans started in it), to carry into later work. */
+export function activeContext(): Context {
+  return otelContext.active();
+}
+
 /**
  * The ids of the span active now, as log fields (`trace_id`, `span_id`, hex as in W3C traceparent),
  * or nothing when no valid span is active; for a logger's mixin, so a log line finds its trace.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { errorCodeOf, toError, type ErrorCode } from '@openpenpal/errors';
 import { HEADERS, type Producer, type RawMessage as Message } from '@openpenpal/messaging';
 import type { Logger } from 'pino';
-import { withDispatchSpans } from './dispatch-trace.ts';
+import { dispatchContexts, withDispatchSpans } from './dispatch-trace.ts';
 import { delayEvent, type EventPublisher } from './events.ts';
 import type { DelayQueueMetrics } from './metrics.ts';
 import { decodeRecord } from './record.ts';
@@ -248,7 +248,7 @@ async function recordEvents(
     }),
   );
   try {
-    await retryWhileUnavailable(() => deps.events.publish(events), {
+    await retryWhileUnavailable(() => deps.events.publish(events, dispatchContexts(sent)), {
       deadline,
       now: () => deps.clock.now(),
       maxDelayMs: deps.backoffMaxMs,

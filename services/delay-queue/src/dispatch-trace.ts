@@ -1,11 +1,31 @@
 import { toError } from '@openpenpal/errors';
 import { extractTraceContext, injectTraceContext, type RawMessage as Message } from '@openpenpal/messaging';
-import { ATTR, isTracingEnabled, startSpan } from '@openpenpal/telemetry';
+import {
+  ATTR,
+  ROOT_CONTEXT,
+  activeContext,
+  isTracingEnabled,
+  startSpan,
+  type Context,
+} from '@openpenpal/telemetry';
 
 interface TracedItem {
   claim: { id: string };
   topic: string;
   message: Message & { headers: Record<string, Buffer> };
+}
+
+/** Each dispatched message's span context, for the events about it (weak: gone with the batch). */
+const dispatchSpans = new WeakMap<object, Context>();
+
+/**
+ * The context of each item's dispatch span, so its DelayedMessageDispatched event is published in
+ * that span's trace, as its child (the event publisher coalesces many messages' events into one
+ * send); nothing while tracing is off.
+ */
+export function dispatchContexts(items: readonly Pick<TracedItem, 'message'>[]): Context[] | undefined {
+  if (!isTracingEnabled()) return undefined;
+  return items.map((item) => dispatchSpans.get(item.message) ?? ROOT_CONTEXT);
 }
 
 /**
@@ -28,6 +48,7 @@ export async function withDispatchSpans(
     startSpan(
       `${item.topic} publish`,
       async () => {
+        dispatchSpans.set(item.message, activeContext());
         const carrier: Record<string, string | Buffer> = {};
         injectTraceContext(carrier);
         for (const [name, value] of Object.entries(carrier)) item.message.headers[name] = Buffer.from(value);

@@ -5,7 +5,16 @@ import type {
   ScheduleOutcome as EventScheduleOutcome,
 } from '@openpenpal/contracts';
 import { SchedulerError, isSchedulerError, toError } from '@openpenpal/errors';
-import type { Producer, TopicBinding } from '@openpenpal/messaging';
+import type { OutgoingMessage, Producer, RawMessage, TopicBinding } from '@openpenpal/messaging';
+import {
+  ATTR,
+  ROOT_CONTEXT,
+  SpanKind,
+  activeContext,
+  isTracingEnabled,
+  startSpan,
+  type Context,
+} from '@openpenpal/telemetry';
 import type { CancelOutcome, ScheduleOutcome } from './store/index.ts';
 
 type EventBody = DelayedMessageEvent['event'];
@@ -51,8 +60,13 @@ export function delayEvent(
 }
 
 export interface EventPublisher {
-  /** Resolves once Kafka acknowledged these events (acks=all), sent together with whatever else is waiting. */
-  publish(events: readonly DelayedMessageEvent[]): Promise<void>;
+  /**
+   * Resolves once Kafka acknowledged these events (acks=all), sent together with whatever else is
+   * waiting. Each event goes out in the trace of `contexts[i]` when given (the dispatcher passes
+   * each message's dispatch span), else in the trace active at this call, although the send itself
+   * is shared with other callers' events.
+   */
+  publish(events: readonly DelayedMessageEvent[], contexts?: readonly Context[]): Promise<void>;
   /** Waits for what is queued, then refuses new events; safe to call twice. */
   close(): Promise<void>;
 }
@@ -67,8 +81,77 @@ function unavailable(error: unknown): SchedulerError {
   return new SchedulerError('DEPENDENCY_UNAVAILABLE', `delay events not sent: ${cause.message}`, { cause });
 }
 
+type EventMessage = OutgoingMessage<DelayedMessageEvent>;
+
+/**
+ * One send of events that belong to different traces: a producer span per trace (per distinct
+ * context), each a child of its context, and every message carries the context of its trace's
+ * span, so whoever consumes an event (the recorder) continues the trace of the message it is about.
+ * The spans end when the shared send settles; the messages keep their order.
+ */
+async function sendTraced(
+  producer: Producer,
+  binding: TopicBinding<'DelayedMessageEvent'>,
+  messages: readonly EventMessage[],
+  batch: readonly Waiting[],
+): Promise<void> {
+  const groups = new Map<Context, number[]>();
+  let index = 0;
+  for (const waiting of batch) {
+    for (let i = 0; i < waiting.events.length; i += 1) {
+      const ctx = waiting.contexts?.[i] ?? ROOT_CONTEXT;
+      const group = groups.get(ctx);
+      if (group) group.push(index);
+      else groups.set(ctx, [index]);
+      index += 1;
+    }
+  }
+  const encoded: RawMessage[] = new Array<RawMessage>(messages.length);
+  let settle!: (error?: Error) => void;
+  const sent = new Promise<void>((resolve, reject) => {
+    settle = (error) => (error === undefined ? resolve() : reject(error));
+  });
+  // startSpan runs each callback synchronously up to its first await, so every message is encoded
+  // (with its span's trace context) before the send starts.
+  const spans = [...groups].map(([parent, indexes]) =>
+    startSpan(
+      `${binding.topic} publish`,
+      async (span) => {
+        span.setAttribute(ATTR.messagingBatchSize, indexes.length);
+        const batchOf = producer.encode(
+          binding,
+          indexes.map((i) => messages[i] as EventMessage),
+        );
+        indexes.forEach((i, n) => (encoded[i] = batchOf.messages[n] as RawMessage));
+        await sent;
+      },
+      {
+        parent,
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          [ATTR.messagingSystem]: 'kafka',
+          [ATTR.messagingOperation]: 'publish',
+          [ATTR.messagingDestination]: binding.topic,
+          [ATTR.schema]: binding.schema,
+        },
+      },
+    ),
+  );
+  try {
+    await producer.sendEncoded([{ topic: binding.topic, messages: encoded }]);
+    settle();
+  } catch (error) {
+    settle(toError(error));
+    throw error;
+  } finally {
+    await Promise.allSettled(spans);
+  }
+}
+
 interface Waiting {
   events: readonly DelayedMessageEvent[];
+  /** Per event, the trace it belongs to; none while tracing is off. */
+  contexts: readonly Context[] | undefined;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -110,7 +193,11 @@ export function createEventPublisher(options: {
         waiting.events.map((event) => ({ key: event.message_id, value: event, messageId: event.event_id })),
       );
       try {
-        await producer.send(binding, messages);
+        if (batch.some((waiting) => waiting.contexts !== undefined)) {
+          await sendTraced(producer, binding, messages, batch);
+        } else {
+          await producer.send(binding, messages);
+        }
         for (const waiting of batch) waiting.resolve();
       } catch (error) {
         const failure = unavailable(error);
@@ -135,13 +222,18 @@ export function createEventPublisher(options: {
   };
 
   return {
-    publish: (events) => {
+    publish: (events, contexts) => {
       if (closed) {
         return Promise.reject(new SchedulerError('SHUTTING_DOWN', 'delay event publisher is closed'));
       }
       if (events.length === 0) return Promise.resolve();
+      let traced = contexts;
+      if (!traced && isTracingEnabled()) {
+        const active = activeContext();
+        traced = events.map(() => active);
+      }
       return new Promise<void>((resolve, reject) => {
-        queue.push({ events, resolve, reject });
+        queue.push({ events, contexts: traced, resolve, reject });
         kick();
       });
     },
