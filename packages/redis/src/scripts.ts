@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ATTR, SpanKind, isInsideSpan, startSpan } from '@openpenpal/telemetry';
 import type { Cluster, Redis } from 'ioredis';
 
 /** A standalone client or a cluster client. */
@@ -48,7 +49,9 @@ export function readLuaScript(dir: URL, file: string): string {
 /**
  * Registers each script on the client with `defineCommand` (EVALSHA with an automatic EVAL
  * fallback after a restart or SCRIPT FLUSH) under `<namespace><Name>`, so commands of different
- * owners on one client never clash, and returns typed calls.
+ * owners on one client never clash, and returns typed calls. Inside a recording span, a call is a
+ * client span `EVALSHA <file>` (db.system.name redis, db.operation.name EVALSHA,
+ * db.stored_procedure.name the file); outside one, or without a tracing SDK, it is only the call.
  */
 export function loadLuaScripts<N extends string>(
   redis: RedisClient,
@@ -74,7 +77,15 @@ export function loadLuaScripts<N extends string>(
         }
         const run = commands[method];
         if (!run) throw new Error(`script command ${method} is not defined`);
-        return run.apply(redis, [...keys, ...args]);
+        if (!isInsideSpan()) return run.apply(redis, [...keys, ...args]);
+        return startSpan(`EVALSHA ${definition.file}`, () => run.apply(redis, [...keys, ...args]), {
+          kind: SpanKind.CLIENT,
+          attributes: {
+            [ATTR.dbSystem]: 'redis',
+            [ATTR.dbOperation]: 'EVALSHA',
+            [ATTR.dbStoredProcedure]: definition.file,
+          },
+        });
       };
     calls[name] = call(command);
     buffers[name] = call(`${command}Buffer`);

@@ -2,6 +2,7 @@ export { ATTR } from './attributes.ts';
 export {
   NON_RECORDING_SPAN,
   activeContext,
+  isInsideSpan,
   isTracingEnabled,
   recordError,
   startSpan,

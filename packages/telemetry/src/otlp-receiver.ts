@@ -10,6 +10,8 @@ export interface ReceivedSpan {
   name: string;
   /** OTLP's SpanKind number: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
   kind: number;
+  /** OTLP's status code: 0 unset, 1 ok, 2 error. */
+  statusCode: number;
   serviceName: string | undefined;
   attributes: Record<string, string | number | boolean | undefined>;
   links: { traceId: string; spanId: string }[];
@@ -31,6 +33,7 @@ interface OtlpSpan {
   parentSpanId?: string;
   name: string;
   kind: number;
+  status?: { code?: number };
   attributes?: OtlpAttribute[];
   links?: { traceId: string; spanId: string }[];
 }
@@ -78,6 +81,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
                 parentSpanId: span.parentSpanId || undefined,
                 name: span.name,
                 kind: span.kind,
+                statusCode: span.status?.code ?? 0,
                 serviceName: typeof serviceName === 'string' ? serviceName : undefined,
                 attributes: attributesOf(span.attributes),
                 links: (span.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId })),

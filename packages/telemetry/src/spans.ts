@@ -75,6 +75,15 @@ export async function startSpan<T>(
   }
 }
 
+/**
+ * Whether a recording span is active now: client spans (a Redis script, an event-store read) are
+ * made only as children, never as roots of traces of their own (a poll loop would otherwise start
+ * a trace per poll); false at once while no SDK runs.
+ */
+export function isInsideSpan(): boolean {
+  return trace.getSpan(otelContext.active())?.isRecording() === true;
+}
+
 /** The context active now (its span is the parent of spans started in it), to carry into later work. */
 export function activeContext(): Context {
   return otelContext.active();
