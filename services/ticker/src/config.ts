@@ -2,6 +2,7 @@ import { topicSpec } from '@openpenpal/contracts';
 import {
   nonNegativeInt,
   positiveInt,
+  postgresUrl,
   redisConfigShape,
   runtimeConfigShape,
   serviceConfig,
@@ -22,6 +23,10 @@ export const tickerConfigShape = {
   TICKER_COMMANDS_TOPIC: topicName.default(topicSpec('scheduler.task-commands').name),
   TICKER_EXECUTION_EVENTS_TOPIC: topicName.default(topicSpec('scheduler.execution-events').name),
   TICKER_TRIGGER_TOPIC_PREFIX: z.string().min(1).default('scheduler.trigger.'),
+  // Only with TICKER_LEASE_TOKENS=postgres: one short transaction per acquisition, no other use.
+  DATABASE_URL: postgresUrl.optional(),
+  DATABASE_POOL_SIZE: positiveInt.default(2),
+  TICKER_LEASE_TOKENS: z.enum(['redis', 'postgres']).default('redis'),
   TICKER_LEASE_TTL_MS: positiveInt.min(1_000).default(10_000),
   TICKER_LEASE_RENEW_MS: positiveInt.optional(),
   TICKER_LEASE_SAFETY_MARGIN_MS: positiveInt.optional(),
@@ -35,6 +40,14 @@ export const tickerConfigShape = {
 
 /** The lease timing follows from the TTL unless set, and must leave room for a renewal to fail. */
 export const tickerConfigSchema = serviceConfig(tickerConfigShape).transform((raw, ctx) => {
+  if (raw.TICKER_LEASE_TOKENS === 'postgres' && !raw.DATABASE_URL) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DATABASE_URL'],
+      message: 'required with TICKER_LEASE_TOKENS=postgres (the fencing tokens live there)',
+    });
+    return z.NEVER;
+  }
   const ttl = raw.TICKER_LEASE_TTL_MS;
   const renewMs = raw.TICKER_LEASE_RENEW_MS ?? Math.floor(ttl / 3);
   const marginMs = raw.TICKER_LEASE_SAFETY_MARGIN_MS ?? Math.max(200, Math.floor(ttl / 5));

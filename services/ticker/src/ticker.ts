@@ -12,6 +12,7 @@ import { commandConsumer } from './kafka/command-consumer.ts';
 import { createKafkaPublisher } from './kafka/publisher.ts';
 import { runningTracker } from './kafka/running-tracker.ts';
 import { createLeaderLease } from './lease/lease.ts';
+import { createPostgresFencingTokens } from './lease/postgres-tokens.ts';
 import { createRedisLeaseBackend } from './lease/redis-lease.ts';
 import { createTickerMetrics } from './metrics/metrics.ts';
 import type { TickerObserver } from './metrics/observer.ts';
@@ -71,7 +72,11 @@ export async function startTicker(
   });
   const observer = fanOut(options.observer ? [metrics.observer, options.observer] : [metrics.observer]);
   const lease = createLeaderLease({
-    backend: createRedisLeaseBackend(scripts, keys),
+    backend: createRedisLeaseBackend(
+      scripts,
+      keys,
+      config.TICKER_LEASE_TOKENS === 'postgres' ? createPostgresFencingTokens(ctx.postgres()) : undefined,
+    ),
     // A random suffix: a restarted process never mistakes its predecessor's lease for its own;
     // it takes it over at once instead of waiting out its TTL (INSTANCE_ID is unique per replica).
     owner: `${ctx.instanceId}/${randomBytes(4).toString('hex')}`,

@@ -8,7 +8,10 @@ import { keySpace } from '@openpenpal/redis';
 export interface TickerKeys {
   /** String `<owner>:<token>` with a TTL: who leads, under which fencing token. */
   lease: string;
-  /** Counter INCRed on every acquisition: the fencing token. */
+  /**
+   * The highest fencing token handed out through this Redis: INCRed on every acquisition, or
+   * raised to the token taken from PostgreSQL (`TICKER_LEASE_TOKENS=postgres`).
+   */
   fence: string;
   /** Hash task_id → `<last nominal ms>|<run count>|<off 0/1>`. */
   checkpoints: string;

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
  */
 const SCRIPTS = {
   acquireLease: { file: 'acquire-lease', numberOfKeys: 2 },
+  leaseState: { file: 'lease-state', numberOfKeys: 2 },
   renewLease: { file: 'renew-lease', numberOfKeys: 1 },
   releaseLease: { file: 'release-lease', numberOfKeys: 1 },
   beginFire: { file: 'begin-fire', numberOfKeys: 3 },
