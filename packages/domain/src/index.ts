@@ -25,7 +25,14 @@ export { enqueueOutbox, OUTBOX_CHANNEL, type Queryable } from './outbox/outbox.t
 export { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox/relay.ts';
 export { domainSchemaName, qualified } from './schema-name.ts';
 export { classifyPgError, inTransaction } from './transaction.ts';
-export { openDomain, reportRefusal, type DomainParts, type Refusal } from './service-parts.ts';
+export {
+  openDomain,
+  reportRefusal,
+  startInboundConsumer,
+  type DomainParts,
+  type InboundTools,
+  type Refusal,
+} from './service-parts.ts';
 export {
   aiReplyId,
   aiReplyLetterId,

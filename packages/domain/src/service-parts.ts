@@ -1,4 +1,11 @@
-import type { Producer, TopicBinding, ConsumedMessage } from '@openpenpal/messaging';
+import type { SchemaName, SchemaTypes } from '@openpenpal/contracts';
+import {
+  subscription,
+  type ConsumedMessage,
+  type MessageHandler,
+  type Producer,
+  type TopicBinding,
+} from '@openpenpal/messaging';
 import type { RuntimeConfig, ServiceContext } from '@openpenpal/service-kit';
 import type { ErrorCode } from '@openpenpal/errors';
 import type { Clock } from '@openpenpal/timing';
@@ -106,4 +113,61 @@ export async function reportRefusal(
       },
     },
   ]);
+}
+
+/** What an inbound event handler gets to refuse an event for good and to log. */
+export interface InboundTools {
+  refuse(
+    message: Pick<ConsumedMessage<unknown>, 'topic' | 'partition' | 'offset'>,
+    refusal: Refusal,
+  ): Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * Consumes one inbound topic of another OpenPenPal service in the group `<KAFKA_GROUP_ID>-events`:
+ * refusals go to `rejectionsTopic` as InboundEventRejected and are committed; DEPENDENCY_UNAVAILABLE
+ * holds the partition (retried, capped at 5 s) until the database or Kafka is back. The consumer is
+ * registered with the service, so it stops on shutdown.
+ */
+export async function startInboundConsumer<S extends SchemaName>(
+  ctx: ServiceContext<RuntimeConfig>,
+  options: {
+    /** The consumer's name, also the `component` of its log lines. */
+    name: string;
+    events: TopicBinding<S>;
+    rejectionsTopic: string;
+    clock: Pick<Clock, 'now'>;
+    /** Partitions handled at once (default 1). */
+    concurrency?: number;
+    handler: (tools: InboundTools) => MessageHandler<SchemaTypes[S]>;
+  },
+): Promise<void> {
+  const rejections: TopicBinding<'InboundEventRejected'> = {
+    topic: options.rejectionsTopic,
+    schema: 'InboundEventRejected',
+  };
+  const tools: InboundTools = {
+    refuse: (message, refusal) =>
+      reportRefusal(
+        {
+          producer: ctx.producer,
+          binding: rejections,
+          service: ctx.service,
+          clock: options.clock,
+          logger: ctx.logger,
+        },
+        message,
+        refusal,
+      ),
+    logger: ctx.logger.child({ component: options.name }),
+  };
+  const consumer = ctx.consumer({
+    name: options.name,
+    groupId: `${ctx.config.KAFKA_GROUP_ID}-events`,
+    ...(options.concurrency === undefined ? {} : { partitionsConsumedConcurrently: options.concurrency }),
+    retry: { blockingErrorCodes: ['DEPENDENCY_UNAVAILABLE'], maxDelayMs: 5_000 },
+    subscriptions: [subscription(options.events, options.handler(tools))],
+  });
+  await consumer.start();
 }

@@ -1,7 +1,6 @@
 import { topicSpec } from '@openpenpal/contracts';
-import { createAiReplyRepository, openDomain, reportRefusal } from '@openpenpal/domain';
+import { createAiReplyRepository, openDomain, startInboundConsumer } from '@openpenpal/domain';
 import { defineHandlerService } from '@openpenpal/handler-kit';
-import { subscription, type TopicBinding } from '@openpenpal/messaging';
 import { aiReplySettings } from './config.ts';
 import { handleReplyRequest } from './inbound/reply-requests.ts';
 import { createChatClient } from './provider/chat-client.ts';
@@ -44,53 +43,33 @@ export const aiRepliesService = defineHandlerService(
           ctx.logger.warn({ state }, 'AI provider circuit breaker changed state');
         },
       });
-      const rejections: TopicBinding<'InboundEventRejected'> = {
-        topic: config.HANDLER_AI_PENPAL_REPLY_REJECTIONS_TOPIC,
-        schema: 'InboundEventRejected',
-      };
-      const requests: TopicBinding<'AiReplyRequested'> = {
-        topic: config.HANDLER_AI_PENPAL_REPLY_REQUESTS_TOPIC,
-        schema: 'AiReplyRequested',
-      };
-      const inbound = {
-        repository,
-        delay: kit.delay,
-        triggers: { topic: config.HANDLER_TRIGGER_TOPIC, schema: 'TaskTrigger' as const },
-        task: {
-          id: config.HANDLER_AI_PENPAL_REPLY_TASK_ID,
-          maxRetries: config.HANDLER_AI_PENPAL_REPLY_MAX_RETRIES,
-          timeoutSecs: config.HANDLER_AI_PENPAL_REPLY_TIMEOUT_SECS,
-        },
-        limits: {
-          dailyQuota: config.HANDLER_AI_PENPAL_REPLY_DAILY_QUOTA,
-          cooldownHours: config.HANDLER_AI_PENPAL_REPLY_COOLDOWN_HOURS,
-          defaultQuietHours: config.HANDLER_AI_PENPAL_REPLY_DEFAULT_QUIET_HOURS,
-        },
-        refuse: (
-          message: Parameters<typeof reportRefusal>[1],
-          refusal: Parameters<typeof reportRefusal>[2],
-        ) =>
-          reportRefusal(
+      await startInboundConsumer(ctx, {
+        name: 'reply-requests',
+        events: { topic: config.HANDLER_AI_PENPAL_REPLY_REQUESTS_TOPIC, schema: 'AiReplyRequested' },
+        rejectionsTopic: config.HANDLER_AI_PENPAL_REPLY_REJECTIONS_TOPIC,
+        clock: kit.clock,
+        concurrency: config.HANDLER_CONCURRENCY,
+        handler: (tools) => (message) =>
+          handleReplyRequest(
             {
-              producer: ctx.producer,
-              binding: rejections,
-              service: ctx.service,
-              clock: kit.clock,
-              logger: ctx.logger,
+              repository,
+              delay: kit.delay,
+              triggers: { topic: config.HANDLER_TRIGGER_TOPIC, schema: 'TaskTrigger' },
+              task: {
+                id: config.HANDLER_AI_PENPAL_REPLY_TASK_ID,
+                maxRetries: config.HANDLER_AI_PENPAL_REPLY_MAX_RETRIES,
+                timeoutSecs: config.HANDLER_AI_PENPAL_REPLY_TIMEOUT_SECS,
+              },
+              limits: {
+                dailyQuota: config.HANDLER_AI_PENPAL_REPLY_DAILY_QUOTA,
+                cooldownHours: config.HANDLER_AI_PENPAL_REPLY_COOLDOWN_HOURS,
+                defaultQuietHours: config.HANDLER_AI_PENPAL_REPLY_DEFAULT_QUIET_HOURS,
+              },
+              ...tools,
             },
             message,
-            refusal,
           ),
-        logger: ctx.logger.child({ component: 'reply-requests' }),
-      };
-      const consumer = ctx.consumer({
-        name: 'reply-requests',
-        groupId: `${config.KAFKA_GROUP_ID}-events`,
-        partitionsConsumedConcurrently: config.HANDLER_CONCURRENCY,
-        retry: { blockingErrorCodes: ['DEPENDENCY_UNAVAILABLE'], maxDelayMs: 5_000 },
-        subscriptions: [subscription(requests, (message) => handleReplyRequest(inbound, message))],
       });
-      await consumer.start();
       return createReplyHandler({
         repository,
         generator,

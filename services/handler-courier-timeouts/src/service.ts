@@ -1,7 +1,6 @@
 import { topicSpec } from '@openpenpal/contracts';
-import { createCourierTimeoutRepository, openDomain, reportRefusal } from '@openpenpal/domain';
+import { createCourierTimeoutRepository, openDomain, startInboundConsumer } from '@openpenpal/domain';
 import { defineHandlerService } from '@openpenpal/handler-kit';
-import { subscription, type TopicBinding } from '@openpenpal/messaging';
 import { createCheckHandler } from './check/handler.ts';
 import { createCheckMetrics } from './check/metrics.ts';
 import type { CheckTriggerSpec } from './check/schedule.ts';
@@ -19,14 +18,6 @@ export const courierTimeoutsService = defineHandlerService(
       const { config } = ctx;
       const { pool, schema } = await openDomain(ctx);
       const repository = createCourierTimeoutRepository({ pool, schema });
-      const rejections: TopicBinding<'InboundEventRejected'> = {
-        topic: config.HANDLER_COURIER_TIMEOUT_CHECK_REJECTIONS_TOPIC,
-        schema: 'InboundEventRejected',
-      };
-      const events: TopicBinding<'CourierTaskEvent'> = {
-        topic: config.HANDLER_COURIER_TIMEOUT_CHECK_EVENTS_TOPIC,
-        schema: 'CourierTaskEvent',
-      };
       const spec: CheckTriggerSpec = {
         triggers: { topic: config.HANDLER_TRIGGER_TOPIC, schema: 'TaskTrigger' },
         taskId: config.HANDLER_COURIER_TIMEOUT_CHECK_TASK_ID,
@@ -35,34 +26,14 @@ export const courierTimeoutsService = defineHandlerService(
         timeoutHours: config.HANDLER_COURIER_TIMEOUT_CHECK_TIMEOUT_HOURS,
         reassignAfterReminders: config.HANDLER_COURIER_TIMEOUT_CHECK_REASSIGN_AFTER_REMINDERS,
       };
-      const inbound = {
-        repository,
-        delay: kit.delay,
-        spec,
-        refuse: (
-          message: Parameters<typeof reportRefusal>[1],
-          refusal: Parameters<typeof reportRefusal>[2],
-        ) =>
-          reportRefusal(
-            {
-              producer: ctx.producer,
-              binding: rejections,
-              service: ctx.service,
-              clock: kit.clock,
-              logger: ctx.logger,
-            },
-            message,
-            refusal,
-          ),
-        logger: ctx.logger.child({ component: 'courier-task-events' }),
-      };
-      const consumer = ctx.consumer({
+      await startInboundConsumer(ctx, {
         name: 'courier-task-events',
-        groupId: `${config.KAFKA_GROUP_ID}-events`,
-        retry: { blockingErrorCodes: ['DEPENDENCY_UNAVAILABLE'], maxDelayMs: 5_000 },
-        subscriptions: [subscription(events, (message) => handleCourierTaskEvent(inbound, message))],
+        events: { topic: config.HANDLER_COURIER_TIMEOUT_CHECK_EVENTS_TOPIC, schema: 'CourierTaskEvent' },
+        rejectionsTopic: config.HANDLER_COURIER_TIMEOUT_CHECK_REJECTIONS_TOPIC,
+        clock: kit.clock,
+        handler: (tools) => (message) =>
+          handleCourierTaskEvent({ repository, delay: kit.delay, spec, ...tools }, message),
       });
-      await consumer.start();
       return createCheckHandler({
         repository,
         producer: ctx.producer,

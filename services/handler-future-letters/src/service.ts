@@ -1,7 +1,6 @@
 import { topicSpec } from '@openpenpal/contracts';
-import { createFutureLetterRepository, openDomain, reportRefusal } from '@openpenpal/domain';
+import { createFutureLetterRepository, openDomain, startInboundConsumer } from '@openpenpal/domain';
 import { defineHandlerService } from '@openpenpal/handler-kit';
-import { subscription, type TopicBinding } from '@openpenpal/messaging';
 import { futureLetterSettings } from './config.ts';
 import { handleFutureLetterEvent } from './inbound/future-letter-events.ts';
 import { createReleaseHandler } from './release/handler.ts';
@@ -19,47 +18,27 @@ export const futureLettersService = defineHandlerService(
       const { pool, schema } = await openDomain(ctx);
       const repository = createFutureLetterRepository({ pool, schema });
       const metrics = createReleaseMetrics(ctx.metrics.registry, repository, kit.clock);
-      const rejections: TopicBinding<'InboundEventRejected'> = {
-        topic: config.HANDLER_FUTURE_LETTER_UNLOCK_REJECTIONS_TOPIC,
-        schema: 'InboundEventRejected',
-      };
-      const events: TopicBinding<'FutureLetterEvent'> = {
-        topic: config.HANDLER_FUTURE_LETTER_UNLOCK_EVENTS_TOPIC,
-        schema: 'FutureLetterEvent',
-      };
-      const inbound = {
-        repository,
-        delay: kit.delay,
-        triggers: { topic: config.HANDLER_TRIGGER_TOPIC, schema: 'TaskTrigger' as const },
-        task: {
-          id: config.HANDLER_FUTURE_LETTER_UNLOCK_TASK_ID,
-          maxRetries: config.HANDLER_FUTURE_LETTER_UNLOCK_MAX_RETRIES,
-          timeoutSecs: config.HANDLER_FUTURE_LETTER_UNLOCK_TIMEOUT_SECS,
-        },
-        refuse: (
-          message: Parameters<typeof reportRefusal>[1],
-          refusal: Parameters<typeof reportRefusal>[2],
-        ) =>
-          reportRefusal(
+      await startInboundConsumer(ctx, {
+        name: 'future-letter-events',
+        events: { topic: config.HANDLER_FUTURE_LETTER_UNLOCK_EVENTS_TOPIC, schema: 'FutureLetterEvent' },
+        rejectionsTopic: config.HANDLER_FUTURE_LETTER_UNLOCK_REJECTIONS_TOPIC,
+        clock: kit.clock,
+        handler: (tools) => (message) =>
+          handleFutureLetterEvent(
             {
-              producer: ctx.producer,
-              binding: rejections,
-              service: ctx.service,
-              clock: kit.clock,
-              logger: ctx.logger,
+              repository,
+              delay: kit.delay,
+              triggers: { topic: config.HANDLER_TRIGGER_TOPIC, schema: 'TaskTrigger' },
+              task: {
+                id: config.HANDLER_FUTURE_LETTER_UNLOCK_TASK_ID,
+                maxRetries: config.HANDLER_FUTURE_LETTER_UNLOCK_MAX_RETRIES,
+                timeoutSecs: config.HANDLER_FUTURE_LETTER_UNLOCK_TIMEOUT_SECS,
+              },
+              ...tools,
             },
             message,
-            refusal,
           ),
-        logger: ctx.logger.child({ component: 'future-letter-events' }),
-      };
-      const consumer = ctx.consumer({
-        name: 'future-letter-events',
-        groupId: `${config.KAFKA_GROUP_ID}-events`,
-        retry: { blockingErrorCodes: ['DEPENDENCY_UNAVAILABLE'], maxDelayMs: 5_000 },
-        subscriptions: [subscription(events, (message) => handleFutureLetterEvent(inbound, message))],
       });
-      await consumer.start();
       return createReleaseHandler({
         repository,
         producer: ctx.producer,
