@@ -9,7 +9,7 @@ import {
   topicName,
 } from '@openpenpal/service-kit';
 import { z } from 'zod';
-import { MAX_CLAIM_LIMIT, MAX_VISIBILITY_MS } from './store/index.ts';
+import { MAX_BATCH_REQUESTS, MAX_CLAIM_LIMIT, MAX_VISIBILITY_MS } from './store/index.ts';
 
 /** Comma-separated topic names or prefixes (ending in `*`); empty allows nothing extra. */
 const topicPatterns = z
@@ -35,6 +35,7 @@ export const delayQueueConfigSchema = serviceConfig({
   DELAY_QUEUE_REQUESTS_TOPIC: topicName.default(topicSpec('scheduler.delay-requests').name),
   DELAY_QUEUE_EVENTS_TOPIC: topicName.default(topicSpec('scheduler.delay-events').name),
   DELAY_QUEUE_INTAKE_CONCURRENCY: positiveInt.default(6),
+  DELAY_QUEUE_INTAKE_BATCH_SIZE: positiveInt.max(MAX_BATCH_REQUESTS).default(500),
   DELAY_QUEUE_EXTRA_TOPICS: topicPatterns,
   DELAY_QUEUE_MAX_HORIZON_MS: positiveInt.default(10 * 366 * DAY_MS),
   DELAY_QUEUE_MAX_RECORD_BYTES: positiveInt.default(64 * 1024),

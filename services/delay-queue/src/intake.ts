@@ -2,16 +2,23 @@ import {
   unionBranch,
   type CancelDelayedMessage,
   type DelayRequest,
+  type DelayedMessageEvent,
   type ScheduleDelayedMessage,
 } from '@openpenpal/contracts';
 import { isSchedulerError, type SchedulerError } from '@openpenpal/errors';
-import { HEADERS, injectTraceContext, type MessageHandler } from '@openpenpal/messaging';
+import {
+  HEADERS,
+  injectTraceContext,
+  type BatchHandler,
+  type BatchResult,
+  type ConsumedMessage,
+} from '@openpenpal/messaging';
 import { isTracingEnabled } from '@openpenpal/telemetry';
 import type { Logger } from 'pino';
 import { cancelOutcomeForEvent, delayEvent, scheduleOutcomeForEvent, type EventPublisher } from './events.ts';
 import type { DelayQueueMetrics } from './metrics.ts';
 import { encodeRecord } from './record.ts';
-import type { Clock, DelayStore, IfPending } from './store/index.ts';
+import type { Clock, DelayStore, IfPending, StoreRequest, StoreRequestResult } from './store/index.ts';
 import type { RequestValidator } from './validation.ts';
 
 export interface IntakeDependencies {
@@ -21,9 +28,11 @@ export interface IntakeDependencies {
   clock: Clock;
   metrics: DelayQueueMetrics;
   logger: Logger;
-  /** Told each new pending due time, so a sleeping dispatcher in this process wakes early. */
+  /** Told the earliest new pending due time of a batch, so a sleeping dispatcher in this process wakes early. */
   onScheduled(dueAt: number): void;
 }
+
+type Message = ConsumedMessage<DelayRequest>;
 
 /** The dispatcher writes `message-id` itself (the delayed-message id), so it is not stored. */
 const NOT_STORED = new Set<string>([HEADERS.messageId]);
@@ -48,102 +57,144 @@ function headersWithTrace(headers: Record<string, Buffer>, ifPending: IfPending)
   return out;
 }
 
-/**
- * The handler for `scheduler.delay-requests`. It resolves only after Redis accepted the request
- * and its event is on the events topic, so the consumer commits the offset only then. Invalid
- * requests throw a non-retryable error (the consumer dead-letters them) after their
- * DelayedMessageRejected event; an unreachable Redis or Kafka throws DEPENDENCY_UNAVAILABLE, which
- * holds the partition until it is back.
- */
-export function createIntakeHandler(deps: IntakeDependencies): MessageHandler<DelayRequest> {
-  const { store, events, validator, clock, metrics, logger } = deps;
+/** One request of a batch on its way: what goes to the store, or why it is refused. */
+type Prepared =
+  | { message: Message; request: StoreRequest; value: ScheduleDelayedMessage | CancelDelayedMessage }
+  | { message: Message; refused: SchedulerError; messageId: string };
 
-  const reject = async (request: DelayRequest, messageId: string, error: SchedulerError): Promise<never> => {
-    metrics.rejected.inc({ code: error.code });
-    logger.warn({ err: error, messageId, requestId: request.request_id }, 'delay request rejected');
-    await events.publish([
-      delayEvent(messageId, request.request_id, clock.now(), {
-        'org.openpenpal.scheduler.DelayedMessageRejected': { error_code: error.code, reason: error.message },
-      }),
-    ]);
-    throw error;
-  };
-
-  const failed = (operation: string, error: unknown): unknown => {
-    metrics.redisErrors.inc({ operation });
-    return error;
-  };
-
-  const schedule = async (request: DelayRequest, value: ScheduleDelayedMessage): Promise<void> => {
-    try {
-      validator.checkSchedule(value, clock.now());
-    } catch (error) {
-      if (isRejection(error)) return reject(request, value.message_id, error);
-      throw error;
+/** Checks one request and builds its store request; a rejection is returned, anything else thrown. */
+function prepare(validator: RequestValidator, message: Message, now: number): Prepared {
+  const branch = unionBranch(message.value.event);
+  const value = branch.value;
+  try {
+    if (branch.name === 'org.openpenpal.scheduler.CancelDelayedMessage') {
+      validator.checkMessageId(branch.value.message_id);
+      return { message, value, request: { kind: 'cancel', id: branch.value.message_id } };
     }
+    const schedule = branch.value;
+    validator.checkSchedule(schedule, now);
     // v1 requests (and v2 ones that leave it null) keep what is pending.
-    const ifPending = value.if_pending ?? 'keep';
+    const ifPending = schedule.if_pending ?? 'keep';
     const record = encodeRecord(
       {
-        topic: value.target_topic,
-        key: value.target_key ?? null,
-        headers: headersWithTrace(value.headers, ifPending),
-        payload: value.payload,
+        topic: schedule.target_topic,
+        key: schedule.target_key ?? null,
+        headers: headersWithTrace(schedule.headers, ifPending),
+        payload: schedule.payload,
       },
       NOT_STORED,
     );
-    let outcome;
-    try {
-      outcome = await store.schedule({ id: value.message_id, dueAt: value.due_at, record, ifPending });
-    } catch (error) {
-      if (isRejection(error)) return reject(request, value.message_id, error);
-      throw failed('schedule', error);
-    }
-    metrics.requests.inc({ kind: 'schedule', outcome });
-    if (outcome === 'scheduled' || outcome === 'rescheduled') deps.onScheduled(value.due_at);
-    await events.publish([
-      delayEvent(value.message_id, request.request_id, clock.now(), {
-        'org.openpenpal.scheduler.DelayedMessageScheduled': {
-          due_at: value.due_at,
-          target_topic: value.target_topic,
-          schedule_outcome: scheduleOutcomeForEvent(outcome),
-        },
-      }),
-    ]);
-  };
+    return {
+      message,
+      value,
+      request: {
+        kind: 'schedule',
+        item: { id: schedule.message_id, dueAt: schedule.due_at, record, ifPending },
+      },
+    };
+  } catch (error) {
+    if (isRejection(error)) return { message, refused: error, messageId: value.message_id };
+    throw error;
+  }
+}
 
-  const cancel = async (request: DelayRequest, value: CancelDelayedMessage): Promise<void> => {
-    try {
-      validator.checkMessageId(value.message_id);
-    } catch (error) {
-      if (isRejection(error)) return reject(request, value.message_id, error);
-      throw error;
-    }
-    let outcome;
-    try {
-      outcome = await store.cancel(value.message_id);
-    } catch (error) {
-      throw failed('cancel', error);
-    }
-    metrics.requests.inc({ kind: 'cancel', outcome });
-    await events.publish([
-      delayEvent(value.message_id, request.request_id, clock.now(), {
-        'org.openpenpal.scheduler.DelayedMessageCancelled': {
-          cancel_outcome: cancelOutcomeForEvent(outcome),
-          reason: value.reason,
-        },
-      }),
-    ]);
-  };
+/** The event of a request the store took: Scheduled or Cancelled with the store's outcome. */
+function outcomeEvent(
+  message: Message,
+  value: ScheduleDelayedMessage | CancelDelayedMessage,
+  result: Exclude<StoreRequestResult, { kind: 'invalid' }>,
+  now: number,
+): DelayedMessageEvent {
+  const requestId = message.value.request_id;
+  if (result.kind === 'cancel') {
+    const cancel = value as CancelDelayedMessage;
+    return delayEvent(cancel.message_id, requestId, now, {
+      'org.openpenpal.scheduler.DelayedMessageCancelled': {
+        cancel_outcome: cancelOutcomeForEvent(result.outcome),
+        reason: cancel.reason,
+      },
+    });
+  }
+  const schedule = value as ScheduleDelayedMessage;
+  return delayEvent(schedule.message_id, requestId, now, {
+    'org.openpenpal.scheduler.DelayedMessageScheduled': {
+      due_at: schedule.due_at,
+      target_topic: schedule.target_topic,
+      schedule_outcome: scheduleOutcomeForEvent(result.outcome),
+    },
+  });
+}
 
-  return async (message) => {
-    const request = message.value;
-    const branch = unionBranch(request.event);
-    switch (branch.name) {
-      case 'org.openpenpal.scheduler.ScheduleDelayedMessage':
-        return schedule(request, branch.value);
-      case 'org.openpenpal.scheduler.CancelDelayedMessage':
-        return cancel(request, branch.value);
+/**
+ * The batch handler for `scheduler.delay-requests`: per fetched slice of a partition, one store
+ * call (one Lua script run applying every request in order, so a schedule then a cancel of one id
+ * ends cancelled), one event send carrying the slice's events in order, and — by the consumer
+ * runner — one commit. It resolves only after Redis took the requests and their events are on the
+ * events topic. Invalid requests get their DelayedMessageRejected event in the same send and are
+ * returned as rejected, so the runner dead-letters them one by one while the rest go on. An
+ * unreachable Redis or Kafka throws DEPENDENCY_UNAVAILABLE: the runner holds the partition and
+ * retries the whole slice, which is safe because every request is idempotent per id.
+ */
+export function createIntakeBatchHandler(deps: IntakeDependencies): BatchHandler<DelayRequest> {
+  const { store, events, validator, clock, metrics, logger } = deps;
+
+  return async (messages) => {
+    const prepared = messages.map((message) => prepare(validator, message, clock.now()));
+    const toStore = prepared.flatMap((entry) => ('request' in entry ? [entry.request] : []));
+    let results: StoreRequestResult[] = [];
+    if (toStore.length > 0) {
+      try {
+        results = await store.applyBatch(toStore);
+      } catch (error) {
+        metrics.redisErrors.inc({ operation: 'applyBatch' });
+        throw error;
+      }
     }
+
+    const now = clock.now();
+    const out: DelayedMessageEvent[] = [];
+    const rejected: NonNullable<BatchResult<DelayRequest>['rejected']>[number][] = [];
+    let earliest = Infinity;
+    let next = 0;
+    for (const entry of prepared) {
+      let refused: SchedulerError;
+      let messageId: string;
+      if ('request' in entry) {
+        const result = results[next++];
+        if (!result) throw new Error('delay store returned fewer results than requests');
+        if (result.kind !== 'invalid') {
+          metrics.requests.inc({ kind: result.kind, outcome: result.outcome });
+          if (
+            result.kind === 'schedule' &&
+            (result.outcome === 'scheduled' || result.outcome === 'rescheduled')
+          ) {
+            earliest = Math.min(earliest, (entry.value as ScheduleDelayedMessage).due_at);
+          }
+          out.push(outcomeEvent(entry.message, entry.value, result, now));
+          continue;
+        }
+        refused = result.error;
+        messageId = entry.value.message_id;
+      } else {
+        ({ refused, messageId } = entry);
+      }
+      metrics.rejected.inc({ code: refused.code });
+      logger.warn(
+        { err: refused, messageId, requestId: entry.message.value.request_id },
+        'delay request rejected',
+      );
+      out.push(
+        delayEvent(messageId, entry.message.value.request_id, now, {
+          'org.openpenpal.scheduler.DelayedMessageRejected': {
+            error_code: refused.code,
+            reason: refused.message,
+          },
+        }),
+      );
+      rejected.push({ message: entry.message, error: refused });
+    }
+    if (earliest !== Infinity) deps.onScheduled(earliest);
+    await events.publish(out);
+    return rejected.length > 0 ? { rejected } : undefined;
   };
 }

@@ -1,10 +1,10 @@
 import { dlqTopicName, topicSpec } from '@openpenpal/contracts';
-import { DLQ_HEADERS, subscription, type TopicBinding } from '@openpenpal/messaging';
+import { DLQ_HEADERS, batchSubscription, type TopicBinding } from '@openpenpal/messaging';
 import { defineService, type ServiceContext } from '@openpenpal/service-kit';
 import { delayQueueConfigSchema, type DelayQueueConfig } from './config.ts';
 import { createDispatcher, type Dispatcher } from './dispatcher.ts';
 import { createEventPublisher } from './events.ts';
-import { createIntakeHandler } from './intake.ts';
+import { createIntakeBatchHandler } from './intake.ts';
 import { createMetrics } from './metrics.ts';
 import { createDelayStore, type Clock, type DelayStore } from './store/index.ts';
 import { createTargetGate } from './targets.ts';
@@ -109,9 +109,9 @@ export async function startDelayQueue(
     partitionsConsumedConcurrently: config.DELAY_QUEUE_INTAKE_CONCURRENCY,
     retry: { maxDelayMs: config.DELAY_QUEUE_BACKOFF_MAX_MS },
     subscriptions: [
-      subscription(
+      batchSubscription(
         requests,
-        createIntakeHandler({
+        createIntakeBatchHandler({
           store,
           events: intakeEvents,
           clock,
@@ -125,6 +125,7 @@ export async function startDelayQueue(
           }),
           onScheduled: (dueAt) => dispatcher.notify(dueAt),
         }),
+        { maxBatchSize: config.DELAY_QUEUE_INTAKE_BATCH_SIZE },
       ),
     ],
   });

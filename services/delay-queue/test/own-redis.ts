@@ -15,8 +15,10 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * A throwaway redis-server of this test's own, without persistence, so the test can kill it and
- * start it again on the same port. Only this process is ever killed.
+ * A throwaway redis-server of this test's own, so the test can kill it and start it again on the
+ * same port. Without persistence by default; `persistDir` keeps an AOF fsynced on every write
+ * there, so data written before a SIGKILL is back after the restart. Only this process is ever
+ * killed.
  */
 export interface OwnRedis {
   url: string;
@@ -26,14 +28,24 @@ export interface OwnRedis {
   kill(): Promise<void>;
 }
 
-export function ownRedis(port: number): OwnRedis {
+export function ownRedis(port: number, options: { persistDir?: string } = {}): OwnRedis {
   let child: ChildProcess | undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
     start: async () => {
       const started = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          ...(options.persistDir
+            ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.persistDir]
+            : ['--appendonly', 'no']),
+        ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       child = started;

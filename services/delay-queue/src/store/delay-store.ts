@@ -13,6 +13,8 @@ import type {
   DelayStoreOptions,
   IfPending,
   ScheduleOutcome,
+  StoreRequest,
+  StoreRequestResult,
   WakeupSubscription,
 } from './types.ts';
 
@@ -21,6 +23,8 @@ const DEFAULT_FIRED_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 export const MAX_CLAIM_LIMIT = 10_000;
 /** Ids are hash fields and sorted-set members; a bound keeps a bad request from bloating both. */
 export const MAX_ID_LENGTH = 256;
+/** Most requests one `applyBatch` script run takes; a longer batch goes in several runs. */
+export const MAX_BATCH_REQUESTS = 1_000;
 /** A claim that outlives a day is a stuck dispatcher, not a slow publish. */
 export const MAX_VISIBILITY_MS = 24 * 60 * 60 * 1000;
 
@@ -66,6 +70,24 @@ function checkItem(item: DelayItem): void {
   if (item.ifPending !== undefined && !IF_PENDING.includes(item.ifPending)) {
     throw invalid('delay item ifPending must be keep or replace', { id: item.id, ifPending: item.ifPending });
   }
+}
+
+/** The store's own checks of one batch request: the error that refuses it, or undefined. */
+function refusal(request: StoreRequest): SchedulerError | undefined {
+  try {
+    if (request.kind === 'schedule') checkItem(request.item);
+    else checkId(request.id);
+    return undefined;
+  } catch (error) {
+    if (error instanceof SchedulerError) return error;
+    throw error;
+  }
+}
+
+function requestArgs(request: StoreRequest): (string | number | Buffer)[] {
+  if (request.kind === 'cancel') return ['cancel', request.id, '', '', ''];
+  const { id, dueAt, record, ifPending = 'keep' } = request.item;
+  return ['schedule', id, dueAt, record, ifPending];
 }
 
 function checkPositiveInteger(name: string, value: number, max: number): void {
@@ -175,6 +197,31 @@ export function createDelayStore(options: DelayStoreOptions): DelayStore {
       return run('cancel', async () =>
         outcome('cancel', await scripts.cancel(keys, clock.now(), id), CANCEL_OUTCOMES),
       );
+    },
+    applyBatch: async (requests) => {
+      const results: (StoreRequestResult | undefined)[] = requests.map((request) => {
+        const error = refusal(request);
+        return error ? { kind: 'invalid', error } : undefined;
+      });
+      const valid = requests.flatMap((request, index) => (results[index] ? [] : [{ request, index }]));
+      for (let start = 0; start < valid.length; start += MAX_BATCH_REQUESTS) {
+        const chunk = valid.slice(start, start + MAX_BATCH_REQUESTS);
+        const replies = await run('applyBatch', () =>
+          scripts.applyRequests(
+            keys,
+            clock.now(),
+            chunk.flatMap(({ request }) => requestArgs(request)),
+          ),
+        );
+        chunk.forEach(({ request, index }, position) => {
+          const reply = replies[position] ?? '';
+          results[index] =
+            request.kind === 'schedule'
+              ? { kind: 'schedule', outcome: outcome('applyBatch', reply, SCHEDULE_OUTCOMES) }
+              : { kind: 'cancel', outcome: outcome('applyBatch', reply, CANCEL_OUTCOMES) };
+        });
+      }
+      return results as StoreRequestResult[];
     },
     claimDue: async ({ limit, visibilityMs }) => {
       checkPositiveInteger('limit', limit, MAX_CLAIM_LIMIT);

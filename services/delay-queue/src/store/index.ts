@@ -1,4 +1,10 @@
-export { MAX_CLAIM_LIMIT, MAX_ID_LENGTH, MAX_VISIBILITY_MS, createDelayStore } from './delay-store.ts';
+export {
+  MAX_BATCH_REQUESTS,
+  MAX_CLAIM_LIMIT,
+  MAX_ID_LENGTH,
+  MAX_VISIBILITY_MS,
+  createDelayStore,
+} from './delay-store.ts';
 export { FIRED_BUCKETS, delayStoreKeys } from './keys.ts';
 export type {
   CancelOutcome,
@@ -8,4 +14,6 @@ export type {
   DelayStoreOptions,
   IfPending,
   ScheduleOutcome,
+  StoreRequest,
+  StoreRequestResult,
 } from './types.ts';

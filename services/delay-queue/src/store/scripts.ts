@@ -11,6 +11,7 @@ export type { RedisClient };
 const DEFINITIONS = {
   schedule: { file: 'schedule', numberOfKeys: 4 + FIRED_LOOKUP_KEYS },
   cancel: { file: 'cancel', numberOfKeys: 4 + FIRED_LOOKUP_KEYS },
+  applyRequests: { file: 'apply-requests', numberOfKeys: 4 + FIRED_LOOKUP_KEYS },
   claimDue: { file: 'claim-due', numberOfKeys: 4 },
   ack: { file: 'ack', numberOfKeys: 5 },
   release: { file: 'release', numberOfKeys: 4 },
@@ -28,6 +29,12 @@ export interface StoreScripts {
     item: { id: string; dueAt: number; record: Buffer; ifPending: 'keep' | 'replace' },
   ): Promise<string>;
   cancel(keys: DelayStoreKeys, now: number, id: string): Promise<string>;
+  /** Five arguments per request (see lua/apply-requests.lua); one outcome per request. */
+  applyRequests(
+    keys: DelayStoreKeys,
+    now: number,
+    requestArgs: (string | number | Buffer)[],
+  ): Promise<string[]>;
   claimDue(
     keys: DelayStoreKeys,
     now: number,
@@ -61,6 +68,11 @@ export function defineStoreScripts(redis: RedisClient): StoreScripts {
       )) as string,
     cancel: async (keys, now, id) =>
       (await lua.cancel([...base(keys), ...keys.firedLookup(now)], [id])) as string,
+    applyRequests: async (keys, now, requestArgs) =>
+      (await lua.applyRequests(
+        [...base(keys), ...keys.firedLookup(now)],
+        [keys.wakeChannel, ...requestArgs],
+      )) as string[],
     // The Buffer variant, because records are bytes; ids and numbers are decoded by the caller.
     claimDue: async (keys, now, limit, expiresAt, token) =>
       (await lua.buffers.claimDue(base(keys), [now, limit, expiresAt, token])) as ClaimReply,

@@ -1,3 +1,4 @@
+import type { SchedulerError } from '@openpenpal/errors';
 import type { Clock as TimingClock } from '@openpenpal/timing';
 import type { Redis } from 'ioredis';
 import type { DelayStoreKeys } from './keys.ts';
@@ -37,6 +38,15 @@ export type ScheduleOutcome = 'scheduled' | 'rescheduled' | 'duplicate' | 'in_fl
  * (a release or an expired claim drops it), but the publish under way may still land.
  */
 export type CancelOutcome = 'cancelled' | 'in_flight' | 'already_fired' | 'not_found';
+
+/** One request of a batch (`applyBatch`): applied in the batch's order. */
+export type StoreRequest = { kind: 'schedule'; item: DelayItem } | { kind: 'cancel'; id: string };
+
+/** What one request of a batch did, or why the store refused it (then nothing of it was applied). */
+export type StoreRequestResult =
+  | { kind: 'schedule'; outcome: ScheduleOutcome }
+  | { kind: 'cancel'; outcome: CancelOutcome }
+  | { kind: 'invalid'; error: SchedulerError };
 
 /** Proof of a claim: acks and releases only take effect while the token is still current. */
 export interface Claim {
@@ -106,6 +116,15 @@ export interface DelayStore {
   readonly keys: DelayStoreKeys;
   schedule(item: DelayItem): Promise<ScheduleOutcome>;
   cancel(id: string): Promise<CancelOutcome>;
+  /**
+   * Applies schedule and cancel requests in their order, in one Redis call per MAX_BATCH_REQUESTS
+   * (one script run): each request as `schedule` or `cancel` would, so requests for one id take
+   * effect in order. A request the store refuses (invalid id, due time or mode) is reported as
+   * `invalid` and skipped; the others still apply. A Redis failure rejects the whole call
+   * (DEPENDENCY_UNAVAILABLE); part of the batch may have been applied, so a caller retries it all,
+   * which is safe because every request is idempotent per id and applied in order again.
+   */
+  applyBatch(requests: readonly StoreRequest[]): Promise<StoreRequestResult[]>;
   /** Claims due items (and items whose claim expired) at `clock.now()`, earliest due first. */
   claimDue(options: ClaimOptions): Promise<ClaimedItem[]>;
   /** Call after the publish was acknowledged; writes the fired markers. */

@@ -18,21 +18,6 @@
           "not_found"      no trace of it
 ]]
 -- @include item
+-- @include requests
 
-local id = ARGV[1]
-
-if redis.call("ZREM", KEYS[1], id) == 1 then
-  redis.call("HDEL", KEYS[3], id)
-  return "cancelled"
-end
-if redis.call("ZSCORE", KEYS[2], id) then
-  redis.call("HDEL", KEYS[4], id)
-  local item = decodeItem(redis.call("HGET", KEYS[3], id))
-  if not item.cancelled then
-    item.cancelled = true
-    redis.call("HSET", KEYS[3], id, encodeItem(item))
-  end
-  return "in_flight"
-end
-if firedBefore(5, id) then return "already_fired" end
-return "not_found"
+return cancelOne(ARGV[1])

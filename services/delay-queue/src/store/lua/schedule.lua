@@ -39,39 +39,10 @@
   Publishes the new earliest wake-up time on ARGV[4] when it moved earlier.
 ]]
 -- @include item
+-- @include requests
 
-local id, due, record, channel, replace = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] == "replace"
-
-local current = redis.call("HGET", KEYS[3], id)
-if current then
-  local item = decodeItem(current)
-  if redis.call("ZSCORE", KEYS[2], id) then
-    local waiting = redis.call("HGET", KEYS[4], id)
-    if waiting then
-      local replacement = decodeItem(waiting)
-      if not replace or (replacement.due == due and replacement.record == record) then return "duplicate" end
-      redis.call("HSET", KEYS[4], id, encodeItem(newItem(due, record, replacement.generation)))
-      return "rescheduled"
-    end
-    if not replace or (item.due == due and item.record == record) then return "in_flight" end
-    redis.call("HSET", KEYS[4], id, encodeItem(newItem(due, record, item.generation + 1)))
-    -- After a cancel nothing was left to replace: this is a new message behind the cancelled copy.
-    if item.cancelled then return "scheduled" end
-    return "rescheduled"
-  end
-  if not replace or (item.due == due and item.record == record) then return "duplicate" end
-  local generation = item.generation
-  if item.attempts > 0 then generation = generation + 1 end
-  local before = earliestWake(KEYS[1], KEYS[2])
-  redis.call("HSET", KEYS[3], id, encodeItem(newItem(due, record, generation)))
-  redis.call("ZADD", KEYS[1], due, id)
-  wakeIfEarlier(channel, before, earliestWake(KEYS[1], KEYS[2]))
-  return "rescheduled"
-end
-if firedBefore(5, id) then return "already_fired" end
-
+local channel = ARGV[4]
 local before = earliestWake(KEYS[1], KEYS[2])
-redis.call("HSET", KEYS[3], id, encodeItem(newItem(due, record, 0)))
-redis.call("ZADD", KEYS[1], due, id)
+local outcome = scheduleOne(ARGV[1], ARGV[2], ARGV[3], ARGV[5] == "replace")
 wakeIfEarlier(channel, before, earliestWake(KEYS[1], KEYS[2]))
-return "scheduled"
+return outcome
