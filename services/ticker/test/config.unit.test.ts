@@ -53,4 +53,15 @@ describe('the ticker configuration', () => {
       }),
     ).toThrow(/TICKER_LEASE_RENEW_MS/);
   });
+
+  it('takes fencing tokens from Redis unless told, and needs DATABASE_URL to take them from PostgreSQL', () => {
+    expect(load(required)).toMatchObject({ TICKER_LEASE_TOKENS: 'redis', DATABASE_POOL_SIZE: 2 });
+    expect(() => load({ ...required, TICKER_LEASE_TOKENS: 'postgres' })).toThrow(/DATABASE_URL/);
+    const config = load({
+      ...required,
+      TICKER_LEASE_TOKENS: 'postgres',
+      DATABASE_URL: 'postgres://ticker@127.0.0.1:5432/openpenpal',
+    });
+    expect(config).toMatchObject({ TICKER_LEASE_TOKENS: 'postgres' });
+  });
 });
