@@ -42,6 +42,7 @@ import {
 } from './mapping.ts';
 import { appendManyEsdb } from './append-many.ts';
 import { subscribeEsdb } from './subscription.ts';
+import { withReadSpans } from '../traced.ts';
 
 export interface EsdbEventStoreOptions {
   /** Owned by the caller: close() does not dispose it. */
@@ -158,7 +159,7 @@ export function createEsdbEventStore(options: EsdbEventStoreOptions): EventStore
     }
   };
 
-  return {
+  const store: EventStore = {
     append: async (streamId, events, appendOptions = {}): Promise<AppendResult> => {
       assertOpen();
       assertStreamId(streamId);
@@ -213,4 +214,5 @@ export function createEsdbEventStore(options: EsdbEventStoreOptions): EventStore
       return closing;
     },
   };
+  return withReadSpans(store, 'eventstoredb', undefined);
 }

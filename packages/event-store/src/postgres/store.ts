@@ -18,6 +18,7 @@ import { createPgNotifier } from './notifier.ts';
 import { readEventsAfter, readStreamEvents } from './reads.ts';
 import { migrate, pgNames } from './schema.ts';
 import { subscribePostgres } from './subscription.ts';
+import { withReadSpans } from '../traced.ts';
 import { readHorizon } from './watermark.ts';
 
 export interface PostgresEventStoreOptions {
@@ -74,7 +75,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
     return readEventsAfter(pool, names, { after, upTo }, maxCount, category);
   };
 
-  return {
+  const store: PostgresEventStore = {
     migrate: () => migrate(pool, names),
 
     append: async (streamId, events, appendOptions = {}) => {
@@ -135,4 +136,5 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Po
       return closing;
     },
   };
+  return withReadSpans(store, 'postgresql', names.schema);
 }
