@@ -19,6 +19,12 @@ umask 077
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LIB=$ROOT/deploy/local/lib
+# STACK_PROFILE=cluster: three brokers, a Redis Cluster and a PostgreSQL standby (cluster.sh).
+case "${STACK_PROFILE:-default}" in
+  default) ;;
+  cluster) exec bash "$ROOT/deploy/local/cluster.sh" "$@" ;;
+  *) echo "STACK_PROFILE must be default or cluster, got $STACK_PROFILE" >&2; exit 2 ;;
+esac
 # Absolute and normalised: processes are told apart by the paths in their arguments.
 STACK_DIR=$(realpath -m "${STACK_DIR:-$ROOT/.stack}")
 CACHE_DIR=${CACHE_DIR:-$ROOT/.cache}
@@ -176,6 +182,8 @@ leftover_pids() {
   for pid in $(pgrep -f -- "$STACK_DIR/" || true); do
     [[ "$ours" == *" $pid "* ]] && continue
     while IFS= read -r -d '' arg; do
+      # The cluster profile's folder sits inside the default one: its servers are not this stack's.
+      [[ "$arg" == "$STACK_DIR/cluster/"* ]] && break
       if [[ "$arg" == "$STACK_DIR/"* ]]; then echo "$pid"; break; fi
     done 2>/dev/null <"/proc/$pid/cmdline" || true
   done
@@ -222,6 +230,8 @@ case "$command" in
   status) resolve_pg_dir; settle_ports; status ;;
   reset)
     PARTS=("${ALL_PARTS[@]}")
+    # The cluster profile's folder is inside this one: stop its servers before the folder goes.
+    if [ -d "$STACK_DIR/cluster" ]; then STACK_DIR=$STACK_DIR/cluster bash "$ROOT/deploy/local/cluster.sh" down; fi
     resolve_pg_dir
     settle_ports
     down

@@ -1,4 +1,13 @@
-export { closeRedis, connectRedis, duplicateRedis, redisReady, type RedisSettings } from './connection.ts';
+export {
+  closeRedis,
+  connectRedis,
+  duplicateRedis,
+  isCluster,
+  parseClusterUrl,
+  redisReady,
+  type ClusterUrl,
+  type RedisSettings,
+} from './connection.ts';
 export { keySpace, type KeySpace } from './keys.ts';
 export {
   loadLuaScripts,
