@@ -64,7 +64,8 @@ export function toStoredEvent(
   const { event, event_id: id, ...envelope } = value as unknown as EnvelopeValue;
   const branch = unionBranch(event as Record<string, unknown>);
   const key = envelope[RECORDED_KINDS[kind].streamKey];
-  if (typeof key !== 'string') {
+  // An empty key would file the event in the stream `<kind>-`, shared by every such event.
+  if (typeof key !== 'string' || key.length === 0) {
     throw new SchedulerError(
       'VALIDATION_FAILED',
       `a ${kind} event without ${RECORDED_KINDS[kind].streamKey}`,
