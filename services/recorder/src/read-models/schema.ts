@@ -90,6 +90,10 @@ function tableStatements(n: ReadModelNames): string[] {
      )`,
     `CREATE INDEX IF NOT EXISTS executions_task_idx${s} ON ${n.executions} (task_id, nominal_time DESC)`,
     `CREATE INDEX IF NOT EXISTS executions_status_idx${s} ON ${n.executions} (status, updated_at DESC)`,
+    // GET /executions pages newest activity first (keyset on updated_at, execution_id), for all
+    // tasks or for one: without these a page sorted the whole table.
+    `CREATE INDEX IF NOT EXISTS executions_updated_idx${s} ON ${n.executions} (updated_at DESC, execution_id DESC)`,
+    `CREATE INDEX IF NOT EXISTS executions_task_updated_idx${s} ON ${n.executions} (task_id, updated_at DESC, execution_id DESC)`,
     `CREATE INDEX IF NOT EXISTS executions_active_idx${s} ON ${n.executions} (task_id) WHERE status IN (${ACTIVE})`,
     `CREATE TABLE IF NOT EXISTS ${n.taskStats} (
        task_id          text        NOT NULL,
