@@ -31,8 +31,13 @@ describe('fencing tokens from PostgreSQL', () => {
     await pg.close();
   });
 
-  const rowToken = async () =>
-    (await pg.pool.query('SELECT token FROM ticker_fencing_tokens WHERE lease = $1', [keys.lease])).rows;
+  const rowToken = async (): Promise<unknown[]> => {
+    const result = await pg.pool.query<{ token: string }>(
+      'SELECT token FROM ticker_fencing_tokens WHERE lease = $1',
+      [keys.lease],
+    );
+    return result.rows;
+  };
 
   it('takes no token while another replica holds the lease, and lets only the holder renew or release', async () => {
     expect(await lease.acquire('a/01', 5_000)).toEqual({ acquired: true, token: 1 });
