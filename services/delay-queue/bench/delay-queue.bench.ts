@@ -2,8 +2,12 @@
 // in, Redis, Kafka out; the service runs as its own process, src/main.ts) against BullMQ delayed jobs
 // with a no-op worker, on the same machine and the same Redis: (a) scheduling throughput, (b) dispatch
 // throughput of a backlog that falls due at once, (c) lateness at a steady rate with many other
-// messages pending, (d) Redis memory per pending message. Writes docs/benchmarks/delay-queue.json.
-// Options (env): BENCH_ONLY (ours,bull), BENCH_SCHEDULE (50000), BENCH_BACKLOG (100000),
+// messages pending, (d) Redis memory per pending message, (e) burst: BENCH_BURST requests produced
+// as fast as the producer can, each due 30 s later (BullMQ: addBulk of the same jobs), (f) paced:
+// 500 requests/s due 1-10 s ahead. Writes docs/benchmarks/delay-queue.json.
+// Options (env): BENCH_ONLY (ours,bull), BENCH_PHASES (scheduling,burst,paced,backlog,lateness: the
+// full run; lateness includes the memory figures), BENCH_SCHEDULE (50000), BENCH_BACKLOG (100000),
+// BENCH_BURST (100000), BENCH_BURST_DELAY_MS (30000), BENCH_PACED_RATE (500), BENCH_PACED_SECONDS (60),
 // BENCH_BACKGROUND (1000000), BENCH_RATE (2000), BENCH_SECONDS (90), BENCH_SPREAD_MS (60000),
 // BENCH_BULL_CONCURRENCY (100), BENCH_PAYLOAD_BYTES (200), BENCH_CPU_PROF_DIR (profile the service),
 // BENCH_OUT (result file).
@@ -16,6 +20,7 @@ import { encodeRecord } from '../src/record.ts';
 import { bullBacklog, bullLateness, bullMemory, bullScheduling } from './bullmq.ts';
 import { TRACEPARENT, machineInfo, redisVersion, round, textPayload, triggerPayload } from './common.ts';
 import { oursBacklog, oursLateness } from './ours-runs.ts';
+import { bullBurst, bullPaced, oursBurst, oursPaced } from './scenarios.ts';
 import { oursMemory, oursScheduling, scheduleRequest, startOurs } from './ours.ts';
 import { freePort } from '../test/own-redis.ts';
 
@@ -30,9 +35,20 @@ const params = {
   spreadMs: num('BENCH_SPREAD_MS', 60_000),
   bullConcurrency: num('BENCH_BULL_CONCURRENCY', 100),
   payloadBytes: num('BENCH_PAYLOAD_BYTES', 200),
+  burst: num('BENCH_BURST', 100_000),
+  burstDelayMs: num('BENCH_BURST_DELAY_MS', 30_000),
+  pacedRate: num('BENCH_PACED_RATE', 500),
+  pacedSeconds: num('BENCH_PACED_SECONDS', 60),
 };
+const phases = new Set((env.BENCH_PHASES ?? 'scheduling,burst,paced,backlog,lateness').split(','));
 const only = new Set((env.BENCH_ONLY ?? 'ours,bull').split(','));
-const TARGETS = { latenessP99Ms: 50, latenessMaxMs: 250, dispatchVsBullmq: 1, memoryVsBullmq: 0.6 };
+const TARGETS = {
+  latenessP99Ms: 50,
+  latenessMaxMs: 250,
+  dispatchVsBullmq: 1,
+  schedulingVsBullmqAdd: 1,
+  memoryVsBullmq: 0.55,
+};
 const CATALOGUE_TARGET = 'scheduler.trigger.ai-penpal-reply';
 const TARGET_KEY = 'ai_penpal_reply';
 
@@ -57,25 +73,47 @@ async function runOurs() {
     cpuProfDir: env.BENCH_CPU_PROF_DIR,
   });
   try {
-    log(`ours (a): ${params.schedule} schedule requests through Kafka`);
     const build = (i: number) =>
       scheduleRequest(`a-${i}`, Date.now() + 3_600_000, ctx.topics.target, payload, TRACEPARENT);
-    const scheduling = await oursScheduling(ctx, params.schedule, build);
-    log(`ours (b): backlog of ${params.backlog}`);
+    if (phases.has('scheduling')) log(`ours (a): ${params.schedule} schedule requests through Kafka`);
+    const scheduling = phases.has('scheduling')
+      ? Math.round(await oursScheduling(ctx, params.schedule, build))
+      : undefined;
+    if (phases.has('burst')) log(`ours (e): burst of ${params.burst}, due ${params.burstDelayMs} ms later`);
+    const burst = phases.has('burst')
+      ? await oursBurst(ctx, {
+          count: params.burst,
+          delayMs: params.burstDelayMs,
+          payload,
+          traceparent: TRACEPARENT,
+        })
+      : undefined;
+    if (phases.has('paced'))
+      log(`ours (f): ${params.pacedRate}/s for ${params.pacedSeconds} s, due 1-10 s ahead`);
+    const pacedRun = phases.has('paced')
+      ? await oursPaced(ctx, {
+          rate: params.pacedRate,
+          seconds: params.pacedSeconds,
+          payload,
+          traceparent: TRACEPARENT,
+        })
+      : undefined;
+    if (phases.has('backlog')) log(`ours (b): backlog of ${params.backlog}`);
     const backlogRecord = encodeRecord({
       topic: ctx.topics.target,
       key: TARGET_KEY,
       headers: { traceparent: Buffer.from(TRACEPARENT) },
       payload,
     });
-    const backlog = await oursBacklog(ctx, params.backlog, backlogRecord);
-    log(`ours (c)+(d): ${params.background} pending, then ${params.rate}/s for ${params.seconds} s`);
+    const backlog = phases.has('backlog') ? await oursBacklog(ctx, params.backlog, backlogRecord) : undefined;
     const typical = encodeRecord({
       topic: CATALOGUE_TARGET,
       key: TARGET_KEY,
       headers: { traceparent: Buffer.from(TRACEPARENT) },
       payload,
     });
+    if (!phases.has('lateness')) return { schedulingMsgPerSec: scheduling, burst, paced: pacedRun, backlog };
+    log(`ours (c)+(d): ${params.background} pending, then ${params.rate}/s for ${params.seconds} s`);
     const lateness = await oursLateness(ctx, {
       ...params,
       backgroundRecord: typical,
@@ -90,7 +128,9 @@ async function runOurs() {
       payload,
     });
     return {
-      schedulingMsgPerSec: Math.round(scheduling),
+      schedulingMsgPerSec: scheduling,
+      burst,
+      paced: pacedRun,
       backlog,
       lateness,
       memory: {
@@ -107,16 +147,35 @@ async function runOurs() {
 }
 
 async function runBull() {
-  log(`bullmq (a): ${params.schedule} adds`);
-  const scheduling = await bullScheduling(stackEnv.redisUrl, redis, params.schedule, bullPayload);
-  log(`bullmq (b): backlog of ${params.backlog}`);
-  const backlog = await bullBacklog(
-    stackEnv.redisUrl,
-    redis,
-    params.backlog,
-    bullPayload,
-    params.bullConcurrency,
-  );
+  if (phases.has('scheduling')) log(`bullmq (a): ${params.schedule} adds`);
+  const scheduling = phases.has('scheduling')
+    ? await bullScheduling(stackEnv.redisUrl, redis, params.schedule, bullPayload)
+    : undefined;
+  if (phases.has('burst'))
+    log(`bullmq (e): addBulk burst of ${params.burst}, due ${params.burstDelayMs} ms later`);
+  const burst = phases.has('burst')
+    ? await bullBurst(stackEnv.redisUrl, redis, {
+        count: params.burst,
+        delayMs: params.burstDelayMs,
+        payload: bullPayload,
+        concurrency: params.bullConcurrency,
+      })
+    : undefined;
+  if (phases.has('paced'))
+    log(`bullmq (f): ${params.pacedRate}/s for ${params.pacedSeconds} s, due 1-10 s ahead`);
+  const pacedRun = phases.has('paced')
+    ? await bullPaced(stackEnv.redisUrl, redis, {
+        rate: params.pacedRate,
+        seconds: params.pacedSeconds,
+        payload: bullPayload,
+        concurrency: params.bullConcurrency,
+      })
+    : undefined;
+  if (phases.has('backlog')) log(`bullmq (b): backlog of ${params.backlog}`);
+  const backlog = phases.has('backlog')
+    ? await bullBacklog(stackEnv.redisUrl, redis, params.backlog, bullPayload, params.bullConcurrency)
+    : undefined;
+  if (!phases.has('lateness')) return { scheduling, burst, paced: pacedRun, backlog };
   log(`bullmq (c)+(d): ${params.background} pending, then ${params.rate}/s for ${params.seconds} s`);
   const lateness = await bullLateness(stackEnv.redisUrl, redis, {
     ...params,
@@ -127,6 +186,8 @@ async function runBull() {
   const uuidIds = await bullMemory(stackEnv.redisUrl, redis, params.background, bullPayload, true);
   return {
     scheduling,
+    burst,
+    paced: pacedRun,
     backlog,
     lateness,
     memory: {
@@ -146,27 +207,42 @@ const verdict = (value: number | undefined, target: number, atMost: boolean) => 
 });
 
 function verdicts(ours: OursResult | undefined, bull: BullResult | undefined) {
-  const both = ours && bull;
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? undefined : a / b;
+  const oursMemory = ours && 'memory' in ours ? ours.memory : undefined;
+  const bullMemory = bull && 'memory' in bull ? bull.memory : undefined;
+  const oursLateness = ours && 'lateness' in ours ? ours.lateness : undefined;
   return {
-    latenessP99Ms: verdict(ours?.lateness.dispatch.p99, TARGETS.latenessP99Ms, true),
-    latenessMaxMs: verdict(ours?.lateness.dispatch.max, TARGETS.latenessMaxMs, true),
+    schedulingVsBullmqAdd: verdict(
+      ratio(ours?.schedulingMsgPerSec, bull?.scheduling?.addMsgPerSec),
+      TARGETS.schedulingVsBullmqAdd,
+      false,
+    ),
+    burstStoredLate: verdict(ours?.burst?.storedLate, 0, true),
+    burstLatenessP99Ms: verdict(ours?.burst?.lateness.p99, TARGETS.latenessP99Ms, true),
+    burstLatenessMaxMs: verdict(ours?.burst?.lateness.max, TARGETS.latenessMaxMs, true),
+    burstLostOrDuplicated: verdict(ours?.burst && ours.burst.lost + ours.burst.duplicated, 0, true),
+    pacedLatenessP99Ms: verdict(ours?.paced?.lateness.p99, TARGETS.latenessP99Ms, true),
+    pacedLostOrDuplicated: verdict(ours?.paced && ours.paced.lost + ours.paced.duplicated, 0, true),
+    latenessP99Ms: verdict(oursLateness?.dispatch.p99, TARGETS.latenessP99Ms, true),
+    latenessMaxMs: verdict(oursLateness?.dispatch.max, TARGETS.latenessMaxMs, true),
     dispatchThroughputVsBullmq: verdict(
-      both && ours.backlog.msgPerSec / bull.backlog.msgPerSec,
+      ratio(ours?.backlog?.msgPerSec, bull?.backlog?.msgPerSec),
       TARGETS.dispatchVsBullmq,
       false,
     ),
     memoryTypicalRecordVsBullmqAutoIds: verdict(
-      both && ours.memory.typicalBytesPerItem / bull.memory.autoIdBytesPerItem,
+      ratio(oursMemory?.typicalBytesPerItem, bullMemory?.autoIdBytesPerItem),
       TARGETS.memoryVsBullmq,
       true,
     ),
     memoryPayloadOnlyVsBullmqAutoIds: verdict(
-      both && ours.memory.payloadOnlyBytesPerItem / bull.memory.autoIdBytesPerItem,
+      ratio(oursMemory?.payloadOnlyBytesPerItem, bullMemory?.autoIdBytesPerItem),
       TARGETS.memoryVsBullmq,
       true,
     ),
     memoryTypicalRecordVsBullmqUuidJobIds: verdict(
-      both && ours.memory.typicalBytesPerItem / bull.memory.uuidJobIdBytesPerItem,
+      ratio(oursMemory?.typicalBytesPerItem, bullMemory?.uuidJobIdBytesPerItem),
       TARGETS.memoryVsBullmq,
       true,
     ),
@@ -194,6 +270,8 @@ try {
       kafkajs: '2.2.4',
       kafkaBroker: '4.4.0 (deploy/local)',
     },
+    note: env.BENCH_NOTE ?? null,
+    phases: [...phases],
     params: {
       ...params,
       bullmqJobData: `${params.payloadBytes}-character string`,
