@@ -36,6 +36,7 @@ function fanOut(observers: readonly TickerObserver[]): TickerObserver {
     command: (command, outcome) => observers.forEach((o) => o.command(command, outcome)),
     batchFailed: () => observers.forEach((o) => o.batchFailed()),
     tableLoaded: (ms) => observers.forEach((o) => o.tableLoaded?.(ms)),
+    fireStages: (stages) => observers.forEach((o) => o.fireStages?.(stages)),
   };
 }
 

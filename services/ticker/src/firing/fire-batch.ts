@@ -93,6 +93,7 @@ async function runBatch(
 ): Promise<void> {
   const { store, publisher, clock, observer, worker } = ctx;
   const { now } = batch;
+  const started = clock.now();
   if (batch.pause) await store.setPause(term.value, batch.pause);
 
   let marker: InflightMarker | undefined;
@@ -181,6 +182,7 @@ async function runBatch(
       span.setAttribute(ATTR.messagingBatchSize, sent.length);
       // Encoded inside the span, so the triggers carry its trace context.
       const prepared = publisher.prepareTriggers(byTopic);
+      const preparedAt = clock.now();
       if (release) {
         await clock.sleepUntil(release.at);
         if (!release.stillValid()) throw new ReleaseCancelled();
@@ -188,14 +190,24 @@ async function runBatch(
       }
       // Nothing else runs until the acknowledgement: work done meanwhile only delays noticing
       // it (measured: working out the next times while waiting raised the p50 fire lag by 3 ms).
+      const released = clock.now();
       await prepared.send();
+      const acked = clock.now();
+      observer.fireStages?.({
+        instant: release?.at ?? now,
+        triggers: sent.length,
+        started,
+        prepared: preparedAt,
+        released,
+        acked,
+      });
       observer.acknowledged(
         triggers.map(({ trigger: t }) => ({
           nominal: t.nominal_time,
           taskType: t.task_type,
           source: t.source,
         })),
-        clock.now(),
+        acked,
       );
     }
     countRunsAndLookAhead(batch, sent);

@@ -13,8 +13,23 @@ export interface TickerObserver {
   paused(isPaused: boolean): void;
   command(command: TaskCommandType, outcome: CommandOutcome): void;
   batchFailed(): void;
+  /**
+   * Where one instant's fire lag went (epoch ms; the benchmark): the batch started (planned),
+   * its triggers were fenced and encoded, released at the instant, acknowledged.
+   */
+  fireStages?(stages: FireStages): void;
   /** The definitions table was loaded `ms` after the ticker started reading it (the benchmark). */
   tableLoaded?(ms: number): void;
+}
+
+export interface FireStages {
+  /** The nominal instant the batch fires (its release time). */
+  instant: number;
+  triggers: number;
+  started: number;
+  prepared: number;
+  released: number;
+  acked: number;
 }
 
 export type CommandOutcome =
