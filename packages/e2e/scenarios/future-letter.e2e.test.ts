@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { FutureLetterReleased } from '@openpenpal/contracts';
+import { waitFor } from '@openpenpal/test-kit';
+import { describe, expect, it } from 'vitest';
+import { executionHistory, resultOf, useSystem, waitForExecution } from '../src/context.ts';
+
+const { api, kafka, platform } = useSystem();
+
+describe('a future letter', () => {
+  it('is released at its time, announced once, and its recipient notified in the inbox', async () => {
+    const writer = await platform.createUser();
+    const reader = await platform.createUser();
+    const scheduledAt = new Date(Math.ceil((Date.now() + 6_000) / 1000) * 1000);
+    // The letter service stores the letter, then tells the scheduler (docs/topics.md).
+    const letterId = await platform.createLetter({
+      userId: writer,
+      recipientId: reader,
+      status: 'scheduled',
+      scheduledAt,
+    });
+    const released = await kafka.watch(['openpenpal.letters.future-letter-released']);
+    await kafka.send('openpenpal.letters.future-letters', 'FutureLetterEvent', [
+      {
+        key: letterId,
+        value: {
+          eventId: randomUUID(),
+          occurredAt: Date.now(),
+          event: {
+            'org.openpenpal.platform.FutureLetterScheduled': {
+              letterId,
+              scheduledAt: scheduledAt.getTime(),
+              timezone: 'Asia/Shanghai',
+            },
+          },
+        },
+      },
+    ]);
+
+    const [event] = await released.waitFor((m) => m.key === letterId, {
+      what: `FutureLetterReleased for ${letterId}`,
+    });
+    const value = event?.value as FutureLetterReleased;
+    expect(value.letterId).toBe(letterId);
+    const letter = await platform.row<{ status: string; published_at: Date }>(
+      'SELECT status, published_at FROM openpenpal.letters WHERE id = $1',
+      [letterId],
+    );
+    expect(letter?.status).toBe('published');
+    // Released at its time: not before, and within a few seconds after.
+    expect(letter?.published_at.getTime()).toBeGreaterThanOrEqual(scheduledAt.getTime());
+    expect(letter?.published_at.getTime()).toBeLessThan(scheduledAt.getTime() + 5_000);
+
+    await waitFor(
+      async () =>
+        (
+          await platform.rows('SELECT 1 FROM openpenpal.notifications WHERE user_id = $1 AND type = $2', [
+            reader,
+            'future_letter_unlocked',
+          ])
+        ).length > 0,
+      { what: `the inbox row of ${reader}`, timeoutMs: 30_000, intervalMs: 200 },
+    );
+
+    const execution = await waitForExecution(
+      api,
+      'task_id=future_letter_unlock&limit=100',
+      // An exact-time trigger has no TaskTriggered event, so business_key stays null: the result names the letter.
+      (e) => e.status === 'succeeded' && resultOf(e).letter_id === letterId,
+      { what: `the release execution of ${letterId}` },
+    );
+    expect(resultOf(execution)).toMatchObject({ released: 1 });
+    const history = await executionHistory(api, execution.execution_id);
+    expect(history.events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['ExecutionStarted', 'ExecutionSucceeded']),
+    );
+
+    // Exactly once: one release event, one inbox row, however long we look.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(released.messages.filter((m) => m.key === letterId)).toHaveLength(1);
+    const inbox = await platform.rows('SELECT id FROM openpenpal.notifications WHERE user_id = $1', [reader]);
+    expect(inbox).toHaveLength(1);
+  });
+});

@@ -1,0 +1,40 @@
+import type { TestProject } from 'vitest/node';
+import { startSystem, type SystemInfo } from './system.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    e2e: SystemInfo;
+  }
+}
+
+/**
+ * Starts the whole system once for the scenarios and stops it after them. A process that exited
+ * by itself during the run fails the run (named with its last lines), even when every scenario
+ * passed: the system must survive its own scenarios.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const system = await startSystem();
+  project.provide('e2e', system.info);
+  return async () => {
+    const crashed = [...system.processes.values()].flatMap((proc) =>
+      proc.exits.filter((exit) => !exit.expected).map((exit) => ({ name: proc.name, ...exit })),
+    );
+    const stopped = await system.stop();
+    const unclean = stopped.filter((result) => result.code !== 0 && result.name !== 'fake-chat');
+    process.stderr.write(
+      `[e2e] stopped: ${stopped.map((r) => `${r.name} ${r.code ?? r.signal ?? '?'}`).join(', ')}; logs in ${system.info.logDir}\n`,
+    );
+    if (crashed.length > 0) {
+      throw new Error(
+        `processes exited by themselves during the run:\n${crashed
+          .map((c) => `${c.name} (code ${c.code}, signal ${c.signal}):\n${c.lastLines.join('\n')}`)
+          .join('\n\n')}`,
+      );
+    }
+    if (unclean.length > 0) {
+      throw new Error(
+        `processes did not stop cleanly on SIGTERM: ${unclean.map((u) => `${u.name} ${u.code ?? u.signal}`).join(', ')}`,
+      );
+    }
+  };
+}
