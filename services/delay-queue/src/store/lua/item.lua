@@ -1,17 +1,41 @@
 --[[
   Shared functions, pasted into each script where it says "-- @include item".
 
-  An item value is one header line and the record:
-    "<dueAt>|<attempts>|<token>|<cancelled>\n<record>"             generation 0
+  An item value is a header and the record, in one of three forms:
+    <6 bytes><record>                                                compact: pending, never claimed
+    "<dueAt>|<attempts>|<token>|<cancelled>\n<record>"               generation 0
     "<dueAt>|<attempts>|<token>|<cancelled>|<generation>\n<record>"  generation 1 and up
+  The compact form holds only the due time, big-endian in 6 bytes with the top bit set (so its first
+  byte, 0x80 or above, is never the ASCII digit that starts the text forms); it stands for attempts
+  0, no token, not cancelled, generation 0 — the state of nearly every pending item — and saves 13
+  of the 19 header bytes, which keeps a typical value (a 246-byte record) within jemalloc's 256-byte
+  size class. Every other state, and due times of 2^47 ms or later, use the text forms, which older
+  versions wrote and which are still read.
   dueAt: epoch ms (digits); attempts: how often it was claimed; token: the current claim's token
   (empty while pending); cancelled: "1" when a cancel arrived while it was in flight; generation:
   how often the id's message was replaced after a copy of it may have reached the target (the
   dispatcher derives the message-id header from it). The record is opaque bytes and may contain
-  anything, newlines included: only the first newline counts. A replacement waiting behind an item
-  in flight has the same form (pending: attempts 0, empty token).
+  anything, newlines included: only the first newline of a text form counts. A replacement waiting
+  behind an item in flight has the same forms.
 ]]
+local COMPACT_BYTES = 6
+local COMPACT_LIMIT = 140737488355328 -- 2^47
+
 local function decodeItem(value)
+  local first = string.byte(value, 1)
+  if first and first >= 128 then
+    if #value < COMPACT_BYTES then error("delay store: malformed item value") end
+    local due = first - 128
+    for i = 2, COMPACT_BYTES do due = due * 256 + string.byte(value, i) end
+    return {
+      due = string.format("%d", due),
+      attempts = 0,
+      token = "",
+      cancelled = false,
+      generation = 0,
+      record = string.sub(value, COMPACT_BYTES + 1)
+    }
+  end
   local newline = string.find(value, "\n", 1, true)
   local head = string.sub(value, 1, (newline or 1) - 1)
   local due, attempts, token, cancelled, generation =
@@ -33,6 +57,17 @@ local function decodeItem(value)
 end
 
 local function encodeItem(item)
+  local due = tonumber(item.due)
+  if item.attempts == 0 and item.token == "" and not item.cancelled and item.generation == 0 and
+      due < COMPACT_LIMIT then
+    local bytes = {}
+    for i = COMPACT_BYTES, 1, -1 do
+      bytes[i] = due % 256
+      due = math.floor(due / 256)
+    end
+    bytes[1] = bytes[1] + 128
+    return string.char(unpack(bytes)) .. item.record
+  end
   -- Generation 0 keeps the four-field form, byte for byte what older versions wrote and read.
   local generation = ""
   if item.generation > 0 then generation = "|" .. string.format("%d", item.generation) end
