@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '@openpenpal/test-kit';
@@ -107,6 +107,51 @@ export async function startRedisPair(): Promise<RedisPair> {
       await replica.kill();
       rmSync(dir, { recursive: true, force: true });
       rmSync(replicaDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A TCP proxy on a free loopback port standing for the address clients know Redis by (what a
+ * Sentinel-aware client or a virtual IP gives): `switchTo` drops every connection and sends new
+ * ones to another server, as a failover does.
+ */
+export interface RedisProxy {
+  url: string;
+  switchTo(port: number): void;
+  close(): Promise<void>;
+}
+
+export async function startRedisProxy(targetPort: number): Promise<RedisProxy> {
+  let target = targetPort;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  const port = await freePort();
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    switchTo: (next) => {
+      target = next;
+      for (const socket of sockets) socket.destroy();
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
     },
   };
 }
