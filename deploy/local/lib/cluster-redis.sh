@@ -20,7 +20,16 @@ redis_node_pid() {
 }
 
 redis_node_ready() { [ "$(redis_node_cli "$1" ping 2>/dev/null)" = PONG ]; }
-redis_cluster_ok() { redis_node_cli 1 cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
+# The cluster's view from the first node that answers (any node may be the one a test killed).
+redis_cluster_ok() {
+  local n
+  for n in $REDIS_NODES; do
+    redis_node_ready "$n" || continue
+    redis_node_cli "$n" cluster info 2>/dev/null | grep -q '^cluster_state:ok'
+    return
+  done
+  return 1
+}
 
 redis_node_start() {
   local n=$1 dir conf
