@@ -28,6 +28,7 @@ export {
   type TopicBinding,
   type TopicGroup,
 } from './producer.ts';
+export { keyPartition } from './partitions.ts';
 export {
   DLQ_MAX_MESSAGE_BYTES,
   provisionTopics,

@@ -29,6 +29,11 @@ export interface OutgoingMessage<T> {
   headers?: Record<string, string | Buffer>;
   /** The logical message id; a new UUID when omitted. Re-sends of one message must reuse it. */
   messageId?: string;
+  /**
+   * The partition, when the sender chose it ahead (`keyPartition`, the default partitioner's
+   * choice); kafkajs's partitioner picks one at send time when omitted.
+   */
+  partition?: number;
 }
 
 /** One topic's messages of a multi-topic send. */
@@ -175,6 +180,7 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
           key: message.key,
           value: message.value === null ? null : codec.encode(message.value),
           headers,
+          ...(message.partition === undefined ? {} : { partition: message.partition }),
         };
       }),
     };
