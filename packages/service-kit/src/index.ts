@@ -23,6 +23,7 @@ export { closeAll, type Closeable } from './lifecycle.ts';
 export { createLogger, defaultInstanceId } from './logger.ts';
 export { METRIC_PREFIX, createServiceMetrics, type ServiceMetrics } from './metrics.ts';
 export { buildOpsApp, opsRoutes, type OpsRoutesOptions } from './ops/app.ts';
+export { httpTracing, type HttpTracingOptions } from './ops/http-tracing.ts';
 export { cachedCheck, kafkaCheck, type CheckResult, type ReadinessCheck } from './ops/readiness.ts';
 export { listen, type OpsServer } from './ops/server.ts';
 export {

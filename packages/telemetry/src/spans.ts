@@ -1,9 +1,11 @@
 import {
   INVALID_SPAN_CONTEXT,
+  ROOT_CONTEXT,
   ProxyTracerProvider,
   SpanStatusCode,
   context as otelContext,
   isSpanContextValid,
+  propagation,
   trace,
   type Attributes,
   type Context,
@@ -55,6 +57,23 @@ export async function startSpan<T>(
   fn: (span: Span) => Promise<T>,
   options: SpanOptions = {},
 ): Promise<T> {
+  const { span, context } = beginSpan(name, options);
+  try {
+    return await otelContext.with(context, () => fn(span));
+  } catch (error) {
+    recordError(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/**
+ * Starts a span that the caller ends (`span.end()`), for work that is not one function call (an
+ * HTTP request crossing several hooks); `context` is the parent with this span, to run work in.
+ * Prefer `startSpan` wherever one function covers the work.
+ */
+export function beginSpan(name: string, options: SpanOptions = {}): { span: Span; context: Context } {
   const parent = options.parent ?? otelContext.active();
   const span = tracer.startSpan(
     name,
@@ -65,14 +84,26 @@ export async function startSpan<T>(
     },
     parent,
   );
-  try {
-    return await otelContext.with(trace.setSpan(parent, span), () => fn(span));
-  } catch (error) {
-    recordError(span, error);
-    throw error;
-  } finally {
-    span.end();
-  }
+  return { span, context: trace.setSpan(parent, span) };
+}
+
+/** Runs `fn` with `ctx` as the active context (its span the parent of spans started in `fn`). */
+export function withContext<T>(ctx: Context, fn: () => T): T {
+  return otelContext.with(ctx, fn);
+}
+
+/**
+ * The trace context an HTTP caller sent (W3C `traceparent`, `tracestate`, `baggage` in lower-case
+ * header names, as Node gives them), as a parent; the root context when there is none.
+ */
+export function extractHttpContext(headers: Record<string, string | string[] | undefined>): Context {
+  return propagation.extract(ROOT_CONTEXT, headers);
+}
+
+/** Whether `ctx` carries a valid span context (an incoming trace to continue). */
+export function hasSpanContext(ctx: Context): boolean {
+  const spanContext = trace.getSpanContext(ctx);
+  return spanContext !== undefined && isSpanContextValid(spanContext);
 }
 
 /**
@@ -99,8 +130,13 @@ export function traceLogFields(): { trace_id: string; span_id: string } | Record
   return { trace_id: spanContext.traceId, span_id: spanContext.spanId };
 }
 
+/** An Error for `span.recordException`, whatever was thrown. */
+export function toException(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 export function recordError(span: Span, error: unknown): void {
-  const err = error instanceof Error ? error : new Error(String(error));
+  const err = toException(error);
   span.recordException(err);
   span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
   const code = (error as { code?: unknown }).code;

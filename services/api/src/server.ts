@@ -1,4 +1,4 @@
-import type { OpsRoutesOptions } from '@openpenpal/service-kit';
+import { httpTracing, type OpsRoutesOptions } from '@openpenpal/service-kit';
 import { LogController, fastify, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
@@ -28,6 +28,8 @@ export function buildServer(options: {
   });
   server.setValidatorCompiler(validatorCompiler);
   server.setSerializerCompiler(serializerCompiler);
+  // First, so its hooks see every route (HTTP server spans; nothing without a tracing SDK).
+  void server.register(httpTracing);
   void server.register(apiApp, { deps: options.deps, ops: options.ops });
   return server;
 }

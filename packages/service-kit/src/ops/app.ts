@@ -8,6 +8,7 @@ import {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { httpTracing } from './http-tracing.ts';
 import { cachedCheck, type CheckResult, type ReadinessCheck } from './readiness.ts';
 
 export interface OpsRoutesOptions {
@@ -69,6 +70,7 @@ export function buildOpsApp(options: OpsRoutesOptions & { logger: Logger }): Fas
     loggerInstance: httpLogger,
     logController: new LogController({ disableRequestLogging: true }),
   });
+  void app.register(httpTracing);
   void app.register(opsRoutes, options);
   return app;
 }
