@@ -97,4 +97,22 @@ describe('fencing tokens from PostgreSQL', () => {
     expect(await scripts.acquireLease([keys.lease, keys.fence], ['a/01', 5_000, '', '8'])).toEqual([1, 8]);
     expect(await redis.get(keys.lease)).toBe('a/01:8');
   });
+
+  it('gives up on a row another transaction holds locked, and takes the next token once it ends', async () => {
+    const source = createPostgresFencingTokens(pg.pool, { timeoutMs: 300 });
+    expect(await source.next(keys.lease, 0)).toBe(1);
+    // An acquirer frozen inside its transaction, holding the row.
+    const frozen = await pg.pool.connect();
+    try {
+      await frozen.query('BEGIN');
+      await frozen.query('UPDATE ticker_fencing_tokens SET token = token + 1 WHERE lease = $1', [keys.lease]);
+      const started = Date.now();
+      await expect(source.next(keys.lease, 0)).rejects.toThrow(/statement timeout/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await frozen.query('ROLLBACK');
+    } finally {
+      frozen.release();
+    }
+    expect(await source.next(keys.lease, 0)).toBe(2);
+  });
 });

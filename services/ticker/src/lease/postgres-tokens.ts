@@ -1,3 +1,4 @@
+import { toError } from '@openpenpal/errors';
 import type { FencingTokenSource } from './redis-lease.ts';
 
 /** The part of a `pg.Pool` the tokens need (the runtime's `ctx.postgres()`). */
@@ -5,7 +6,8 @@ export interface TokenPool {
   query(text: string): Promise<unknown>;
   connect(): Promise<{
     query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
-    release(): void;
+    /** With an error: the connection is closed rather than reused. */
+    release(error?: Error): void;
   }>;
 }
 
@@ -33,7 +35,24 @@ const CREATED_CONCURRENTLY = new Set(['42P07', '23505']);
  * standby — can hand it out again. One acquisition is one short transaction; renewals never
  * touch PostgreSQL.
  */
-export function createPostgresFencingTokens(pool: TokenPool): FencingTokenSource {
+export function createPostgresFencingTokens(
+  pool: TokenPool,
+  options: {
+    /**
+     * Longest wait for the row (a frozen acquirer holding its lock) or the server; the lease
+     * loop tries again. Also ends a transaction left idle that long (the frozen acquirer's own).
+     */
+    timeoutMs?: number;
+  } = {},
+): FencingTokenSource {
+  const timeoutMs = Math.floor(options.timeoutMs ?? 5_000);
+  // One round trip; the settings end with the transaction.
+  const begin = [
+    'BEGIN',
+    'SET LOCAL synchronous_commit = on',
+    `SET LOCAL statement_timeout = ${timeoutMs}`,
+    `SET LOCAL idle_in_transaction_session_timeout = ${timeoutMs}`,
+  ].join('; ');
   let ready: Promise<void> | undefined;
   const ensureTable = () =>
     (ready ??= pool.query(CREATE).then(
@@ -49,9 +68,9 @@ export function createPostgresFencingTokens(pool: TokenPool): FencingTokenSource
     next: async (lease, floor) => {
       await ensureTable();
       const client = await pool.connect();
+      let failure: Error | undefined;
       try {
-        await client.query('BEGIN');
-        await client.query('SET LOCAL synchronous_commit = on');
+        await client.query(begin);
         const result = await client.query(NEXT, [lease, floor]);
         await client.query('COMMIT');
         const token = Number((result.rows[0] as { token?: string } | undefined)?.token);
@@ -59,10 +78,11 @@ export function createPostgresFencingTokens(pool: TokenPool): FencingTokenSource
           throw new Error(`fencing token ${String(token)} is not a safe integer`);
         return token;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        failure = toError(error);
         throw error;
       } finally {
-        client.release();
+        // A failed connection is closed, not rolled back and reused: its state is unknown.
+        client.release(failure);
       }
     },
   };
