@@ -61,6 +61,7 @@ export {
   checkReason,
   parseCreateInput,
   parseUpdateInput,
+  TIME_RANGE,
   validationFailed,
   type CreateInput,
   type FieldProblem,

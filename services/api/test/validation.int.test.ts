@@ -144,6 +144,53 @@ describe('admin API validation and errors', () => {
     expect(cursor.json<ErrorAnswer>().details.field).toBe('query.cursor');
   });
 
+  // Found by the e2e fuzzing pass (packages/e2e/src/fuzz): each answered 500 or took the bad value.
+  it('refuses a path id with control characters with 400, not a database error', async () => {
+    for (const url of [`${TASKS}/bad%00id/executions`, '/api/v1/scheduler/executions/bad%1bid']) {
+      const response = await app.inject({ url, headers: ADMIN });
+      expect(response.statusCode).toBe(400);
+      expect(response.json<ErrorAnswer>().details.field).toContain('id');
+    }
+  });
+
+  it('refuses a query date that is not on the calendar instead of rolling it over', async () => {
+    const response = await app.inject({
+      url: '/api/v1/scheduler/executions?from=2026-02-30T00:00:00Z',
+      headers: ADMIN,
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json<ErrorAnswer>().details.field).toBe('query.from');
+  });
+
+  it('refuses instants outside 2000-2100 at the edge, inbound events included', async () => {
+    const inbound = await app.inject({
+      method: 'POST',
+      url: '/api/v1/scheduler/inbound/future-letters',
+      headers: ADMIN,
+      payload: { letter_id: 'letter-1', scheduled_at: -8.64e15 },
+    });
+    expect(inbound.statusCode).toBe(400);
+    expect(inbound.json<ErrorAnswer>().details.field).toContain('scheduled_at');
+  });
+
+  it('names a refused delayed-message field as the body names it', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/scheduler/delayed-messages',
+      headers: ADMIN,
+      payload: {
+        message_id: 'fuzz:seconds',
+        // 2001-01-01 in epoch seconds read as milliseconds: in range, refused by the delay client.
+        due_at: Date.UTC(2000, 6, 1),
+        target_topic: 'scheduler.trigger.letter-cleanup',
+        key: null,
+        value: {},
+      },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json<ErrorAnswer>().details.field).toBe('body.due_at');
+  });
+
   it('never leaks internals in a 5xx answer', async () => {
     const pool = world.api.ctx.postgres();
     const original = pool.query.bind(pool);

@@ -5,6 +5,7 @@ import {
   LIMITS,
   RUNNABLE_TASK_TYPES,
   TASK_PRIORITIES,
+  TIME_RANGE,
 } from '@openpenpal/task-definitions';
 import { z } from 'zod';
 import { EVENT_EXAMPLE, EXECUTION_EXAMPLE, TASK_EXAMPLE } from './examples.ts';
@@ -17,10 +18,32 @@ import { EVENT_EXAMPLE, EXECUTION_EXAMPLE, TASK_EXAMPLE } from './examples.ts';
 
 const enumOf = <T extends string>(values: readonly T[]) => z.enum(values as [T, ...T[]]);
 
-/** An instant in: epoch milliseconds or an ISO-8601 date-time with offset. */
+/** An ISO-8601 date-time with offset (calendar-checked: no 30 February). */
+export const isoInstant = z.iso.datetime({ offset: true });
+
+/**
+ * An instant in: epoch milliseconds or an ISO-8601 date-time with offset, within the century every
+ * time of the scheduler is kept to (TIME_RANGE), so a typo is refused here rather than by the
+ * consumer of the event it would become.
+ */
 export const instantIn = z
-  .union([z.int(), z.iso.datetime({ offset: true })])
-  .describe('epoch milliseconds, or an ISO-8601 date-time with offset');
+  .union([z.int(), isoInstant])
+  .refine(
+    (value) => {
+      const ms = typeof value === 'number' ? value : Date.parse(value);
+      return ms >= TIME_RANGE.min && ms <= TIME_RANGE.max;
+    },
+    { error: 'an instant from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z' },
+  )
+  .describe('epoch milliseconds, or an ISO-8601 date-time with offset; 2000-01-01 to 2100-01-01');
+
+/** An id in a path: what the route's ids allow, never control characters (PostgreSQL refuses NUL). */
+export const pathId = (maxLength: number) =>
+  z
+    .string()
+    .min(1)
+    .max(maxLength)
+    .regex(/^[^\p{Cc}]*$/u, 'no control characters');
 /** An instant out: ISO-8601 in UTC. */
 const instantOut = z.iso.datetime().describe('ISO-8601 date-time, UTC');
 
@@ -194,7 +217,7 @@ export const taskPage = z
   })
   .meta({ id: 'TaskPage', example: { tasks: [TASK_EXAMPLE], total: 1, page: 1, page_size: 20 } });
 
-export const taskIdParams = z.object({ id: z.string().min(1).max(LIMITS.taskIdLength) });
+export const taskIdParams = z.object({ id: pathId(LIMITS.taskIdLength) });
 
 export const commandAnswer = z
   .object({

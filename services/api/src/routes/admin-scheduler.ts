@@ -13,6 +13,7 @@ import {
   listTasksQuery,
   recordedEventView,
   taskPage,
+  pathId,
 } from '../http/schemas.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { notFound } from '../plugins/errors.ts';
@@ -177,7 +178,7 @@ export const adminSchedulerRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> =
       schema: {
         tags,
         summary: "A job's logs: its latest executions and its definition history",
-        params: z.object({ id: z.string().min(1).max(128) }),
+        params: z.object({ id: pathId(128) }),
         querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(20) }),
         response: {
           200: z

@@ -1,11 +1,11 @@
 import { findTopic } from '@openpenpal/contracts';
 import { MAX_MESSAGE_ID_LENGTH } from '@openpenpal/delay-client';
-import { SchedulerError } from '@openpenpal/errors';
+import { SchedulerError, isSchedulerError } from '@openpenpal/errors';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiDeps } from '../deps.ts';
 import { errorResponses } from '../http/errors.ts';
-import { instantIn } from '../http/schemas.ts';
+import { instantIn, pathId } from '../http/schemas.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { notFound } from '../plugins/errors.ts';
 
@@ -35,11 +35,9 @@ const delayedView = z
 
 const scheduleBody = z
   .strictObject({
-    message_id: z
-      .string()
-      .min(1)
-      .max(MAX_MESSAGE_ID_LENGTH)
-      .describe('the idempotency key, derived from the business key (future_letter_unlock:<letterId>)'),
+    message_id: pathId(MAX_MESSAGE_ID_LENGTH).describe(
+      'the idempotency key, derived from the business key (future_letter_unlock:<letterId>)',
+    ),
     due_at: instantIn,
     target_topic: z.string().min(1).max(249).describe('a catalogued topic'),
     key: z.string().max(1_024).nullable().describe('Kafka key of the published message'),
@@ -80,6 +78,35 @@ const receipt = z.object({ request_id: z.string(), message_id: z.string() }).met
  * schedule and cancel (requests on `scheduler.delay-requests` through the delay client: the delay
  * queue stays the only writer of its store).
  */
+/** The delay client's names for the request's fields, as the client of this route wrote them. */
+const BODY_FIELDS: Record<string, string> = {
+  messageId: 'body.message_id',
+  dueAt: 'body.due_at',
+  key: 'body.key',
+  value: 'body.value',
+  headers: 'body.headers',
+  ifPending: 'body.if_pending',
+};
+
+/**
+ * Runs a schedule, naming a refused field as the body names it (`body.due_at`, not the delay
+ * client's `dueAt`), so the 400 points at what the caller sent.
+ */
+async function scheduleNamingFields<T>(schedule: () => Promise<T>): Promise<T> {
+  try {
+    return await schedule();
+  } catch (error) {
+    if (!isSchedulerError(error) || error.code !== 'VALIDATION_FAILED') throw error;
+    const field = error.details.field;
+    const named = typeof field === 'string' ? BODY_FIELDS[field] : undefined;
+    if (named === undefined) throw error;
+    throw new SchedulerError('VALIDATION_FAILED', `invalid request: ${named}: ${error.message}`, {
+      details: { ...error.details, field: named },
+      cause: error,
+    });
+  }
+}
+
 export const delayedRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> = (app, { deps }, done) => {
   app.get(
     `${BASE}/stats`,
@@ -170,17 +197,19 @@ export const delayedRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> = (app, 
         );
       }
       const dueAt = typeof body.due_at === 'number' ? body.due_at : Date.parse(body.due_at);
-      const sent = await deps.delayClient.schedule({
-        messageId: body.message_id,
-        dueAt,
-        target: {
-          binding: { topic: spec.name, schema: spec.valueSchema },
-          key: body.key,
-          value: body.value as never,
-          headers: { 'requested-by': actorOf(request) },
-        },
-        ...(body.if_pending === undefined ? {} : { ifPending: body.if_pending }),
-      });
+      const sent = await scheduleNamingFields(() =>
+        deps.delayClient.schedule({
+          messageId: body.message_id,
+          dueAt,
+          target: {
+            binding: { topic: spec.name, schema: spec.valueSchema },
+            key: body.key,
+            value: body.value as never,
+            headers: { 'requested-by': actorOf(request) },
+          },
+          ...(body.if_pending === undefined ? {} : { ifPending: body.if_pending }),
+        }),
+      );
       return reply.code(202).send({ request_id: sent.requestId, message_id: sent.messageId });
     },
   );
@@ -194,7 +223,7 @@ export const delayedRoutes: FastifyPluginCallbackZod<{ deps: ApiDeps }> = (app, 
         summary: 'Cancel a delayed message that has not fired',
         description:
           'Answered once Kafka has the cancel; DelayedMessageCancelled in the history says what it did.',
-        params: z.object({ id: z.string().min(1).max(MAX_MESSAGE_ID_LENGTH) }),
+        params: z.object({ id: pathId(MAX_MESSAGE_ID_LENGTH) }),
         querystring: z.object({ reason: z.string().min(1).max(500).optional() }),
         response: { 202: receipt, ...errorResponses(404) },
       },

@@ -7,14 +7,20 @@ import type { ApiDeps } from '../deps.ts';
 import { errorResponses } from '../http/errors.ts';
 import { EVENT_EXAMPLE, EXECUTION_EXAMPLE } from '../http/examples.ts';
 import { commandIdOf, writeHeaders } from '../http/headers.ts';
-import { executionPage, executionView, listExecutionsQuery, recordedEventView } from '../http/schemas.ts';
+import {
+  executionPage,
+  executionView,
+  listExecutionsQuery,
+  pathId,
+  recordedEventView,
+} from '../http/schemas.ts';
 import { actorOf } from '../plugins/auth.ts';
 import { notFound } from '../plugins/errors.ts';
 import { parseInstantQuery } from './query.ts';
 
 const BASE = '/api/v1/scheduler/executions';
 const tags = ['executions'];
-const executionParams = z.object({ id: z.string().min(1).max(256) });
+const executionParams = z.object({ id: pathId(256) });
 
 const rerunAnswer = z
   .object({
