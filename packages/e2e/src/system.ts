@@ -62,7 +62,7 @@ export async function assertPortFree(port: number, owner: string): Promise<void>
 }
 
 /** Runs a command to its end; rejects with its output when it fails. */
-export function runStep(
+function runStep(
   what: string,
   command: string,
   args: readonly string[],
