@@ -90,6 +90,9 @@ describe('ticker processes through a Redis failover to a replica that missed the
       (b.lines.filter((l) => l.msg === 'leadership acquired').at(-1)?.time ?? 0) - failedOverAt;
     expect(acquisitions(b)).toEqual([2, 3]);
     expect(b.has('leadership lost')).toBe(true);
+    expect(b.lines.find((l) => l.msg?.startsWith('the Redis fencing-token counter was behind'))?.token).toBe(
+      3,
+    );
     await waitFor(() => withToken(3).length >= 3, { what: 'triggers under token 3', timeoutMs: 15_000 });
     expect(await pair.replica.client.get(tickerKeys(world.prefix).fence)).toBe('3');
 

@@ -13,7 +13,17 @@ export interface LeaseBackend {
     ttlMs: number,
     takeOverFrom?: string,
   ): Promise<
-    | { acquired: true; token: number; replaced?: string | undefined }
+    | {
+        acquired: true;
+        token: number;
+        replaced?: string | undefined;
+        /**
+         * With tokens from outside Redis: the Redis counter, when it was more than one below the
+         * token — Redis lost acquisitions (a failover to a replica that missed them), or a racing
+         * acquisition took a token and lost.
+         */
+        counterBehind?: number | undefined;
+      }
     | { acquired: false; holder: string; remainingMs: number }
   >;
   /** True when the caller still held the lease and it was extended. */
@@ -125,6 +135,12 @@ export function createLeaderLease(options: LeaderLeaseOptions): LeaderLease {
       const result = await until(backend.acquire(owner, ttlMs, takeOverFrom), sentAt + renewEveryMs);
       if (result === undefined) throw new Error('lease acquisition timed out');
       takeOverFrom = undefined;
+      if (result.acquired && result.counterBehind !== undefined) {
+        logger.warn(
+          { token: result.token, counter: result.counterBehind },
+          'the Redis fencing-token counter was behind: Redis lost acquisitions (a failover?) or a racing acquisition took a token',
+        );
+      }
       if (result.acquired && result.replaced !== undefined) {
         logger.warn(
           { replaced: result.replaced },

@@ -61,10 +61,12 @@ export function createRedisLeaseBackend(
       const state = await scripts.leaseState([keys.lease, keys.fence], [instance]);
       if (!Array.isArray(state)) throw unexpected(state);
       if (state[0] !== 1) return parseAcquire(state);
-      const token = await tokens.next(keys.lease, Number(state[1]));
-      return parseAcquire(
+      const counter = Number(state[1]);
+      const token = await tokens.next(keys.lease, counter);
+      const result = parseAcquire(
         await scripts.acquireLease([keys.lease, keys.fence], [owner, ttlMs, instance, String(token)]),
       );
+      return result.acquired && token > counter + 1 ? { ...result, counterBehind: counter } : result;
     },
     renew: async (value, ttlMs) => (await scripts.renewLease([keys.lease], [value, ttlMs])) === 1,
     release: async (value) => (await scripts.releaseLease([keys.lease], [value])) === 1,
