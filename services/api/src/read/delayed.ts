@@ -1,5 +1,5 @@
 import { decodeRecord } from '@openpenpal/delay-queue/record';
-import { delayStoreKeys } from '@openpenpal/delay-queue/store';
+import { delayStoreKeys, parseItemValue } from '@openpenpal/delay-queue/store';
 import type { Redis } from 'ioredis';
 
 /** Keys of one delay store do not depend on the fired-marker TTL except the marker buckets, unused here. */
@@ -34,21 +34,20 @@ interface Item {
   key: string | null;
 }
 
-/** An item value: `<dueAt>|<attempts>|<token>|<cancelled>[|<generation>]\n<record>` (lua/item.lua). */
+/** An item value in any of the store's forms (its own reader), with the record's target. */
 function parseItem(value: Buffer): Item | undefined {
-  const newline = value.indexOf(0x0a);
-  if (newline < 0) return undefined;
-  const [due, attempts] = value.subarray(0, newline).toString('latin1').split('|');
+  const stored = parseItemValue(value);
+  if (stored === undefined) return undefined;
   let topic: string | null = null;
   let key: string | null = null;
   try {
-    const record = decodeRecord(value.subarray(newline + 1));
+    const record = decodeRecord(stored.record);
     topic = record.topic;
     key = record.key;
   } catch {
     // A record a newer version wrote: shown without its target.
   }
-  return { dueAt: Number(due), attempts: Number(attempts), topic, key };
+  return { dueAt: stored.dueAt, attempts: stored.attempts, topic, key };
 }
 
 export interface DelayedReads {

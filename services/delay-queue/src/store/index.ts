@@ -6,6 +6,7 @@ export {
   createDelayStore,
 } from './delay-store.ts';
 export { FIRED_BUCKETS, delayStoreKeys } from './keys.ts';
+export { parseItemValue, type StoredItem } from './item-value.ts';
 export type {
   CancelOutcome,
   ClaimedItem,
