@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { TASK_TYPES } from '@openpenpal/contracts';
 import { SchedulerError, toError } from '@openpenpal/errors';
 import { createSinceReader, type ConsumerRunner } from '@openpenpal/messaging';
 import type { ServiceContext } from '@openpenpal/service-kit';
@@ -6,9 +7,11 @@ import { retry, systemClock, type Clock } from '@openpenpal/timing';
 import type { TickerConfig } from './config.ts';
 import { createDefinitionDeadLetters } from './definitions/dead-letters.ts';
 import { createDefinitionsTable } from './definitions/definitions-table.ts';
+import { triggerTopicFor } from './definitions/task-spec.ts';
 import { createTaskBook } from './definitions/task-book.ts';
 import { createScheduler } from './firing/scheduler.ts';
 import { commandConsumer } from './kafka/command-consumer.ts';
+import { createPartitionCounts } from './kafka/partition-counts.ts';
 import { createKafkaPublisher } from './kafka/publisher.ts';
 import { runningTracker } from './kafka/running-tracker.ts';
 import { createLeaderLease } from './lease/lease.ts';
@@ -89,6 +92,20 @@ export async function startTicker(
     logger,
     observer: metrics.lock,
   });
+  const partitionCounts = createPartitionCounts({
+    admin: ctx.admin,
+    topics: TASK_TYPES.map((taskType) => triggerTopicFor(config.TICKER_TRIGGER_TOPIC_PREFIX, taskType)),
+    refreshMs: 60_000,
+    logger,
+  });
+  ctx.register({
+    name: 'partition-counts',
+    close: () => {
+      partitionCounts.close();
+      return Promise.resolve();
+    },
+  });
+  await partitionCounts.refresh();
   const publisher = createKafkaPublisher({
     triggers: await ctx.createProducer('triggers-producer'),
     events: ctx.producer,
@@ -102,6 +119,7 @@ export async function startTicker(
       schema: 'TaskTrigger',
       groupPrefix: `${config.KAFKA_GROUP_ID}-reconcile`,
     }),
+    partitions: (topic) => partitionCounts.of(topic),
   });
   const scheduler = createScheduler({
     book,

@@ -1,0 +1,103 @@
+import { createContracts, type TaskTrigger } from '@openpenpal/contracts';
+import { createProducer, keyPartition, type EncodedBatch } from '@openpenpal/messaging';
+import { describe, expect, it } from 'vitest';
+import { createPartitionCounts } from '../src/kafka/partition-counts.ts';
+import { createKafkaPublisher } from '../src/kafka/publisher.ts';
+import { logger } from './support.ts';
+
+function trigger(taskId: string): TaskTrigger {
+  return {
+    execution_id: `exec-${taskId}`,
+    task_id: taskId,
+    task_type: 'letter_cleanup',
+    task_name: taskId,
+    timezone: 'UTC',
+    nominal_time: 1_770_000_000_000,
+    fire_time: 1_770_000_000_000,
+    attempt: 1,
+    max_retries: 3,
+    timeout_secs: 60,
+    payload: '{}',
+    source: 'cron',
+    fencing_token: 1,
+  };
+}
+
+/** A real messaging producer that never connects; `sendEncoded` keeps what it was given. */
+function capturingProducer() {
+  // kafkajs builds a producer lazily: nothing connects until a send.
+  const kafka = { producer: () => ({}) } as unknown as Parameters<typeof createProducer>[0]['kafka'];
+  const real = createProducer({ kafka, contracts: createContracts(), logger });
+  const sent: EncodedBatch[][] = [];
+  return {
+    sent,
+    producer: {
+      ...real,
+      sendEncoded: (batches: readonly EncodedBatch[]) => {
+        sent.push([...batches]);
+        return Promise.resolve([]);
+      },
+    },
+  };
+}
+
+describe('choosing trigger partitions ahead of the instant', () => {
+  it('gives each trigger the partition kafkajs would give its key, once the topic’s count is known', async () => {
+    const { producer, sent } = capturingProducer();
+    const counts = new Map([['t.known', 6]]);
+    const publisher = createKafkaPublisher({
+      triggers: producer,
+      events: producer,
+      eventsTopic: 'events',
+      maxBatch: 100,
+      readBack: () => Promise.resolve([]),
+      partitions: (topic) => counts.get(topic),
+    });
+    const keys = Array.from({ length: 30 }, (_, i) => `task-${i}`);
+    await publisher
+      .prepareTriggers(
+        new Map([
+          ['t.known', keys.map(trigger)],
+          ['t.unknown', [trigger('other')]],
+        ]),
+      )
+      .send();
+    const [request] = sent;
+    const known = request?.find((b) => b.topic === 't.known');
+    expect(known?.messages.map((m) => m.partition)).toEqual(keys.map((k) => keyPartition(k, 6)));
+    expect(new Set(known?.messages.map((m) => m.partition)).size).toBeGreaterThan(1);
+    // Not known (yet): kafkajs partitions it at send time.
+    expect(request?.find((b) => b.topic === 't.unknown')?.messages[0]?.partition).toBeUndefined();
+  });
+
+  it('reads the counts from topic metadata and keeps the last ones when a read fails', async () => {
+    let fail = false;
+    let partitions = 3;
+    const counts = createPartitionCounts({
+      admin: {
+        fetchTopicMetadata: ({ topics }) =>
+          fail
+            ? Promise.reject(new Error('broker away'))
+            : Promise.resolve({
+                topics: topics.map((name) => ({ name, partitions: Array.from({ length: partitions }) })),
+              }),
+      },
+      topics: ['a', 'b'],
+      refreshMs: 3_600_000,
+      logger,
+    });
+    try {
+      expect(counts.of('a')).toBeUndefined();
+      await counts.refresh();
+      expect([counts.of('a'), counts.of('b'), counts.of('c')]).toEqual([3, 3, undefined]);
+      partitions = 6;
+      await counts.refresh();
+      expect(counts.of('a')).toBe(6);
+      fail = true;
+      await counts.refresh();
+      expect(counts.of('b')).toBe(6);
+    } finally {
+      counts.close();
+    }
+  });
+});
