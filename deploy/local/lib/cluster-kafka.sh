@@ -65,7 +65,7 @@ num.network.threads=2
 num.io.threads=2
 num.replica.fetchers=1
 background.threads=2
-# `down` stops all three at once: a controlled shutdown would wait for a controller quorum that is
+# down stops all three at once: a controlled shutdown would wait for a controller quorum that is
 # stopping too (and be killed after the grace period), so a broker just closes its logs and exits.
 controlled.shutdown.enable=false
 # A killed broker's partitions move to the others within seconds.
