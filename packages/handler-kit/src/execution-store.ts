@@ -46,7 +46,18 @@ export function createExecutionStore(pool: pg.Pool, schema: string): ExecutionSt
   }
   // The schema name is checked above against a closed pattern; values always travel as parameters.
   const table = `"${schema}".handler_executions`;
+  // A value the table cannot hold (SQLSTATE class 22 data exception, 23 integrity violation: an
+  // attempt below 1, an execution id that is no UUID, a time out of range) is the trigger's fault:
+  // retrying it can never succeed, and as an outage it would hold its partition for good.
   const unavailable = (error: unknown): never => {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && /^2[23]/.test(code)) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new SchedulerError('VALIDATION_FAILED', `the trigger cannot be recorded: ${message}`, {
+        cause: error,
+        details: { sqlState: code },
+      });
+    }
     throw new SchedulerError('DEPENDENCY_UNAVAILABLE', 'PostgreSQL refused the execution record', {
       cause: error,
     });

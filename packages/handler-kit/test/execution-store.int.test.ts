@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { SchedulerError } from '@openpenpal/errors';
 import { createPgTestContext, type PgTestContext } from '@openpenpal/test-kit';
+import pgLib from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createExecutionStore, type ExecutionStore } from '../src/execution-store.ts';
 
@@ -44,6 +46,43 @@ describe('execution store', () => {
     await store.settle(id, 2, 'succeeded');
     expect(await claim(id, 3, 3_000)).toEqual({ claimed: false, status: 'succeeded', attempt: 2 });
     expect(await claim(id, 2, 3_000)).toEqual({ claimed: false, status: 'succeeded', attempt: 2 });
+  });
+
+  it('refuses a trigger the table cannot hold as invalid, never as an outage that holds its partition', async () => {
+    const refused = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (error: unknown) => error as SchedulerError,
+      );
+    const attemptZero = await refused(claim(randomUUID(), 0, 1_000));
+    expect(attemptZero).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      retryable: false,
+      details: { sqlState: '23514' },
+    });
+    const notUuid = await refused(claim('not-a-uuid', 1, 1_000));
+    expect(notUuid).toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
+  });
+
+  it('reports a PostgreSQL it cannot reach as DEPENDENCY_UNAVAILABLE', async () => {
+    const url = new URL(stack.databaseUrl);
+    url.port = '1';
+    const pool = new pgLib.Pool({ connectionString: url.toString(), connectionTimeoutMillis: 500 });
+    const unreachable = createExecutionStore(pool, pg.schema);
+    try {
+      await expect(
+        unreachable.claim({
+          executionId: randomUUID(),
+          taskType: 'daily_report',
+          taskId: 't',
+          attempt: 1,
+          now: 1,
+          claimUntil: 2,
+        }),
+      ).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', retryable: true });
+    } finally {
+      await pool.end();
+    }
   });
 
   it('frees an interrupted attempt for the next delivery at once', async () => {
