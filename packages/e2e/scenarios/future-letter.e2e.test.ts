@@ -4,7 +4,7 @@ import { waitFor } from '@openpenpal/test-kit';
 import { describe, expect, it } from 'vitest';
 import { executionHistory, resultOf, useSystem, waitForExecution } from '../src/context.ts';
 
-const { api, kafka, platform } = useSystem();
+const { api, kafka, platform, supervisor } = useSystem();
 
 describe('a future letter', () => {
   it('is released at its time, announced once, and its recipient notified in the inbox', async () => {
@@ -79,5 +79,80 @@ describe('a future letter', () => {
     expect(released.messages.filter((m) => m.key === letterId)).toHaveLength(1);
     const inbox = await platform.rows('SELECT id FROM openpenpal.notifications WHERE user_id = $1', [reader]);
     expect(inbox).toHaveLength(1);
+  });
+});
+
+describe('a future letter whose handler is SIGKILLed before its time', () => {
+  it('is released once, after the handler is restarted', async () => {
+    const writer = await platform.createUser();
+    const reader = await platform.createUser();
+    const watch = await kafka.watch(['openpenpal.letters.future-letter-released', 'scheduler.delay-events']);
+    const scheduledAt = new Date(Math.ceil((Date.now() + 8_000) / 1000) * 1000);
+    const letterId = await platform.createLetter({
+      userId: writer,
+      recipientId: reader,
+      status: 'scheduled',
+      scheduledAt,
+    });
+    await kafka.send('openpenpal.letters.future-letters', 'FutureLetterEvent', [
+      {
+        key: letterId,
+        value: {
+          eventId: randomUUID(),
+          occurredAt: Date.now(),
+          event: {
+            'org.openpenpal.platform.FutureLetterScheduled': {
+              letterId,
+              scheduledAt: scheduledAt.getTime(),
+              timezone: null,
+            },
+          },
+        },
+      },
+    ]);
+    // The handler asked the delay queue for the release; then it dies.
+    await watch.waitFor((m) => m.topic === 'scheduler.delay-events' && (m.key ?? '').includes(letterId), {
+      what: `the delayed release of ${letterId} scheduled`,
+    });
+    const killed = await supervisor.act('handler-future-letters', 'kill');
+    // Killed while idle, before the trigger: a worker killed in the middle of an attempt holds that
+    // attempt's claim for timeout_secs + 30 s (handler-kit), which this scenario does not wait for.
+    expect(killed.killed_at).toBeLessThan(scheduledAt.getTime() - 1_000);
+    // The trigger is published at its time while no handler runs.
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, scheduledAt.getTime() - Date.now()) + 1_500),
+    );
+    const waiting = await platform.row<{ status: string }>(
+      'SELECT status FROM openpenpal.letters WHERE id = $1',
+      [letterId],
+    );
+    expect(waiting?.status).toBe('scheduled');
+
+    const restarted = await supervisor.act('handler-future-letters', 'restart');
+    expect(restarted.ready_at).toBeGreaterThan(restarted.started_at ?? 0);
+    await watch.waitFor(
+      (m) => m.topic === 'openpenpal.letters.future-letter-released' && m.key === letterId,
+      {
+        what: `FutureLetterReleased for ${letterId} after the restart`,
+      },
+    );
+    await waitFor(
+      async () =>
+        (await platform.rows('SELECT 1 FROM openpenpal.notifications WHERE user_id = $1', [reader]))
+          .length === 1,
+      { what: `the inbox row of ${reader}`, timeoutMs: 30_000, intervalMs: 200 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(
+      watch.messages.filter(
+        (m) => m.topic === 'openpenpal.letters.future-letter-released' && m.key === letterId,
+      ),
+    ).toHaveLength(1);
+    expect(
+      await platform.rows('SELECT 1 FROM openpenpal.notifications WHERE user_id = $1', [reader]),
+    ).toHaveLength(1);
+    const handler = (await supervisor.list()).find((p) => p.name === 'handler-future-letters');
+    expect(handler).toMatchObject({ running: true, ready: true });
+    expect(handler?.exits.at(-1)).toMatchObject({ signal: 'SIGKILL', expected: true });
   });
 });

@@ -6,9 +6,23 @@ import type { SystemInfo } from './system.ts';
 
 export interface ScenarioContext {
   info: SystemInfo;
+  /** The supervisor: SIGKILL, start or restart one of the system's processes. */
+  supervisor: Supervisor;
   api: ApiClient;
   kafka: KafkaSide;
   platform: Platform;
+}
+
+export interface ProcessState {
+  name: string;
+  running: boolean;
+  ready: boolean;
+  exits: { at: number; code: number | null; signal: string | null; expected: boolean }[];
+}
+
+export interface Supervisor {
+  act(name: string, action: 'kill' | 'start' | 'restart'): Promise<Record<string, number>>;
+  list(): Promise<ProcessState[]>;
 }
 
 /** The running system's public surfaces for one scenario file; closed after its tests. */
@@ -17,8 +31,21 @@ export function useSystem(): ScenarioContext {
   const secret = info.stackEnv.API_JWT_SECRET;
   const databaseUrl = info.stackEnv.DATABASE_URL;
   if (!secret || !databaseUrl) throw new Error('the stack env has no API_JWT_SECRET or DATABASE_URL');
+  const control = inject('e2eControl');
   const context: ScenarioContext = {
     info,
+    supervisor: {
+      act: async (name, action) => {
+        const response = await fetch(`${control}/processes/${name}/${action}`, {
+          method: 'POST',
+          signal: AbortSignal.timeout(150_000),
+        });
+        const body = (await response.json()) as Record<string, number>;
+        if (response.status !== 200) throw new Error(`${action} ${name}: ${JSON.stringify(body)}`);
+        return body;
+      },
+      list: async () => (await (await fetch(`${control}/processes`)).json()) as ProcessState[],
+    },
     api: createApiClient(info.apiUrl, secret),
     kafka: createKafkaSide(info.stackEnv),
     platform: createPlatform(databaseUrl, info.stackEnv.PG_DOMAIN_SCHEMA ?? 'openpenpal'),

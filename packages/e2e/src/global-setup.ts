@@ -1,9 +1,12 @@
 import type { TestProject } from 'vitest/node';
+import { startControlServer } from './control-server.ts';
 import { startSystem, type SystemInfo } from './system.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     e2e: SystemInfo;
+    /** The supervisor over HTTP (control-server.ts): kill, start, restart a process. */
+    e2eControl: string;
   }
 }
 
@@ -14,8 +17,11 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const system = await startSystem();
+  const control = await startControlServer(system);
   project.provide('e2e', system.info);
+  project.provide('e2eControl', control.url);
   return async () => {
+    await control.close();
     const crashed = [...system.processes.values()].flatMap((proc) =>
       proc.exits.filter((exit) => !exit.expected).map((exit) => ({ name: proc.name, ...exit })),
     );
