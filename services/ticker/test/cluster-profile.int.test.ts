@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { closeRedis, connectRedis, isCluster } from '@openpenpal/redis';
+import { closeRedis, connectRedis, duplicateRedis, isCluster } from '@openpenpal/redis';
 import { findWorkspaceRoot, uniqueName } from '@openpenpal/test-kit';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -27,6 +27,17 @@ describe.skipIf(env?.STACK_PROFILE !== 'cluster')('the ticker on a Redis Cluster
   });
   afterAll(async () => {
     await closeRedis(redis);
+  });
+
+  it('makes a copy of a cluster connection (for pub/sub) that is a cluster connection under its own name', async () => {
+    const copy = await duplicateRedis(redis, pino({ level: 'silent' }), 'ticker-cluster-copy');
+    try {
+      expect(isCluster(copy)).toBe(true);
+      expect(await copy.call('CLIENT', 'GETNAME')).toBe('ticker-cluster-copy');
+      expect(await redis.call('CLIENT', 'GETNAME')).toBe('ticker-cluster-test');
+    } finally {
+      await closeRedis(copy);
+    }
   });
 
   it('runs the lease and every fenced state script, all keys in one slot of the cluster', async () => {
