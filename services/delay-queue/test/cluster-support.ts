@@ -35,7 +35,7 @@ export function setting(env: ClusterEnv, name: string): string {
  * The pid of a server of the profile (`kafka-2`, `redis-4`), checked to be the one started from
  * the profile's folder: the test kills processes of its own stack only.
  */
-export function serverPid(node: string): number {
+function serverPid(node: string): number {
   const file = join(clusterDir, node, node.startsWith('kafka') ? 'kafka.pid' : 'redis.pid');
   const pid = Number(readFileSync(file, 'utf8').trim());
   const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
