@@ -9,8 +9,9 @@ describe('a delayed message', () => {
   it('cancelled through the API before its time is never published, and its history says so', async () => {
     const letterId = platform.id('never-released');
     const messageId = `future_letter_unlock:${letterId}`;
-    const dueAt = Date.now() + 5_000;
     const events = await kafka.watch(['scheduler.delay-events', 'openpenpal.letters.future-letters']);
+    // Due 8 s after the watch is ready (joining a group can take seconds on a busy machine).
+    const dueAt = Date.now() + 8_000;
 
     const scheduled = await api.expect<{ message_id: string }>(
       202,

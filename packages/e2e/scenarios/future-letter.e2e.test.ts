@@ -10,6 +10,7 @@ describe('a future letter', () => {
   it('is released at its time, announced once, and its recipient notified in the inbox', async () => {
     const writer = await platform.createUser();
     const reader = await platform.createUser();
+    const released = await kafka.watch(['openpenpal.letters.future-letter-released']);
     const scheduledAt = new Date(Math.ceil((Date.now() + 6_000) / 1000) * 1000);
     // The letter service stores the letter, then tells the scheduler (docs/topics.md).
     const letterId = await platform.createLetter({
@@ -18,7 +19,6 @@ describe('a future letter', () => {
       status: 'scheduled',
       scheduledAt,
     });
-    const released = await kafka.watch(['openpenpal.letters.future-letter-released']);
     await kafka.send('openpenpal.letters.future-letters', 'FutureLetterEvent', [
       {
         key: letterId,
