@@ -164,7 +164,10 @@ export async function startTicker(
     member: ctx.instanceId,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
     onDefinition: (taskId, def, origin) => scheduler.setDefinition(taskId, def, origin),
-    onUndecodable: () => metrics.undecodableDefinition(),
+    onUndecodable: (record) => {
+      metrics.undecodableDefinition();
+      deadLetters.undecodable(record);
+    },
     onFatal: (error) =>
       ctx.fail(
         new SchedulerError('INTERNAL', `the definitions table stopped for good: ${error.message}`, {

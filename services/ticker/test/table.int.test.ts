@@ -78,7 +78,7 @@ describe('the definitions table on a real broker', () => {
     expect(await tableGroups()).toEqual([]);
   });
 
-  it('counts, logs and skips a table record it cannot decode, and never dead-letters it however often it starts', async () => {
+  it('counts a table record it cannot decode at every start, and dead-letters it once however often it starts', async () => {
     await world.producer.send(defs(), [
       { key: 'daily', value: definition('daily', { cron_expression: '0 3 * * *' }) },
     ]);
@@ -93,9 +93,17 @@ describe('the definitions table on a real broker', () => {
       counted.push(
         await metricValue(ticker, 'scheduler_ticker_undecodable_definitions_total').catch(() => -1),
       );
+      await waitFor(async () => (await readiness(ticker)).body.role === 'leader', {
+        what: 'leadership',
+        timeoutMs: 10_000,
+      });
+      await waitFor(
+        async () => (await metricValue(ticker, 'scheduler_ticker_definition_dead_letters_pending')) === 0,
+        { what: 'the undecodable records to be dead-lettered or found dead-lettered', timeoutMs: 10_000 },
+      );
       await ticker.close();
     }
-    expect(await deadLetters()).toBe(0);
+    expect(await deadLetters()).toBe(3);
     expect(counted).toEqual([3, 3, 3, 3]);
   });
 
@@ -129,5 +137,36 @@ describe('the definitions table on a real broker', () => {
     expect(byKey.get('negative')).toMatchObject({ 'dlq.error.code': 'VALIDATION_FAILED' });
     expect(byKey.get('negative')?.['dlq.error.message']).toContain('timeout_secs');
     expect(byKey.get('ancient')?.['dlq.error.message']).toContain('scheduled_at');
+  });
+  it('dead-letters a record it cannot decode once, with the decoding error, however often the ticker starts', async () => {
+    await world.producer.send(defs(), [
+      { key: 'daily', value: definition('daily', { cron_expression: '0 3 * * *' }) },
+    ]);
+    const raw = world.kafka.producer();
+    await raw.connect();
+    await raw.send({
+      topic: world.definitionsTopic,
+      messages: [{ key: 'garbage', value: Buffer.from([0xc3, 0x01, 0xde, 0xad, 0xbe, 0xef]) }],
+    });
+    await raw.disconnect();
+    for (let i = 0; i < 3; i += 1) {
+      const ticker = await world.start({ INSTANCE_ID: 'ticker-a', ...SETTINGS });
+      await waitFor(async () => (await readiness(ticker)).body.role === 'leader', {
+        what: 'leadership',
+        timeoutMs: 10_000,
+      });
+      await waitFor(
+        async () => (await metricValue(ticker, 'scheduler_ticker_definition_dead_letters_pending')) === 0,
+        { what: 'the undecodable record to be dead-lettered or found dead-lettered', timeoutMs: 10_000 },
+      );
+      await ticker.close();
+    }
+    expect(await deadLetters()).toBe(1);
+    const dlq = await collectTopics(world.kafka, [`${world.definitionsTopic}.dlq`]);
+    const [letter] = await dlq.waitForCount(1);
+    await dlq.close();
+    expect(letter?.key).toBe('garbage');
+    expect(letter?.headers['dlq.error.code']).toMatch(/^(DECODE_FAILED|UNKNOWN_SCHEMA)$/);
+    expect(letter?.headers['dlq.original.topic']).toBe(world.definitionsTopic);
   });
 });

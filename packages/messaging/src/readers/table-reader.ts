@@ -28,6 +28,8 @@ export interface UndecodableRecord {
   offset: string;
   key: string | null;
   error: Error;
+  /** The record as read, for a dead-letter copy. */
+  message: KafkaMessage;
 }
 
 export interface TableReader {
@@ -133,7 +135,7 @@ export function createTableReader<S extends SchemaName>(options: TableReaderOpti
         skipped += 1;
         const err = toError(error);
         logger.warn({ err, ...where }, 'skipped a table record that cannot be decoded');
-        options.onUndecodable?.({ ...where, error: err });
+        options.onUndecodable?.({ ...where, error: err, message });
         return;
       }
     }

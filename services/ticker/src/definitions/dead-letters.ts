@@ -1,5 +1,5 @@
-import { toError } from '@openpenpal/errors';
-import { sendToDeadLetterTopic, type Producer } from '@openpenpal/messaging';
+import { SchedulerError, isSchedulerError, toError } from '@openpenpal/errors';
+import { sendToDeadLetterTopic, type Producer, type UndecodableRecord } from '@openpenpal/messaging';
 import type { Clock } from '@openpenpal/timing';
 import type { Logger } from 'pino';
 import type { Leadership } from '../lease/lease.ts';
@@ -12,12 +12,31 @@ export interface DefinitionDeadLetters {
   stepDown(): Promise<void>;
   /** An invalid definition arrived: look again. */
   wake(): void;
+  /** A record of the table that cannot be decoded: dead-lettered once, like an invalid definition. */
+  undecodable(record: UndecodableRecord): void;
   /** Invalid definitions this leader has not yet dead-lettered or found dead-lettered (0 on a standby). */
   pending(): number;
   close(): Promise<void>;
 }
 
-const recordId = (origin: DefinitionOrigin) => `${origin.partition}:${origin.offset}`;
+const recordId = (origin: Pick<DefinitionOrigin, 'partition' | 'offset'>) =>
+  `${origin.partition}:${origin.offset}`;
+
+/**
+ * Undecodable records have no task id to file them under: each is kept under a name no task id can
+ * take (task ids start with a letter or digit), next to the invalid definitions' task ids.
+ */
+const UNDECODABLE = '#undecodable:';
+const undecodableName = (record: Pick<UndecodableRecord, 'partition' | 'offset'>) =>
+  `${UNDECODABLE}${recordId(record)}`;
+
+/** The reader's decoding error as the dead letter's reason (DECODE_FAILED unless it has a code). */
+function decodeError(error: Error): SchedulerError {
+  if (isSchedulerError(error)) return error;
+  return new SchedulerError('DECODE_FAILED', `task definition record cannot be decoded: ${error.message}`, {
+    cause: error,
+  });
+}
 
 /**
  * Dead-letters each invalid definition once, with VALIDATION_FAILED and the fields in the
@@ -41,8 +60,10 @@ export function createDefinitionDeadLetters(deps: {
 }): DefinitionDeadLetters {
   const { book, store, clock } = deps;
   const logger = deps.logger.child({ component: 'definition-dead-letters' });
-  /** task_id → the record known to be dead-lettered, in this term. */
+  /** task_id (or undecodable record name) → the record known to be dead-lettered, in this term. */
   const known = new Map<string, string>();
+  /** The undecodable records of the table as read by this process, by name. */
+  const undecodable = new Map<string, UndecodableRecord>();
   let current:
     { term: Leadership; stop: AbortController; wake: AbortController; loop: Promise<void> } | undefined;
 
@@ -50,6 +71,11 @@ export function createDefinitionDeadLetters(deps: {
     const stored = await store.deadLetteredDefinitions();
     const forget: string[] = [];
     for (const [taskId, id] of stored) {
+      if (taskId.startsWith(UNDECODABLE)) {
+        if (undecodable.has(taskId)) known.set(taskId, id);
+        else forget.push(taskId);
+        continue;
+      }
       const origin = book.get(taskId)?.invalid?.origin;
       if (origin && recordId(origin) === id) known.set(taskId, id);
       else if (!book.get(taskId)?.invalid) forget.push(taskId);
@@ -75,6 +101,28 @@ export function createDefinitionDeadLetters(deps: {
       logger.warn(
         { taskId, offset: origin.offset, partition: origin.partition, dlq: topic, err: entry.invalid.error },
         'invalid task definition dead-lettered',
+      );
+    }
+    for (const [name, record] of undecodable) {
+      if (known.get(name) === recordId(record)) continue;
+      const error = decodeError(record.error);
+      const topic = await sendToDeadLetterTopic(
+        deps.producer,
+        {
+          topic: record.topic,
+          partition: record.partition,
+          message: record.message,
+          groupId: deps.groupId,
+          error,
+          attempts: 1,
+        },
+        clock.now(),
+      );
+      dead.push([name, recordId(record)]);
+      deps.onDeadLettered?.();
+      logger.warn(
+        { key: record.key, offset: record.offset, partition: record.partition, dlq: topic, err: error },
+        'undecodable task definition record dead-lettered',
       );
     }
     if (dead.length === 0 && forget.length === 0) return;
@@ -121,6 +169,10 @@ export function createDefinitionDeadLetters(deps: {
     },
     stepDown,
     wake: () => current?.wake.abort(),
+    undecodable: (record) => {
+      undecodable.set(undecodableName(record), record);
+      current?.wake.abort();
+    },
     pending: () => {
       if (!current) return 0;
       let count = 0;
@@ -128,6 +180,7 @@ export function createDefinitionDeadLetters(deps: {
         const origin = entry.invalid?.origin;
         if (origin && known.get(taskId) !== recordId(origin)) count += 1;
       }
+      for (const [name, record] of undecodable) if (known.get(name) !== recordId(record)) count += 1;
       return count;
     },
     close: stepDown,
