@@ -116,7 +116,7 @@ export async function bullBacklog(
   try {
     await worker.waitUntilReady();
     const filling = Date.now();
-    const dueAt = filling + 5_000 + count / 10;
+    const dueAt = filling + 5_000 + count / 2.5;
     await addBulk(ctx.queue, count, () => ({ data: payload, delay: dueAt - Date.now() }));
     const filled = Date.now();
     if (filled >= dueAt)

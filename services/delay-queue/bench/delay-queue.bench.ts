@@ -63,6 +63,29 @@ const root = findWorkspaceRoot();
 const log = (message: string): void => {
   console.log(`[${new Date().toISOString()}] ${message}`);
 };
+/** Phases that failed (a busy machine can make a fill miss its margin): the rest still run and are written. */
+const failures: Record<string, string> = {};
+function safe<A extends unknown[], T>(name: string, work: (...args: A) => Promise<T>) {
+  return async (...args: A): Promise<T | undefined> => {
+    try {
+      return await work(...args);
+    } catch (error) {
+      failures[name] = error instanceof Error ? error.message : String(error);
+      log(`${name} failed: ${failures[name]}`);
+      return undefined;
+    }
+  };
+}
+
+/** A phase's headline figures as soon as it ends, so a long run shows progress. */
+function show<T>(name: string, result: T): T {
+  if (result === undefined) return result;
+  const brief = JSON.stringify(result, (key, value: unknown) =>
+    key === 'signals' || key === 'latenessByDueTime' || key === 'timeline' ? undefined : value,
+  );
+  log(`${name}: ${brief}`);
+  return result;
+}
 
 async function runOurs() {
   const ctx = await startOurs({
@@ -77,26 +100,32 @@ async function runOurs() {
       scheduleRequest(`a-${i}`, Date.now() + 3_600_000, ctx.topics.target, payload, TRACEPARENT);
     if (phases.has('scheduling')) log(`ours (a): ${params.schedule} schedule requests through Kafka`);
     const scheduling = phases.has('scheduling')
-      ? Math.round(await oursScheduling(ctx, params.schedule, build))
+      ? show('ours (a) msg/s', await safe('ours (a)', oursScheduling)(ctx, params.schedule, build))
       : undefined;
     if (phases.has('burst')) log(`ours (e): burst of ${params.burst}, due ${params.burstDelayMs} ms later`);
     const burst = phases.has('burst')
-      ? await oursBurst(ctx, {
-          count: params.burst,
-          delayMs: params.burstDelayMs,
-          payload,
-          traceparent: TRACEPARENT,
-        })
+      ? show(
+          'ours (e)',
+          await safe('ours (e)', oursBurst)(ctx, {
+            count: params.burst,
+            delayMs: params.burstDelayMs,
+            payload,
+            traceparent: TRACEPARENT,
+          }),
+        )
       : undefined;
     if (phases.has('paced'))
       log(`ours (f): ${params.pacedRate}/s for ${params.pacedSeconds} s, due 1-10 s ahead`);
     const pacedRun = phases.has('paced')
-      ? await oursPaced(ctx, {
-          rate: params.pacedRate,
-          seconds: params.pacedSeconds,
-          payload,
-          traceparent: TRACEPARENT,
-        })
+      ? show(
+          'ours (f)',
+          await safe('ours (f)', oursPaced)(ctx, {
+            rate: params.pacedRate,
+            seconds: params.pacedSeconds,
+            payload,
+            traceparent: TRACEPARENT,
+          }),
+        )
       : undefined;
     if (phases.has('backlog')) log(`ours (b): backlog of ${params.backlog}`);
     const backlogRecord = encodeRecord({
@@ -105,7 +134,9 @@ async function runOurs() {
       headers: { traceparent: Buffer.from(TRACEPARENT) },
       payload,
     });
-    const backlog = phases.has('backlog') ? await oursBacklog(ctx, params.backlog, backlogRecord) : undefined;
+    const backlog = phases.has('backlog')
+      ? show('ours (b)', await safe('ours (b)', oursBacklog)(ctx, params.backlog, backlogRecord))
+      : undefined;
     const typical = encodeRecord({
       topic: CATALOGUE_TARGET,
       key: TARGET_KEY,
@@ -114,12 +145,15 @@ async function runOurs() {
     });
     if (!phases.has('lateness')) return { schedulingMsgPerSec: scheduling, burst, paced: pacedRun, backlog };
     log(`ours (c)+(d): ${params.background} pending, then ${params.rate}/s for ${params.seconds} s`);
-    const lateness = await oursLateness(ctx, {
-      ...params,
-      backgroundRecord: typical,
-      payload,
-      traceparent: TRACEPARENT,
-    });
+    const lateness = show(
+      'ours (c)',
+      await oursLateness(ctx, {
+        ...params,
+        backgroundRecord: typical,
+        payload,
+        traceparent: TRACEPARENT,
+      }),
+    );
     log('ours (d): payload-only record shape');
     const payloadOnly = await oursMemory(redis, params.background, {
       topic: CATALOGUE_TARGET,
@@ -149,12 +183,12 @@ async function runOurs() {
 async function runBull() {
   if (phases.has('scheduling')) log(`bullmq (a): ${params.schedule} adds`);
   const scheduling = phases.has('scheduling')
-    ? await bullScheduling(stackEnv.redisUrl, redis, params.schedule, bullPayload)
+    ? await safe('bullmq (a)', bullScheduling)(stackEnv.redisUrl, redis, params.schedule, bullPayload)
     : undefined;
   if (phases.has('burst'))
     log(`bullmq (e): addBulk burst of ${params.burst}, due ${params.burstDelayMs} ms later`);
   const burst = phases.has('burst')
-    ? await bullBurst(stackEnv.redisUrl, redis, {
+    ? await safe('bullmq (e)', bullBurst)(stackEnv.redisUrl, redis, {
         count: params.burst,
         delayMs: params.burstDelayMs,
         payload: bullPayload,
@@ -164,7 +198,7 @@ async function runBull() {
   if (phases.has('paced'))
     log(`bullmq (f): ${params.pacedRate}/s for ${params.pacedSeconds} s, due 1-10 s ahead`);
   const pacedRun = phases.has('paced')
-    ? await bullPaced(stackEnv.redisUrl, redis, {
+    ? await safe('bullmq (f)', bullPaced)(stackEnv.redisUrl, redis, {
         rate: params.pacedRate,
         seconds: params.pacedSeconds,
         payload: bullPayload,
@@ -173,7 +207,13 @@ async function runBull() {
     : undefined;
   if (phases.has('backlog')) log(`bullmq (b): backlog of ${params.backlog}`);
   const backlog = phases.has('backlog')
-    ? await bullBacklog(stackEnv.redisUrl, redis, params.backlog, bullPayload, params.bullConcurrency)
+    ? await safe('bullmq (b)', bullBacklog)(
+        stackEnv.redisUrl,
+        redis,
+        params.backlog,
+        bullPayload,
+        params.bullConcurrency,
+      )
     : undefined;
   if (!phases.has('lateness')) return { scheduling, burst, paced: pacedRun, backlog };
   log(`bullmq (c)+(d): ${params.background} pending, then ${params.rate}/s for ${params.seconds} s`);
@@ -277,6 +317,7 @@ try {
       bullmqJobData: `${params.payloadBytes}-character string`,
       ourPayload: `${params.payloadBytes}-byte Avro TaskTrigger`,
     },
+    failures,
     ours,
     bullmq: bull,
     targets: verdicts(ours, bull),

@@ -14,6 +14,7 @@ import {
   type LatenessStats,
 } from './common.ts';
 import { fill, scheduleRequest, sendRequests, type OursContext } from './ours.ts';
+import { watchSignals, type SignalRow } from './signals.ts';
 
 async function messagesIn(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
@@ -30,7 +31,7 @@ async function messagesIn(kafka: Kafka, topic: string): Promise<number> {
 export async function oursBacklog(ctx: OursContext, count: number, record: Buffer) {
   const before = await messagesIn(ctx.kafka, ctx.topics.target);
   const filling = Date.now();
-  const dueAt = filling + 5_000 + count / 10;
+  const dueAt = filling + 5_000 + count / 5;
   await fill(ctx.store, count, (i) => ({ id: `b-${i}`, dueAt, record }));
   const filled = Date.now();
   if (filled >= dueAt) throw new Error(`the backlog took ${filled - filling} ms to write; raise the margin`);
@@ -98,6 +99,8 @@ export interface LatenessRun {
     dispatchByDueTime: ReturnType<Timeline['rows']>;
     intakeByRequestTime: ReturnType<Timeline['rows']>;
     redisForks: { what: string; fromS: number; toS: number }[];
+    /** Redis PING, Kafka acks=all produce and CPU, sampled every 200 ms (signals.ts). */
+    signals: SignalRow[];
   };
   backgroundPending: number;
   backgroundBytesPerItem: number;
@@ -182,6 +185,13 @@ export async function oursLateness(
   const cpuBefore = processCpuMs(pid);
   const start = Date.now();
   const persistence = watchPersistence(ctx.redis, start);
+  const signals = await watchSignals({
+    redis: ctx.redis.duplicate(),
+    kafka: ctx.kafka,
+    topic: ctx.topics.probe,
+    pid,
+    start,
+  });
   steadyFrom = start + options.spreadMs;
   steadyTo = start + options.seconds * 1000;
   await paced(options.rate, options.seconds, async (count, now) => {
@@ -202,6 +212,7 @@ export async function oursLateness(
   );
   const cpuMs = processCpuMs(pid) - cpuBefore;
   const redisForks = await persistence.stop();
+  const signalRows = await signals.stop();
   const wallMs = Date.now() - start;
   await events.disconnect();
   await target.disconnect();
@@ -229,6 +240,7 @@ export async function oursLateness(
       dispatchByDueTime: dispatchTimeline.rows(start),
       intakeByRequestTime: intakeTimeline.rows(start),
       redisForks,
+      signals: signalRows,
     },
     backgroundPending: options.background,
     backgroundBytesPerItem,

@@ -3,8 +3,17 @@ import { unionBranch } from '@openpenpal/contracts';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Consumer, Kafka } from 'kafkajs';
-import { contracts, deleteKeys, latenessStats, paced, until, type LatenessStats } from './common.ts';
+import {
+  Timeline,
+  contracts,
+  deleteKeys,
+  latenessStats,
+  paced,
+  until,
+  type LatenessStats,
+} from './common.ts';
 import { scheduleRequest, sendRequests, type OursContext } from './ours.ts';
+import { watchSignals, type SignalRow } from './signals.ts';
 
 /** What the burst and paced scenarios report for either system. */
 export interface ScenarioResult {
@@ -21,6 +30,10 @@ export interface ScenarioResult {
   lateness: LatenessStats;
   lost: number;
   duplicated: number;
+  /** Ours only: Redis PING, Kafka acknowledgement and CPU by 5-second window (signals.ts). */
+  signals?: SignalRow[];
+  /** Ours only: lateness by 5-second window of due time, from the start. */
+  latenessByDueTime?: ReturnType<Timeline['rows']>;
 }
 
 const CHUNK = 1_000;
@@ -45,6 +58,7 @@ async function watchEvents(kafka: Kafka, topic: string, label: string) {
   const stored = new Map<string, number>();
   const dispatched = new Map<string, number>();
   const lateness: number[] = [];
+  const timeline = new Timeline();
   let storedLate = 0;
   const codec = contracts.codec('DelayedMessageEvent');
   const consumer: Consumer = kafka.consumer({
@@ -73,6 +87,7 @@ async function watchEvents(kafka: Kafka, topic: string, label: string) {
         } else if (branch.name === 'org.openpenpal.scheduler.DelayedMessageDispatched') {
           dispatched.set(event.message_id, (dispatched.get(event.message_id) ?? 0) + 1);
           lateness.push(branch.value.lateness_ms);
+          timeline.add(branch.value.due_at, branch.value.lateness_ms);
         }
       }
       return Promise.resolve();
@@ -84,6 +99,7 @@ async function watchEvents(kafka: Kafka, topic: string, label: string) {
     dispatched,
     lateness,
     storedLate: () => storedLate,
+    timeline,
     close: () => consumer.disconnect(),
   };
 }
@@ -99,6 +115,13 @@ export async function oursBurst(
   const label = uniqueName('burst');
   const watch = await watchEvents(ctx.kafka, ctx.topics.events, label);
   const start = Date.now();
+  const signals = await watchSignals({
+    redis: ctx.redis.duplicate(),
+    kafka: ctx.kafka,
+    topic: ctx.topics.probe,
+    pid: ctx.service.child.pid ?? 0,
+    start,
+  });
   let next = 0;
   const producer = async (): Promise<void> => {
     while (next < options.count) {
@@ -130,7 +153,10 @@ export async function oursBurst(
   ).catch(() => 0);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   await watch.close();
+  const signalRows = await signals.stop();
   return {
+    signals: signalRows,
+    latenessByDueTime: watch.timeline.rows(start),
     requests: options.count,
     produceMs: produced - start,
     intakeMs: storedAt - start,
