@@ -155,7 +155,8 @@ async function runScenario(scenario: 'spread' | 'aligned') {
   let tableLoadMs = Number.NaN;
   const batchSizes: number[] = [];
   // Per instant (ms): fence + encode time, how far ahead of the instant it was ready (negative:
-  // late), timer wake-up after the instant, the send (kafkajs build + broker), the whole lag.
+  // late), timer wake-up after the instant, the send (kafkajs build + broker), the whole lag; then
+  // the follow-up that holds the loop: next times, TaskTriggered events, checkpoint commit.
   const stages: {
     triggers: number;
     prepare: number;
@@ -163,6 +164,9 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     wake: number;
     send: number;
     lag: number;
+    lookAhead: number;
+    events: number;
+    commit: number;
   }[] = [];
   const observer: TickerObserver = {
     ...noopObserver,
@@ -180,6 +184,9 @@ async function runScenario(scenario: 'spread' | 'aligned') {
         wake: s.released - s.instant,
         send: s.acked - s.released,
         lag: s.acked - s.instant,
+        lookAhead: s.lookedAhead - s.acked,
+        events: s.eventsSent - s.lookedAhead,
+        commit: s.committed - s.eventsSent,
       });
     },
     leader: (is) => {

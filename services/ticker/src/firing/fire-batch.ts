@@ -4,7 +4,7 @@ import { ATTR, startSpan } from '@openpenpal/telemetry';
 import type { Clock } from '@openpenpal/timing';
 import type { FirePublisher } from '../kafka/publisher.ts';
 import type { Leadership } from '../lease/lease.ts';
-import type { TickerObserver } from '../metrics/observer.ts';
+import type { FireStages, TickerObserver } from '../metrics/observer.ts';
 import type { Batch, FirePlan } from '../planning/batch-plan.ts';
 import { nextLook } from '../planning/task-plan.ts';
 import type { InflightMarker, RunningMark, TickerStore } from '../store/store.ts';
@@ -158,6 +158,8 @@ async function runBatch(
     if (before.length > 0) await publisher.sendEvents(before);
 
     const triggers: { topic: string; trigger: TaskTrigger }[] = [];
+    let acked = 0;
+    let stages: Omit<FireStages, 'lookedAhead' | 'eventsSent' | 'committed'> | undefined;
     if (sent.length > 0) {
       if (ctx.currentTerm()?.token !== term.token) throw leaseGone();
       // A prepared batch is stamped with its release instant, when it is handed to Kafka (or now,
@@ -192,15 +194,15 @@ async function runBatch(
       // it (measured: working out the next times while waiting raised the p50 fire lag by 3 ms).
       const released = clock.now();
       await prepared.send();
-      const acked = clock.now();
-      observer.fireStages?.({
+      acked = clock.now();
+      stages = {
         instant: release?.at ?? now,
         triggers: sent.length,
         started,
         prepared: preparedAt,
         released,
         acked,
-      });
+      };
       observer.acknowledged(
         triggers.map(({ trigger: t }) => ({
           nominal: t.nominal_time,
@@ -211,11 +213,13 @@ async function runBatch(
       );
     }
     countRunsAndLookAhead(batch, sent);
+    const lookedAhead = clock.now();
     if (triggers.length > 0) {
       await publisher.sendEvents(
         triggers.map(({ topic, trigger }) => triggeredEvent(trigger, topic, worker)),
       );
     }
+    const eventsSent = clock.now();
     await store.commit(term.value, now, {
       checkpoints: new Map(
         [...batch.updates].filter(([, u]) => !u.remove).map(([taskId, u]) => [taskId, u.checkpoint]),
@@ -225,6 +229,7 @@ async function runBatch(
       doneExecutions: sent.filter((f) => f.source === 'run_now').map((f) => f.executionId),
       clearInflight: marker !== undefined,
     });
+    if (stages) observer.fireStages?.({ ...stages, lookedAhead, eventsSent, committed: clock.now() });
   } catch (error) {
     throw new BatchFailed(error, marker);
   }

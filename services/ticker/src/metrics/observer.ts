@@ -15,7 +15,8 @@ export interface TickerObserver {
   batchFailed(): void;
   /**
    * Where one instant's fire lag went (epoch ms; the benchmark): the batch started (planned),
-   * its triggers were fenced and encoded, released at the instant, acknowledged.
+   * its triggers were fenced and encoded, released at the instant, acknowledged; then how long
+   * its follow-up held the leader loop. Reported once the batch is committed.
    */
   fireStages?(stages: FireStages): void;
   /** The definitions table was loaded `ms` after the ticker started reading it (the benchmark). */
@@ -30,6 +31,12 @@ export interface FireStages {
   prepared: number;
   released: number;
   acked: number;
+  /** The follow-up before the next instant can be prepared: next times worked out, */
+  lookedAhead: number;
+  /** TaskTriggered events acknowledged, */
+  eventsSent: number;
+  /** checkpoints committed. */
+  committed: number;
 }
 
 export type CommandOutcome =
