@@ -13,14 +13,14 @@ export interface ScenarioContext {
   platform: Platform;
 }
 
-export interface ProcessState {
+interface ProcessState {
   name: string;
   running: boolean;
   ready: boolean;
   exits: { at: number; code: number | null; signal: string | null; expected: boolean }[];
 }
 
-export interface Supervisor {
+interface Supervisor {
   act(name: string, action: 'kill' | 'start' | 'restart'): Promise<Record<string, number>>;
   list(): Promise<ProcessState[]>;
 }

@@ -12,7 +12,8 @@ declare module 'vitest' {
 
 /**
  * Starts the whole system once for the scenarios and stops it after them. A process that exited
- * by itself during the run fails the run (named with its last lines), even when every scenario
+ * by itself during the run, one that is not ready at the end (stuck, or killed and never started
+ * again), or one that does not stop cleanly on SIGTERM fails the run, even when every scenario
  * passed: the system must survive its own scenarios.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -22,6 +23,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('e2eControl', control.url);
   return async () => {
     await control.close();
+    const notReady = [...system.processes.values()]
+      .filter((proc) => !proc.running || proc.readiness.at(-1)?.state !== 'ready')
+      .map((proc) => {
+        const last = proc.readiness.at(-1);
+        return `${proc.name} (${proc.running ? (last?.state ?? 'never probed') : 'not running'}${
+          last?.failing?.length ? `: ${last.failing.join(', ')}` : ''
+        })`;
+      });
     const crashed = [...system.processes.values()].flatMap((proc) =>
       proc.exits.filter((exit) => !exit.expected).map((exit) => ({ name: proc.name, ...exit })),
     );
@@ -36,6 +45,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
           .map((c) => `${c.name} (code ${c.code}, signal ${c.signal}):\n${c.lastLines.join('\n')}`)
           .join('\n\n')}`,
       );
+    }
+    if (notReady.length > 0) {
+      throw new Error(`processes not ready at the end of the run: ${notReady.join(', ')}`);
     }
     if (unclean.length > 0) {
       throw new Error(
