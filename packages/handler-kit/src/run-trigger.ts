@@ -8,6 +8,7 @@ import {
   type TopicBinding,
 } from '@openpenpal/messaging';
 import { fullJitterDelay, type BackoffPolicy, type Clock } from '@openpenpal/timing';
+import { TIME_RANGE } from '@openpenpal/task-definitions';
 import type { Logger } from 'pino';
 import type { TaskHandlerDefinition, TaskOutcome } from './define.ts';
 import {
@@ -75,6 +76,24 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/**
+ * What no producer of ours writes: refused before anything is claimed, so the consumer dead-letters
+ * the trigger with the field (a bad time would otherwise run the task, or fail in the database).
+ */
+function checkTrigger(trigger: TaskTrigger): void {
+  const problem = (field: string, text: string) =>
+    new SchedulerError('VALIDATION_FAILED', `invalid trigger: ${field}: ${text}`, { details: { field } });
+  if (trigger.attempt < 1) throw problem('attempt', 'at least 1');
+  if (trigger.max_retries < 0) throw problem('max_retries', 'at least 0');
+  if (trigger.timeout_secs < 1) throw problem('timeout_secs', 'at least 1');
+  for (const field of ['nominal_time', 'fire_time'] as const) {
+    const at = trigger[field];
+    if (at < TIME_RANGE.min || at > TIME_RANGE.max) {
+      throw problem(field, 'an instant from 2000-01-01T00:00:00Z to 2100-01-01T00:00:00Z');
+    }
+  }
+}
+
 function parsePayload<P>(handler: TaskHandlerDefinition<TaskType, P>, trigger: TaskTrigger): P {
   let json: unknown;
   try {
@@ -132,6 +151,7 @@ export async function runTrigger<P>(
       { details: { field: 'task_type' } },
     );
   }
+  checkTrigger(trigger);
   const timeoutMs = trigger.timeout_secs * 1000;
   const now = deps.clock.now();
   const claim = await deps.store.claim({

@@ -150,6 +150,27 @@ describe('handler kit', () => {
     expect(failed).toMatchObject({ error_code: 'VALIDATION_FAILED', retryable: false });
     expect(failed.error_message).toContain('payload.mark');
   });
+
+  it('dead-letters a trigger with values no producer writes, naming the field, and runs nothing', async () => {
+    world = await startHandlerWorld(stack);
+    const w = world;
+    const dlq = await collectTopics(w.kafka.kafka, [`${w.env.HANDLER_TRIGGER_TOPIC}.dlq`]);
+    const bad = [
+      probeTrigger({ mark: 'far' }, { nominal_time: 8.64e15, fire_time: 8.64e15 }),
+      probeTrigger({ mark: 'zero' }, { timeout_secs: 0 }),
+    ];
+    for (const trigger of bad) await w.send(trigger);
+    const letters = await dlq.waitForCount(2);
+    await dlq.close();
+    expect(letters.map((m) => m.headers[DLQ_HEADERS.errorCode])).toEqual([
+      'VALIDATION_FAILED',
+      'VALIDATION_FAILED',
+    ]);
+    const reasons = letters.map((m) => m.headers[DLQ_HEADERS.errorMessage]).join(' ');
+    expect(reasons).toContain('nominal_time');
+    expect(reasons).toContain('timeout_secs');
+    for (const trigger of bad) expect(typesOf(w, trigger.execution_id)).toEqual([]);
+  });
 });
 
 describe('handler kit retries', () => {
