@@ -3,6 +3,7 @@ import { extractTraceContext, injectTraceContext, type RawMessage as Message } f
 import {
   ATTR,
   ROOT_CONTEXT,
+  SpanKind,
   activeContext,
   isTracingEnabled,
   startSpan,
@@ -56,6 +57,7 @@ export async function withDispatchSpans(
       },
       {
         parent: extractTraceContext(item.message.headers),
+        kind: SpanKind.PRODUCER,
         attributes: {
           [ATTR.messagingSystem]: 'kafka',
           [ATTR.messagingOperation]: 'publish',

@@ -99,6 +99,7 @@ describe('delay queue events in traces', () => {
       expect(eventPublish.attributes['messaging.destination.name']).toBe(eventsTopic);
       const dispatch = byId(eventPublish.parentSpanId);
       expect(dispatch?.name).toBe(`${target} publish`);
+      expect(dispatch?.kind).toBe(4);
       expect(dispatch?.attributes['openpenpal.delayed_message.id']).toBe(id);
       expect(dispatch?.traceId).toBe(traceId);
     });
