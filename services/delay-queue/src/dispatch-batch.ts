@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { errorCodeOf, toError, type ErrorCode } from '@openpenpal/errors';
 import { HEADERS, type Producer, type RawMessage as Message } from '@openpenpal/messaging';
 import type { Logger } from 'pino';
-import { dispatchContexts, withDispatchSpans } from './dispatch-trace.ts';
+import { dispatchContexts, scheduledContexts, withDispatchSpans } from './dispatch-trace.ts';
 import { delayEvent, type EventPublisher } from './events.ts';
 import type { DelayQueueMetrics } from './metrics.ts';
 import { decodeRecord } from './record.ts';
@@ -219,6 +219,7 @@ async function setAside(
             'org.openpenpal.scheduler.DelayedMessageRejected': { error_code: item.code, reason: item.reason },
           }),
         ),
+        scheduledContexts(items),
       ),
     retry,
   );

@@ -30,6 +30,17 @@ export function dispatchContexts(items: readonly Pick<TracedItem, 'message'>[]):
 }
 
 /**
+ * The context each item was scheduled in (the trace context stored in its headers), for the events
+ * about an item that was never dispatched (a rejection at due time); nothing while tracing is off.
+ */
+export function scheduledContexts(
+  items: readonly { message: { headers: Record<string, Buffer> } }[],
+): Context[] | undefined {
+  if (!isTracingEnabled()) return undefined;
+  return items.map((item) => extractTraceContext(item.message.headers));
+}
+
+/**
  * Runs `send` with one span per due message, each a child of the trace context the message was
  * scheduled with, and writes that span's context into the message's headers, so the trace runs
  * requester → delay queue (across the wait) → target consumer. Without a tracing SDK it only sends.

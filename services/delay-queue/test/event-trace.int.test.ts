@@ -104,4 +104,45 @@ describe('delay queue events in traces', () => {
       expect(dispatch?.traceId).toBe(traceId);
     });
   });
+
+  it('publishes the rejection of a message whose target never took it in the trace that scheduled it', async () => {
+    const own = await startService(stack, {
+      DELAY_QUEUE_TARGET_GIVE_UP_MS: '1500',
+      DELAY_QUEUE_TOPIC_REFRESH_MS: '500',
+      DELAY_QUEUE_TARGET_BACKOFF_MAX_MS: '500',
+      DELAY_QUEUE_EXTRA_TOPICS: 't-*',
+    });
+    const events = await collect(own.kafka.kafka, [own.config.DELAY_QUEUE_EVENTS_TOPIC]);
+    try {
+      const id = uniqueName('lost');
+      const traceId = await startSpan('requester', async (span) => {
+        await own.send([
+          scheduleRequest({
+            message_id: id,
+            due_at: Date.now() + 300,
+            target_topic: uniqueName('t-missing'),
+          }),
+        ]);
+        return span.spanContext().traceId;
+      });
+      const rejected = await waitFor(
+        () =>
+          events.on(own.config.DELAY_QUEUE_EVENTS_TOPIC).find((m) => {
+            const [event] = decodeEvents([m]);
+            return event?.message_id === id && eventKind(event) === 'DelayedMessageRejected';
+          }),
+        20_000,
+      );
+      const parent = parentOf(rejected.headers.traceparent);
+      expect(parent.traceId).toBe(traceId);
+      const publish = await waitFor(() => receiver.spans().find((s) => s.spanId === parent.spanId));
+      expect(publish.name).toBe(`${own.config.DELAY_QUEUE_EVENTS_TOPIC} publish`);
+      // Its parent is the span the request was processed in, when the message was scheduled.
+      const intake = receiver.spans().find((s) => s.spanId === publish.parentSpanId);
+      expect(intake?.name).toBe(`${own.config.DELAY_QUEUE_REQUESTS_TOPIC} process`);
+    } finally {
+      await events.close();
+      await own.close();
+    }
+  });
 });
