@@ -26,7 +26,14 @@ export interface ExecutionStore {
     attempt: number;
     now: number;
     claimUntil: number;
+    /** Names this run of the attempt; `renew` takes it. */
+    token: string;
   }): Promise<ClaimResult>;
+  /**
+   * Extends this attempt's claim to `claimUntil` while it runs; false when the claim is no longer
+   * this attempt's to extend (it expired and another worker took it, or the attempt was settled).
+   */
+  renew(input: { executionId: string; attempt: number; token: string; claimUntil: number }): Promise<boolean>;
   /** Gives up this attempt's claim at once (shutdown interrupted it): the next delivery runs it. */
   settleInterrupted(executionId: string, attempt: number): Promise<void>;
   /** Records how the attempt ended (only while this attempt is the recorded one). */
@@ -75,22 +82,25 @@ export function createExecutionStore(pool: pg.Pool, schema: string): ExecutionSt
           claimed_until timestamptz,
           updated_at timestamptz NOT NULL DEFAULT now()
         )`);
+      // Who holds the claim (a token per run of an attempt), so only that run extends it.
+      await pool.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS claimed_by text`);
     },
-    claim: async ({ executionId, taskType, taskId, attempt, now, claimUntil }) => {
+    claim: async ({ executionId, taskType, taskId, attempt, now, claimUntil, token }) => {
       // One statement: insert, or take the row over when the attempt is new (and the execution not
       // finished) or this attempt's claim expired. RETURNING says whether this call got it.
       const claimed = await pool
         .query<{ execution_id: string }>(
-          `INSERT INTO ${table} AS e (execution_id, task_type, task_id, attempt, status, claimed_until, updated_at)
-           VALUES ($1, $2, $3, $4, 'running', to_timestamp($6 / 1000.0), to_timestamp($5 / 1000.0))
+          `INSERT INTO ${table} AS e
+             (execution_id, task_type, task_id, attempt, status, claimed_until, updated_at, claimed_by)
+           VALUES ($1, $2, $3, $4, 'running', to_timestamp($6 / 1000.0), to_timestamp($5 / 1000.0), $7)
            ON CONFLICT (execution_id) DO UPDATE
              SET attempt = EXCLUDED.attempt, status = 'running', claimed_until = EXCLUDED.claimed_until,
-                 updated_at = EXCLUDED.updated_at
+                 updated_at = EXCLUDED.updated_at, claimed_by = EXCLUDED.claimed_by
              WHERE e.status NOT IN ('succeeded', 'skipped', 'dead_lettered')
                AND (e.attempt < EXCLUDED.attempt
                     OR (e.attempt = EXCLUDED.attempt AND e.status = 'running' AND e.claimed_until <= EXCLUDED.updated_at))
            RETURNING execution_id`,
-          [executionId, taskType, taskId, attempt, now, claimUntil],
+          [executionId, taskType, taskId, attempt, now, claimUntil, token],
         )
         .catch(unavailable);
       if (claimed.rowCount === 1) return { claimed: true };
@@ -106,6 +116,16 @@ export function createExecutionStore(pool: pg.Pool, schema: string): ExecutionSt
         return { claimed: false, busyUntil: row.claimed_until?.getTime() ?? now };
       }
       return { claimed: false, status: row.status, attempt: row.attempt };
+    },
+    renew: async ({ executionId, attempt, token, claimUntil }) => {
+      const renewed = await pool
+        .query(
+          `UPDATE ${table} SET claimed_until = to_timestamp($4 / 1000.0)
+            WHERE execution_id = $1 AND attempt = $2 AND status = 'running' AND claimed_by = $3`,
+          [executionId, attempt, token, claimUntil],
+        )
+        .catch(unavailable);
+      return renewed.rowCount === 1;
     },
     settleInterrupted: async (executionId, attempt) => {
       await pool

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Contracts, ExecutionEvent, TaskTrigger, TaskType } from '@openpenpal/contracts';
 import type { DelayClient } from '@openpenpal/delay-client';
 import { SchedulerError, errorCodeOf, isRetryable, toError, type ErrorCode } from '@openpenpal/errors';
@@ -38,8 +39,11 @@ export interface RunDependencies {
   executionEvents: TopicBinding<'ExecutionEvent'>;
   /** Backoff of task-level retries: full jitter under initial × 2^(attempt−1), capped. */
   retryBackoff: BackoffPolicy;
-  /** How long past its timeout a crashed worker's claim still blocks another worker. */
-  claimMarginMs: number;
+  /**
+   * How long a claim lasts unless renewed; a running attempt renews it every third of this. A
+   * worker that dies mid-attempt blocks the attempt's redelivery for at most this long.
+   */
+  claimMs: number;
 }
 
 /** The error an attempt ended with, as the execution events report it. */
@@ -152,15 +156,16 @@ export async function runTrigger<P>(
     );
   }
   checkTrigger(trigger);
-  const timeoutMs = trigger.timeout_secs * 1000;
   const now = deps.clock.now();
+  const token = randomUUID();
   const claim = await deps.store.claim({
     executionId: trigger.execution_id,
     taskType: trigger.task_type,
     taskId: trigger.task_id,
     attempt: trigger.attempt,
     now,
-    claimUntil: now + timeoutMs + deps.claimMarginMs,
+    claimUntil: now + deps.claimMs,
+    token,
   });
   if (!claim.claimed) {
     if ('busyUntil' in claim) {
@@ -173,6 +178,53 @@ export async function runTrigger<P>(
     return;
   }
 
+  const held = keepClaim(deps, trigger, token, log);
+  try {
+    await runClaimed(deps, handler, message, shutdown, held.lost, log);
+  } finally {
+    held.stop();
+  }
+}
+
+/**
+ * Renews the claim every third of `claimMs` while the attempt runs. `lost` aborts when the claim is
+ * no longer this run's (it expired while renewals failed and another worker took it over): the run
+ * stops without recording anything, and the trigger waits for that worker (EXECUTION_IN_PROGRESS).
+ */
+function keepClaim(deps: RunDependencies, trigger: TaskTrigger, token: string, log: Logger) {
+  const lost = new AbortController();
+  const timer = setInterval(
+    () => {
+      deps.store
+        .renew({
+          executionId: trigger.execution_id,
+          attempt: trigger.attempt,
+          token,
+          claimUntil: deps.clock.now() + deps.claimMs,
+        })
+        .then((renewed) => {
+          if (renewed || lost.signal.aborted) return;
+          log.warn('the claim of this attempt was taken over by another worker; stopping it');
+          lost.abort();
+        })
+        .catch((error: unknown) => log.warn({ err: toError(error) }, 'renewing the claim failed; retrying'));
+    },
+    Math.max(50, Math.floor(deps.claimMs / 3)),
+  );
+  timer.unref();
+  return { lost: lost.signal, stop: () => clearInterval(timer) };
+}
+
+async function runClaimed<P>(
+  deps: RunDependencies,
+  handler: TaskHandlerDefinition<TaskType, P>,
+  message: ConsumedMessage<TaskTrigger>,
+  shutdown: AbortSignal,
+  lost: AbortSignal,
+  log: Logger,
+): Promise<void> {
+  const trigger = message.value;
+  const timeoutMs = trigger.timeout_secs * 1000;
   const emit = (event: ExecutionEvent) =>
     deps.producer.send(deps.executionEvents, [
       { key: trigger.execution_id, value: event, messageId: event.event_id },
@@ -181,12 +233,17 @@ export async function runTrigger<P>(
   await emit(startedEvent(trigger, startedAt, deps.worker));
 
   const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
-  const signal = AbortSignal.any([shutdown, timeout]);
+  const signal = AbortSignal.any([shutdown, timeout, lost]);
   let outcome: TaskOutcome;
   try {
     const payload = parsePayload(handler, trigger);
     outcome = await untilAborted(handler.handle({ trigger, payload, signal, logger: log }), signal);
   } catch (error) {
+    if (lost.aborted && !timeout.aborted) {
+      throw new SchedulerError('EXECUTION_IN_PROGRESS', 'the claim of this attempt was taken over', {
+        cause: error,
+      });
+    }
     if (shutdown.aborted && !timeout.aborted) {
       // Not the attempt's fault: leave it for the next worker at once (the trigger is not committed).
       await deps.store.settleInterrupted(trigger.execution_id, trigger.attempt);

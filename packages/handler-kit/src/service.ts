@@ -35,6 +35,7 @@ function handlerShape(taskType: TaskType, httpPort: number) {
     /** Task-level retries: full jitter under initial × 2^(attempt−1), capped at the maximum. */
     HANDLER_RETRY_INITIAL_DELAY_MS: positiveInt.default(30_000),
     HANDLER_RETRY_MAX_DELAY_MS: positiveInt.default(3_600_000),
+    HANDLER_CLAIM_MS: positiveInt.default(15_000),
     /** Partitions of the trigger topic worked on in parallel. */
     HANDLER_CONCURRENCY: positiveInt.default(3),
   };
@@ -147,7 +148,7 @@ export function defineHandlerService<T extends TaskType, P, X extends z.ZodRawSh
           initialDelayMs: config.HANDLER_RETRY_INITIAL_DELAY_MS,
           maxDelayMs: config.HANDLER_RETRY_MAX_DELAY_MS,
         },
-        claimMarginMs: 30_000,
+        claimMs: config.HANDLER_CLAIM_MS,
       };
       const consumer = ctx.consumer({
         name: 'triggers',

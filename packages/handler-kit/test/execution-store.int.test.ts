@@ -20,8 +20,13 @@ describe('execution store', () => {
     await pg.close();
   });
 
-  const claim = (executionId: string, attempt: number, now: number, claimUntil = now + 10_000) =>
-    store.claim({ executionId, taskType: 'daily_report', taskId: 't', attempt, now, claimUntil });
+  const claim = (
+    executionId: string,
+    attempt: number,
+    now: number,
+    claimUntil = now + 10_000,
+    token: string = randomUUID(),
+  ) => store.claim({ executionId, taskType: 'daily_report', taskId: 't', attempt, now, claimUntil, token });
 
   it('lets exactly one of concurrent claims of an attempt run it', async () => {
     const id = randomUUID();
@@ -78,6 +83,7 @@ describe('execution store', () => {
           attempt: 1,
           now: 1,
           claimUntil: 2,
+          token: 'x',
         }),
       ).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', retryable: true });
     } finally {
@@ -90,5 +96,24 @@ describe('execution store', () => {
     await claim(id, 1, Date.now(), Date.now() + 600_000);
     await store.settleInterrupted(id, 1);
     expect(await claim(id, 1, Date.now() + 1_000)).toEqual({ claimed: true });
+  });
+  it('lets only the run that holds a claim renew it, even after it expired, until another run takes it', async () => {
+    const id = randomUUID();
+    await claim(id, 1, 1_000, 5_000, 'first');
+    expect(await store.renew({ executionId: id, attempt: 1, token: 'first', claimUntil: 9_000 })).toBe(true);
+    expect(await claim(id, 1, 8_000)).toEqual({ claimed: false, busyUntil: 9_000 });
+    // Expired and not taken: the holder may still renew (its renewals were only late).
+    expect(await store.renew({ executionId: id, attempt: 1, token: 'first', claimUntil: 20_000 })).toBe(true);
+    expect(await store.renew({ executionId: id, attempt: 1, token: 'other', claimUntil: 30_000 })).toBe(
+      false,
+    );
+    expect(await claim(id, 1, 20_000, 25_000, 'second')).toEqual({ claimed: true });
+    expect(await store.renew({ executionId: id, attempt: 1, token: 'first', claimUntil: 40_000 })).toBe(
+      false,
+    );
+    await store.settle(id, 1, 'succeeded');
+    expect(await store.renew({ executionId: id, attempt: 1, token: 'second', claimUntil: 40_000 })).toBe(
+      false,
+    );
   });
 });

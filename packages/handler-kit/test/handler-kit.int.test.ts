@@ -171,6 +171,55 @@ describe('handler kit', () => {
     expect(reasons).toContain('timeout_secs');
     for (const trigger of bad) expect(typesOf(w, trigger.execution_id)).toEqual([]);
   });
+
+  it('renews the claim of a long attempt, so a copy of its trigger at another worker waits instead of running it again', async () => {
+    world = await startHandlerWorld(stack, { env: { HANDLER_CLAIM_MS: '600' } });
+    const w = world;
+    const replica = await w.startReplica();
+    const admin = w.kafka.kafka.admin();
+    await admin.connect();
+    await waitFor(
+      async () => {
+        const [group] = (await admin.describeGroups([w.env.KAFKA_GROUP_ID ?? ''])).groups;
+        return group?.state === 'Stable' && group.members.length === 2;
+      },
+      { what: 'both workers in the group', timeoutMs: 30_000 },
+    );
+    await admin.disconnect();
+    const trigger = probeTrigger({ mark: 'long', work_ms: 3_000 });
+    const raw = w.kafka.kafka.producer();
+    await raw.connect();
+    const value = contracts.codec('TaskTrigger').encode(trigger);
+    await raw.send({
+      topic: w.env.HANDLER_TRIGGER_TOPIC ?? '',
+      messages: [{ key: trigger.task_id, value, partition: 0 }],
+    });
+    await waitFor(() => typesOf(w, trigger.execution_id).includes('ExecutionStarted'), {
+      what: 'the first run',
+    });
+    // Copies on every partition: the two workers share them, and only the claim keeps them apart.
+    const copies = Array.from({ length: 5 }, (_, i) => ({ key: trigger.task_id, value, partition: i + 1 }));
+    await raw.send({ topic: w.env.HANDLER_TRIGGER_TOPIC ?? '', messages: copies });
+    await raw.disconnect();
+    const duplicates = async () => {
+      let sum = 0;
+      for (const running of [w.service, replica]) {
+        const text = await running.ctx.metrics.registry.getSingleMetricAsString(
+          'scheduler_task_duplicate_triggers_total',
+        );
+        for (const line of text.split('\n')) {
+          if (line.startsWith('scheduler_task_duplicate_triggers_total'))
+            sum += Number(line.split(' ').at(-1));
+        }
+      }
+      return sum;
+    };
+    await waitFor(async () => (await duplicates()) === 5, {
+      what: 'every copy dropped as a duplicate',
+      timeoutMs: 30_000,
+    });
+    expect(typesOf(w, trigger.execution_id)).toEqual(['ExecutionStarted', 'ExecutionSucceeded']);
+  });
 });
 
 describe('handler kit retries', () => {

@@ -38,6 +38,8 @@ export interface HandlerWorld {
   events: TopicCollector<ExecutionEvent>;
   /** Sends a trigger to the handler's topic. */
   send(trigger: TaskTrigger): Promise<void>;
+  /** Starts another instance of the handler in the same group (closed with the world). */
+  startReplica(): Promise<RunningService<HandlerConfig>>;
   /** The short names of an execution's events, in arrival order. */
   eventsOf(executionId: string): { type: string; value: ExecutionEvent }[];
   close(): Promise<void>;
@@ -107,6 +109,7 @@ export async function startHandlerWorld(
     config: loadConfig(definition.configSchema, env),
     logger,
   });
+  const replicas: RunningService<HandlerConfig>[] = [];
   const codec = contracts.codec('ExecutionEvent');
   const events = await collectTopics(kafka.kafka, [env.HANDLER_EXECUTION_EVENTS_TOPIC], (b) =>
     codec.decode(b),
@@ -123,6 +126,14 @@ export async function startHandlerWorld(
         { key: trigger.task_id, value: trigger, messageId: trigger.execution_id },
       ]);
     },
+    startReplica: async () => {
+      const replica = await startService(definition, {
+        config: loadConfig(definition.configSchema, { ...env, INSTANCE_ID: uniqueName('replica') }),
+        logger,
+      });
+      replicas.push(replica);
+      return replica;
+    },
     eventsOf: (executionId) =>
       events.messages
         .filter((m) => m.value?.execution_id === executionId)
@@ -132,6 +143,7 @@ export async function startHandlerWorld(
         }),
     close: async () => {
       await events.close();
+      for (const replica of replicas) await replica.close();
       await service.close();
       await delayQueue?.close();
       const admin = kafka.kafka.admin();
