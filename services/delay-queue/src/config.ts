@@ -39,7 +39,7 @@ export const delayQueueConfigSchema = serviceConfig({
   DELAY_QUEUE_EXTRA_TOPICS: topicPatterns,
   DELAY_QUEUE_MAX_HORIZON_MS: positiveInt.default(10 * 366 * DAY_MS),
   DELAY_QUEUE_MAX_RECORD_BYTES: positiveInt.default(64 * 1024),
-  DELAY_QUEUE_BATCH_SIZE: positiveInt.max(MAX_CLAIM_LIMIT).default(1_000),
+  DELAY_QUEUE_BATCH_SIZE: positiveInt.max(MAX_CLAIM_LIMIT).default(4_000),
   DELAY_QUEUE_VISIBILITY_MS: positiveInt.max(MAX_VISIBILITY_MS).default(30_000),
   DELAY_QUEUE_MAX_SLEEP_MS: positiveInt.default(1_000),
   DELAY_QUEUE_MIN_CLAIM_INTERVAL_MS: nonNegativeInt.default(5),

@@ -117,7 +117,7 @@ describe('config', () => {
     expect(config.KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
     expect(config.DELAY_QUEUE_EXTRA_TOPICS).toEqual(['t-a', 't-b-*']);
     expect(config.DELAY_QUEUE_REQUESTS_TOPIC).toBe('scheduler.delay-requests');
-    expect(config.DELAY_QUEUE_BATCH_SIZE).toBe(1_000);
+    expect(config.DELAY_QUEUE_BATCH_SIZE).toBe(4_000);
   });
 
   it('names every bad variable', () => {
