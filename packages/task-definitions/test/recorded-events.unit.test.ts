@@ -125,21 +125,6 @@ describe('recorded events and their Avro values', () => {
     expect(recordedStreamId('notification', long)).toMatch(/^notification-#/);
   });
 
-  it('refuses an event whose stream key is empty, naming the field', () => {
-    const value: ExecutionEvent = {
-      event_id: randomUUID(),
-      execution_id: '',
-      task_id: 'cleanup',
-      task_type: 'letter_cleanup',
-      occurred_at: T0,
-      worker: 'w1',
-      event: { 'org.openpenpal.scheduler.ExecutionStarted': { attempt: 1, started_at: T0 } },
-    };
-    expect(() => toStoredEvent('execution', value, metadata)).toThrow(
-      expect.objectContaining({ code: 'VALIDATION_FAILED', details: { field: 'execution_id' } }),
-    );
-  });
-
   it('stores text without NUL characters and gives it back as it was produced', () => {
     const delayed: DelayedMessageEvent = {
       event_id: randomUUID(),

@@ -64,8 +64,7 @@ export function toStoredEvent(
   const { event, event_id: id, ...envelope } = value as unknown as EnvelopeValue;
   const branch = unionBranch(event as Record<string, unknown>);
   const key = envelope[RECORDED_KINDS[kind].streamKey];
-  // An empty key would file the event in the stream `<kind>-`, shared by every such event.
-  if (typeof key !== 'string' || key.length === 0) {
+  if (typeof key !== 'string') {
     throw new SchedulerError(
       'VALIDATION_FAILED',
       `a ${kind} event without ${RECORDED_KINDS[kind].streamKey}`,
