@@ -27,6 +27,31 @@ function envelope(
   };
 }
 
+/**
+ * TaskTriggered for a trigger no ticker fired (an exact-time trigger the delay queue published):
+ * the history then says when it fired, why and for which item, as for cron firings. `firedAt` is
+ * the trigger's publish time (its Kafka timestamp).
+ */
+export function triggeredEvent(
+  trigger: TaskTrigger,
+  firedAt: number,
+  triggerTopic: string,
+  worker: string,
+): ExecutionEvent {
+  return envelope(trigger, 'triggered', firedAt, worker, {
+    'org.openpenpal.scheduler.TaskTriggered': {
+      nominal_time: trigger.nominal_time,
+      fire_time: firedAt,
+      attempt: trigger.attempt,
+      source: trigger.source,
+      fencing_token: trigger.fencing_token,
+      trigger_topic: triggerTopic,
+      original_execution_id: trigger.original_execution_id ?? null,
+      business_key: trigger.business_key ?? null,
+    },
+  });
+}
+
 export function startedEvent(trigger: TaskTrigger, at: number, worker: string): ExecutionEvent {
   return envelope(trigger, 'started', at, worker, {
     'org.openpenpal.scheduler.ExecutionStarted': { attempt: trigger.attempt, started_at: at },

@@ -19,6 +19,7 @@ import {
   retryScheduledEvent,
   skippedEvent,
   startedEvent,
+  triggeredEvent,
   succeededEvent,
 } from './events.ts';
 import type { ExecutionStore } from './execution-store.ts';
@@ -229,6 +230,11 @@ async function runClaimed<P>(
     deps.producer.send(deps.executionEvents, [
       { key: trigger.execution_id, value: event, messageId: event.event_id },
     ]);
+  // Exact-time triggers reach the handler from the delay queue, which records no TaskTriggered.
+  if (trigger.source === 'delayed' && trigger.attempt === 1) {
+    const firedAt = message.timestamp > 0 ? message.timestamp : deps.clock.now();
+    await emit(triggeredEvent(trigger, firedAt, message.topic, deps.worker));
+  }
   const startedAt = deps.clock.now();
   await emit(startedEvent(trigger, startedAt, deps.worker));
 

@@ -47,6 +47,39 @@ describe('handler kit', () => {
     expect(metrics).toContain('scheduler_task_duration_bucket');
   });
 
+  it('records TaskTriggered for an exact-time trigger, which no ticker fired, with its item and publish time', async () => {
+    world = await startHandlerWorld(stack);
+    const w = world;
+    const sentAt = Date.now();
+    const trigger = probeTrigger({ mark: 'exact' }, { source: 'delayed', business_key: 'letter-7' });
+    await w.send(trigger);
+    await waitFor(() => typesOf(w, trigger.execution_id).includes('ExecutionSucceeded'), { what: 'success' });
+    expect(typesOf(w, trigger.execution_id)).toEqual([
+      'TaskTriggered',
+      'ExecutionStarted',
+      'ExecutionSucceeded',
+    ]);
+    const triggered = unionBranch(w.eventsOf(trigger.execution_id)[0]!.value.event).value as {
+      source: string;
+      business_key: string;
+      fire_time: number;
+      trigger_topic: string;
+    };
+    expect(triggered).toMatchObject({
+      source: 'delayed',
+      business_key: 'letter-7',
+      trigger_topic: w.env.HANDLER_TRIGGER_TOPIC,
+    });
+    expect(triggered.fire_time).toBeGreaterThanOrEqual(sentAt - 1_000);
+    // A cron trigger's TaskTriggered is the ticker's: the handler adds none.
+    const cron = probeTrigger({ mark: 'cron' });
+    await w.send(cron);
+    await waitFor(() => typesOf(w, cron.execution_id).includes('ExecutionSucceeded'), {
+      what: 'cron success',
+    });
+    expect(typesOf(w, cron.execution_id)).toEqual(['ExecutionStarted', 'ExecutionSucceeded']);
+  });
+
   it('runs the same trigger delivered twice only once', async () => {
     world = await startHandlerWorld(stack);
     const trigger = probeTrigger({ mark: 'twice' });
