@@ -94,7 +94,10 @@ export async function startTicker(
   });
   const partitionCounts = createPartitionCounts({
     admin: ctx.admin,
-    topics: TASK_TYPES.map((taskType) => triggerTopicFor(config.TICKER_TRIGGER_TOPIC_PREFIX, taskType)),
+    topics: [
+      ...TASK_TYPES.map((taskType) => triggerTopicFor(config.TICKER_TRIGGER_TOPIC_PREFIX, taskType)),
+      config.TICKER_EXECUTION_EVENTS_TOPIC,
+    ],
     refreshMs: 60_000,
     logger,
   });

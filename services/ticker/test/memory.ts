@@ -127,6 +127,7 @@ export function createMemoryPublisher(clock?: Clock) {
         return Promise.resolve();
       },
     }),
+    prepareEvents: (list) => ({ send: () => publisher.sendEvents(list) }),
     sendEvents: (list) => {
       if (failures.sendEvents > 0) {
         failures.sendEvents -= 1;

@@ -70,6 +70,45 @@ describe('choosing trigger partitions ahead of the instant', () => {
     expect(request?.find((b) => b.topic === 't.unknown')?.messages[0]?.partition).toBeUndefined();
   });
 
+  it('encodes an instant’s events ahead with their partitions and sends them when asked', async () => {
+    const { producer, sent } = capturingProducer();
+    const publisher = createKafkaPublisher({
+      triggers: producer,
+      events: producer,
+      eventsTopic: 'events',
+      maxBatch: 100,
+      readBack: () => Promise.resolve([]),
+      partitions: (topic) => (topic === 'events' ? 6 : undefined),
+    });
+    const ids = Array.from({ length: 20 }, (_, i) => `exec-${i}`);
+    const prepared = publisher.prepareEvents(
+      ids.map((id) => ({
+        event_id: `event-${id}`,
+        execution_id: id,
+        task_id: 'task',
+        task_type: 'letter_cleanup',
+        occurred_at: 1_770_000_000_000,
+        worker: 'w',
+        event: {
+          'org.openpenpal.scheduler.TaskTriggered': {
+            nominal_time: 1_770_000_000_000,
+            fire_time: 1_770_000_000_000,
+            attempt: 1,
+            source: 'cron',
+            fencing_token: 1,
+            trigger_topic: 't',
+          },
+        },
+      })),
+    );
+    expect(sent).toHaveLength(0);
+    await prepared.send();
+    const batch = sent[0]?.[0];
+    expect(batch?.topic).toBe('events');
+    expect(batch?.messages.map((m) => m.partition)).toEqual(ids.map((id) => keyPartition(id, 6)));
+    expect(batch?.messages.map((m) => m.key)).toEqual(ids);
+  });
+
   it('reads the counts from topic metadata and keeps the last ones when a read fails', async () => {
     let fail = false;
     let partitions = 3;

@@ -102,22 +102,22 @@ describe('the ticker in a trace', () => {
       expect(paired.length).toBeGreaterThanOrEqual(1);
       for (const { skipped: m, trigger } of paired) expect(traceOf(m)).toBe(traceOf(trigger));
 
-      // The exported spans: the events' publish span is a child of the fire span the triggers carry.
+      // The exported spans: the triggers and their TaskTriggered events carry the instant's fire
+      // span (the events are encoded inside it, with the triggers, and sent after the ack).
       const spans = () =>
         exports.flatMap((e) => e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
       const first = fired[0]!;
-      await waitFor(
-        () => spans().some((s) => s.name === `${world.eventsTopic} publish` && s.traceId === traceOf(first)),
-        {
-          what: 'the events publish span in the trigger trace',
-          timeoutMs: 10_000,
-        },
-      );
-      const inTrace = spans().filter((s) => s.traceId === traceOf(first));
-      const fire = inTrace.find((s) => s.spanId === spanOf(first));
+      await waitFor(() => spans().some((s) => s.spanId === spanOf(first)), {
+        what: 'the fire span of the first trigger',
+        timeoutMs: 10_000,
+      });
+      const fire = spans().find((s) => s.spanId === spanOf(first));
       expect(fire?.name).toBe('ticker fire');
-      const publish = inTrace.find((s) => s.name === `${world.eventsTopic} publish`);
-      expect(publish?.parentSpanId).toBe(fire?.spanId);
+      expect(fire?.traceId).toBe(traceOf(first));
+      const firstEvent = events.messages.find(
+        (m) => kindOf(m) === 'TaskTriggered' && m.value?.execution_id === first.value?.execution_id,
+      );
+      expect(spanOf(firstEvent!)).toBe(fire?.spanId);
     } finally {
       await events.close();
     }

@@ -159,6 +159,7 @@ async function runBatch(
 
     const triggers: { topic: string; trigger: TaskTrigger }[] = [];
     let acked = 0;
+    let followUp: { send(): Promise<void> } | undefined;
     let stages: Omit<FireStages, 'lookedAhead' | 'eventsSent' | 'committed'> | undefined;
     if (sent.length > 0) {
       if (ctx.currentTerm()?.token !== term.token) throw leaseGone();
@@ -183,8 +184,16 @@ async function runBatch(
       }
       span.setAttribute(ATTR.messagingBatchSize, sent.length);
       // Encoded inside the span, so the triggers carry its trace context.
+      const encoding = clock.now();
       const prepared = publisher.prepareTriggers(byTopic);
       const preparedAt = clock.now();
+      // Their TaskTriggered events too, when that fits before the instant (it costs about what the
+      // triggers did): after the acknowledgement only their send is left. Otherwise after the ack.
+      if (release && release.at - preparedAt >= preparedAt - encoding)
+        followUp = publisher.prepareEvents(
+          triggers.map(({ topic, trigger }) => triggeredEvent(trigger, topic, worker)),
+        );
+      const ready = clock.now();
       if (release) {
         await clock.sleepUntil(release.at);
         if (!release.stillValid()) throw new ReleaseCancelled();
@@ -199,7 +208,7 @@ async function runBatch(
         instant: release?.at ?? now,
         triggers: sent.length,
         started,
-        prepared: preparedAt,
+        prepared: ready,
         released,
         acked,
       };
@@ -214,11 +223,11 @@ async function runBatch(
     }
     countRunsAndLookAhead(batch, sent);
     const lookedAhead = clock.now();
-    if (triggers.length > 0) {
-      await publisher.sendEvents(
-        triggers.map(({ topic, trigger }) => triggeredEvent(trigger, topic, worker)),
-      );
-    }
+    if (triggers.length > 0)
+      await (
+        followUp ??
+        publisher.prepareEvents(triggers.map(({ topic, trigger }) => triggeredEvent(trigger, topic, worker)))
+      ).send();
     const eventsSent = clock.now();
     await store.commit(term.value, now, {
       checkpoints: new Map(

@@ -13,7 +13,7 @@ export interface ReadTrigger {
   trigger: TaskTrigger;
 }
 
-interface PreparedTriggers {
+interface PreparedSend {
   send(): Promise<void>;
 }
 
@@ -23,7 +23,12 @@ export interface FirePublisher {
    * Encodes the triggers of every topic for one send; `send()` resolves once Kafka acknowledged
    * all of them (acks=all). Encoding ahead lets a batch be ready before its due instant.
    */
-  prepareTriggers(groups: ReadonlyMap<string, readonly TaskTrigger[]>): PreparedTriggers;
+  prepareTriggers(groups: ReadonlyMap<string, readonly TaskTrigger[]>): PreparedSend;
+  /**
+   * Encodes events now (partitions chosen, trace context of the active span) for a send after the
+   * triggers' acknowledgement: the TaskTriggered events of an instant are prepared with it.
+   */
+  prepareEvents(events: readonly ExecutionEvent[]): PreparedSend;
   sendEvents(events: readonly ExecutionEvent[]): Promise<void>;
   /** Triggers on these topics written at or after `since` (epoch ms), for reconciliation. */
   readTriggers(topics: readonly string[], since: number): Promise<ReadTrigger[]>;
@@ -96,6 +101,25 @@ export function createKafkaPublisher(options: KafkaPublisherOptions): FirePublis
       return {
         send: async () => {
           await Promise.all(encoded.map((request) => options.triggers.sendEncoded(request)));
+        },
+      };
+    },
+    prepareEvents: (list) => {
+      const partitions = options.partitions?.(options.eventsTopic);
+      const encoded = chunks(list, maxBatch).map((part) =>
+        options.events.encode(
+          events,
+          part.map((value) => ({
+            key: value.execution_id,
+            value,
+            messageId: value.event_id,
+            ...(partitions === undefined ? {} : { partition: keyPartition(value.execution_id, partitions) }),
+          })),
+        ),
+      );
+      return {
+        send: async () => {
+          await Promise.all(encoded.map((batch) => options.events.sendEncoded([batch])));
         },
       };
     },
