@@ -1,4 +1,9 @@
-export { sendToDeadLetterTopic, DLQ_EXCERPT_BYTES, type DeadLetter } from './consumer/dead-letter.ts';
+export {
+  deadLetterRecord,
+  sendToDeadLetterTopic,
+  DLQ_EXCERPT_BYTES,
+  type DeadLetter,
+} from './consumer/dead-letter.ts';
 export { createConsumerRunner, type ConsumerRunner, type ConsumerRunnerOptions } from './consumer/runner.ts';
 export {
   batchSubscription,

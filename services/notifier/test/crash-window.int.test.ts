@@ -68,4 +68,39 @@ describe('notifier crash window', () => {
     ]);
     expect(rows).toEqual([{ status: 'sent' }]);
   });
+  it('dead-letters a channel that failed for good once, after a restart, when the first notifier died before the copy went out', async () => {
+    hooks = await startWebhookReceiver('the-receiver-knows-another-secret');
+    // The failure is recorded, but neither its event nor its dead letter reaches Kafka: as if the
+    // notifier had died right after the commit.
+    world = await startNotifierWorld(stack, {
+      refuseEvents: true,
+      refuseDeadLetters: true,
+      env: { NOTIFIER_RETRY_MAX_ATTEMPTS: '1' },
+    });
+    const w = world;
+    const user = await w.addUser({
+      preferences: { quiet_hours: null, webhook_enabled: true, webhook_url: hooks.url },
+    });
+    const hook = request({ user_id: user, channels: ['webhook'], priority: 'critical' });
+    await w.send(hook);
+    const failed = async () =>
+      (
+        await w.pg.pool.query(
+          `SELECT 1 FROM "${w.env.NOTIFIER_DB_SCHEMA}".notification_deliveries
+            WHERE notification_id = $1 AND status = 'failed'`,
+          [hook.notification_id],
+        )
+      ).rowCount === 1;
+    await waitFor(failed, { what: 'the webhook recorded failed' });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(w.dlq.messages).toHaveLength(0);
+
+    await w.restart();
+    const [letter] = await w.dlq.waitForCount(1, { timeoutMs: 30_000 });
+    expect(letter?.key).toBe(hook.notification_id);
+    expect(letter?.headers['notifier-channel']).toBe('webhook');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(w.dlq.messages).toHaveLength(1);
+    expect(hooks.received).toHaveLength(1);
+  });
 });

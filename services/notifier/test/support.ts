@@ -108,6 +108,8 @@ export async function startNotifierWorld(
     clock?: Clock;
     /** The first notifier's producers (its own and its outbox relay's) refuse the events topic. */
     refuseEvents?: boolean;
+    /** …and the requests topic's dead-letter topic. */
+    refuseDeadLetters?: boolean;
   } = {},
 ): Promise<NotifierWorld> {
   const kafka = await createKafkaTestContext(stack, {});
@@ -154,18 +156,17 @@ export async function startNotifierWorld(
       logger,
     },
   );
-  const startOne = (refuseEvents: boolean) =>
+  const startOne = (refused: readonly string[]) =>
     startService(
       defineService({
         ...notifierService,
         start: (ctx) => {
-          if (refuseEvents) {
-            const events = ctx.config.NOTIFIER_EVENTS_TOPIC;
-            refuseTopic(ctx.producer, events);
+          if (refused.length > 0) {
+            for (const topic of refused) refuseTopic(ctx.producer, topic);
             const createProducer = ctx.createProducer.bind(ctx);
             ctx.createProducer = async (name) => {
               const producer = await createProducer(name);
-              refuseTopic(producer, events);
+              for (const topic of refused) refuseTopic(producer, topic);
               return producer;
             };
           }
@@ -174,7 +175,10 @@ export async function startNotifierWorld(
       }),
       { config: loadConfig(notifierService.configSchema, env), logger },
     );
-  let service = await startOne(options.refuseEvents ?? false);
+  let service = await startOne([
+    ...(options.refuseEvents ? [env.NOTIFIER_EVENTS_TOPIC ?? ''] : []),
+    ...(options.refuseDeadLetters ? [`${env.NOTIFIER_REQUESTS_TOPIC}.dlq`] : []),
+  ]);
   const codec = contracts.codec('NotificationEvent');
   const events = await collectTopics(kafka.kafka, [env.NOTIFIER_EVENTS_TOPIC!], (b) => codec.decode(b));
   const dlq = await collectTopics(kafka.kafka, [`${env.NOTIFIER_REQUESTS_TOPIC}.dlq`]);
@@ -188,7 +192,7 @@ export async function startNotifierWorld(
     },
     restart: async () => {
       await service.close();
-      service = await startOne(false);
+      service = await startOne([]);
     },
     events,
     dlq,

@@ -3,7 +3,7 @@ import { errorCodeOf, toError } from '@openpenpal/errors';
 import { createBackoff } from '@openpenpal/timing';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { DLQ_HEADERS } from '../headers.ts';
-import type { Producer } from '../producer.ts';
+import type { EncodedBatch, Producer } from '../producer.ts';
 import { waitHolding, type PartitionHold } from './hold.ts';
 import type { ConsumerObserver } from './types.ts';
 
@@ -43,6 +43,18 @@ function isTooLarge(error: unknown): boolean {
   const type = (error as { type?: unknown }).type;
   const text = `${typeof type === 'string' ? type : ''} ${toError(error).message}`;
   return /MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE|too large|larger than the max message size/i.test(text);
+}
+
+/**
+ * The dead letter as a record for `<topic>.dlq` (the original key, value bytes and headers, plus
+ * why it failed), for a caller that writes it in a transaction of its own — a domain outbox — so
+ * that it cannot be lost between recording the failure and sending the copy.
+ */
+export function deadLetterRecord(letter: DeadLetter, now: number): EncodedBatch {
+  return {
+    topic: dlqTopicName(letter.topic),
+    messages: [{ key: letter.message.key, value: letter.message.value, headers: dlqHeaders(letter, now) }],
+  };
 }
 
 /**

@@ -3,9 +3,10 @@ import type { Contracts } from '@openpenpal/contracts';
 import { enqueueOutbox, inTransaction } from '@openpenpal/domain';
 import { SchedulerError, toError } from '@openpenpal/errors';
 import {
-  sendToDeadLetterTopic,
+  deadLetterRecord,
   type BatchHandler,
   type ConsumedMessage,
+  type EncodedBatch,
   type Producer,
   type TopicBinding,
 } from '@openpenpal/messaging';
@@ -58,16 +59,20 @@ interface Ready {
   open: NotificationChannel[];
 }
 
-/** Dead-letters a request whose channel failed for good, naming the channel (the message itself is done). */
-async function deadLetterChannel(
+/**
+ * The dead letter of a request whose channel failed for good, naming the channel (the message itself
+ * is done). It goes out through the outbox with the failure it reports, so a crash between recording
+ * the failure and sending the copy cannot lose the copy (a redelivered request finds the channel
+ * failed and does nothing).
+ */
+function channelDeadLetter(
   deps: IntakeDependencies,
   message: Message,
   request: ValidRequest,
   result: ChannelResult,
   now: number,
-): Promise<void> {
-  await sendToDeadLetterTopic(
-    deps.producer,
+): EncodedBatch {
+  return deadLetterRecord(
     {
       topic: message.topic,
       partition: message.partition,
@@ -296,11 +301,11 @@ export function createIntake(deps: IntakeDependencies): BatchHandler<Notificatio
             deps.events,
             events.map((event) => ({ key: event.notification_id, value: event, messageId: event.event_id })),
           ),
+          ...finalFailures.map(({ item, result }) =>
+            channelDeadLetter(deps, item.message, item.request, result, now),
+          ),
         ]);
       });
-    }
-    for (const { item, result } of finalFailures) {
-      await deadLetterChannel(deps, item.message, item.request, result, deps.clock.now());
     }
     return { rejected };
   };
