@@ -101,6 +101,8 @@ describe('trace context', () => {
       const [soloSpan] = processSpans();
       expect(soloSpan?.spanContext().traceId).toBe(solo);
       expect(soloSpan?.parentSpanContext?.spanId).toBe(publishSpanOf(solo)?.spanContext().spanId);
+      // A child only: a link to its own parent made Jaeger show the parent as FOLLOWS_FROM.
+      expect(soloSpan?.links).toEqual([]);
       await batch.close();
 
       // Two messages of two traces wait in Kafka, so the next fetch hands them over as one slice.

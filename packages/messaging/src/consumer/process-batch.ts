@@ -20,8 +20,8 @@ import type { BatchHandler, BatchSubscription, HandlerContext } from './types.ts
 /**
  * The slice's span links each message's producer span; when every traced message of the slice
  * comes from one producer span (a single message, or one multi-message send), the slice's span is
- * also its child, so the consumer sits inside that trace (API or ticker → … → recorder) instead of
- * only beside it.
+ * its child instead, so the consumer sits inside that trace (API or ticker → … → recorder) rather
+ * than beside it — and without a link to its own parent, which Jaeger would show as FOLLOWS_FROM.
  */
 function traceParentage(messages: readonly KafkaMessage[]): { links: Link[]; parent?: Context } {
   const links: Link[] = [];
@@ -36,7 +36,7 @@ function traceParentage(messages: readonly KafkaMessage[]): { links: Link[]; par
     else if (first.traceId !== context.traceId || first.spanId !== context.spanId) shared = false;
     links.push({ context });
   }
-  return shared && parent ? { links, parent } : { links };
+  return shared && parent ? { links: [], parent } : { links };
 }
 
 /**
