@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { delayQueueConfigSchema } from '../src/config.ts';
 import { delayStoreKeys } from '../src/store/index.ts';
 import {
   DEFAULT_RECOVERY,
@@ -132,7 +133,10 @@ export async function buildReport(input: ReportInput) {
   }));
   const firstKill = input.phases[0]?.killAt ?? input.runEnd;
   const sums = totals(ledger);
-  const batchSize = Number(input.service.env.DELAY_QUEUE_BATCH_SIZE ?? 1000);
+  // The bound of what a crash may repeat: the claim size the service ran with (its default unless set).
+  const batchSize = delayQueueConfigSchema.shape.DELAY_QUEUE_BATCH_SIZE.parse(
+    input.service.env.DELAY_QUEUE_BATCH_SIZE,
+  );
   const crashes = input.phases.filter((p) => p.fault === 'service').length + input.service.exits.length;
   const bound = batchSize * crashes;
   const resume = phases.map((p) => ({ fault: p.fault, ...p.targets }));
