@@ -161,9 +161,11 @@ describe('one trace', () => {
     expect(fire?.name).toBe('ticker fire');
     expect(fire?.parentSpanId).toBeUndefined();
     // The ticker's TaskTriggered and the handler's execution events are consumed by the recorder
-    // inside the same trace, each the child of its producer span.
+    // inside the same trace: the handler's as children of their producer span, the ticker's as
+    // children of its fire span, which they carry (they are encoded with the triggers ahead of the
+    // instant and sent without a span of their own).
     for (const consumer of trace.filter((span) => span.name === `${world.topics.executions} process`)) {
-      expect(parentOf(consumer)?.name).toBe(`${world.topics.executions} publish`);
+      expect([`${world.topics.executions} publish`, 'ticker fire']).toContain(parentOf(consumer)?.name);
     }
     expect(trace.filter((span) => span.name === `${world.topics.executions} process`).length).toBeGreaterThan(
       0,
