@@ -2,7 +2,7 @@ import { toError } from '@openpenpal/errors';
 import type { Logger } from 'pino';
 
 /** What the partition counts read (kafkajs's admin client). */
-export interface TopicMetadataSource {
+interface TopicMetadataSource {
   fetchTopicMetadata(options: {
     topics: string[];
   }): Promise<{ topics: { name: string; partitions: readonly unknown[] }[] }>;
