@@ -213,10 +213,12 @@ async function runBatch(
         acked,
       };
       observer.acknowledged(
-        triggers.map(({ trigger: t }) => ({
+        triggers.map(({ trigger: t }, index) => ({
           nominal: t.nominal_time,
           taskType: t.task_type,
           source: t.source,
+          // `triggers` was built from `sent` in order.
+          graceMs: sent[index]?.spec.graceMs ?? Number.POSITIVE_INFINITY,
         })),
         acked,
       );

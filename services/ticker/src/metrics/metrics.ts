@@ -63,6 +63,12 @@ export function createTickerMetrics(options: {
     labelNames: ['task_type', 'source'],
     registers,
   });
+  const misfireFired = new Counter({
+    name: 'scheduler_ticker_misfire_fired_total',
+    help: "Triggers acknowledged later than their task's misfire grace: times the misfire policy fired after downtime or a pause (not in the fire lag).",
+    labelNames: ['task_type'],
+    registers,
+  });
   const missed = new Counter({
     name: 'scheduler_ticker_missed_total',
     help: 'Nominal fire times recorded as TaskMissed.',
@@ -148,7 +154,9 @@ export function createTickerMetrics(options: {
             child = fireLag.labels(fire.taskType, fire.source);
             lagChildren.set(key, child);
           }
-          child.observe(Math.max(0, ackAt - fire.nominal) / 1000);
+          const lagMs = Math.max(0, ackAt - fire.nominal);
+          if (lagMs > fire.graceMs) misfireFired.inc({ task_type: fire.taskType });
+          else child.observe(lagMs / 1000);
           counts.set(key, (counts.get(key) ?? 0) + 1);
         }
         for (const [key, count] of counts) {

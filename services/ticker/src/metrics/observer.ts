@@ -2,9 +2,13 @@ import type { MissReason, SkipReason, TaskCommandType, TaskType, TriggerSource }
 
 /** What the scheduler reports as it works; metrics.ts turns it into Prometheus series. */
 export interface TickerObserver {
-  /** Kafka acknowledged these triggers at `ackAt`: fire lag is ackAt − nominal for each. */
+  /**
+   * Kafka acknowledged these triggers at `ackAt`: fire lag is ackAt − nominal for each, except for
+   * a fire later than its task's misfire grace — a time the misfire policy fired after downtime or
+   * a pause, counted apart so that it does not read as the ticker being slow.
+   */
   acknowledged(
-    fires: readonly { nominal: number; taskType: TaskType; source: TriggerSource }[],
+    fires: readonly { nominal: number; taskType: TaskType; source: TriggerSource; graceMs: number }[],
     ackAt: number,
   ): void;
   missed(reason: MissReason, count: number): void;
