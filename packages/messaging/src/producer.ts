@@ -3,7 +3,14 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Contracts, SchemaName, SchemaTypes, TopicSpec } from '@openpenpal/contracts';
 import { SchedulerError } from '@openpenpal/errors';
 import { ATTR, isTracingEnabled, startSpan } from '@openpenpal/telemetry';
-import type { Kafka, Message, Producer as KafkaProducer, RecordMetadata, TopicMessages } from 'kafkajs';
+import {
+  Partitioners,
+  type Kafka,
+  type Message,
+  type Producer as KafkaProducer,
+  type RecordMetadata,
+  type TopicMessages,
+} from 'kafkajs';
 import type { Logger } from 'pino';
 import { HEADERS } from './headers.ts';
 import { injectTraceContext } from './tracing.ts';
@@ -100,6 +107,8 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    // kafkajs 2's default, named so it does not warn at every start; keyPartition uses the same.
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
   let connecting: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
