@@ -189,13 +189,15 @@ describe('admin API flows on the running scheduler (recorder, ticker, delay queu
       { what: 'the re-run execution recorded' },
     );
     expect(replayed).toMatchObject({ source: 'replay', original_execution_id: target!.execution_id });
-    const failedList = await app.inject({
-      url: `${BASE}/executions?status=failed&task_id=${firingTask}`,
-      headers: ADMIN,
+    // Lists come from the recorder's read model, which follows the store a moment later.
+    const failedIds = async () =>
+      (await app.inject({ url: `${BASE}/executions?status=failed&task_id=${firingTask}`, headers: ADMIN }))
+        .json<{ executions: ExecutionItem[] }>()
+        .executions.map((e) => e.execution_id);
+    await waitFor(async () => (await failedIds()).includes(target!.execution_id), {
+      what: 'the failed execution in the list',
+      intervalMs: 200,
     });
-    expect(
-      failedList.json<{ executions: ExecutionItem[] }>().executions.map((e) => e.execution_id),
-    ).toContain(target!.execution_id);
   });
 
   it('pages executions with a cursor, newest first, without repeats', async () => {
