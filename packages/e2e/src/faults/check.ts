@@ -76,6 +76,8 @@ interface Timed {
   latenessMs: number;
   /** A handler's start (scheduling latency) or a delayed message's copy on its target. */
   what: 'handler_start' | 'delivery';
+  /** The item (`kind id`) or the cron task and nominal time, to name the worst of a phase. */
+  label?: string;
 }
 
 function countBy<T>(values: readonly T[], key: (value: T) => string): Map<string, T[]> {
@@ -143,7 +145,12 @@ function checkItems(ledger: Ledger, evidence: Evidence, byKey: Map<string, Execu
     if (item.kind === 'delayed') {
       const first = Math.min(...copies.map((c) => c.timestamp));
       if (copies.length > 0)
-        timed.push({ due: item.dueAt, latenessMs: first - owedFrom(item), what: 'delivery' });
+        timed.push({
+          due: item.dueAt,
+          latenessMs: first - owedFrom(item),
+          what: 'delivery',
+          label: `delayed ${item.id}`,
+        });
     } else {
       const businessKey = item.kind === 'ai_reply' ? evidence.aiReplies.get(item.id)?.[0]?.id : item.id;
       const started = (byKey.get(businessKey ?? '') ?? []).find((e) => e.startedAt !== null);
@@ -152,6 +159,7 @@ function checkItems(ledger: Ledger, evidence: Evidence, byKey: Map<string, Execu
           due: item.dueAt,
           latenessMs: started.startedAt - owedFrom(item),
           what: 'handler_start',
+          label: `${item.kind} ${item.id}`,
         });
     }
   }
@@ -215,7 +223,12 @@ function checkCron(ledger: Ledger, evidence: Evidence, options: CheckOptions) {
       if (found.length > 1 || (evidence.succeededEvents.get(execution.executionId) ?? 0) > 1) duplicated += 1;
       if ((evidence.firstTriggers.get(execution.executionId) ?? 0) > 1) suppressed += 1;
       if (execution.startedAt !== null)
-        timed.push({ due: nominal, latenessMs: execution.startedAt - nominal, what: 'handler_start' });
+        timed.push({
+          due: nominal,
+          latenessMs: execution.startedAt - nominal,
+          what: 'handler_start',
+          label: `cron ${task.taskId}`,
+        });
     }
   }
   return { expected, done, duplicated, triggeredTwiceRunOnce: suppressed, missing, timed };
@@ -249,6 +262,20 @@ function maxLateness(timed: readonly Timed[], from: number, to: number): number 
   return inside.length === 0 ? null : Math.round(Math.max(...inside));
 }
 
+/** The latest item due in [from, to): what it was, when due (relative to `from`) and how late. */
+function worstOf(timed: readonly Timed[], from: number, to: number) {
+  let worst: Timed | undefined;
+  for (const t of timed)
+    if (t.due >= from && t.due < to && (!worst || t.latenessMs > worst.latenessMs)) worst = t;
+  return worst
+    ? {
+        item: worst.label ?? worst.what,
+        dueAfterKillMs: worst.due - from,
+        latenessMs: Math.round(worst.latenessMs),
+      }
+    : null;
+}
+
 /** The first due time in [from, to) from which every item due is at most `onTimeMs` late. */
 export function recoveredAt(
   timed: readonly Timed[],
@@ -275,6 +302,7 @@ function phaseFigures(phase: FaultPhase, timed: readonly Timed[], options: Check
     maxLatenessDuringMs: maxLateness(timed, phase.killAt, ready),
     maxLatenessAfterMs: maxLateness(timed, ready, phase.endAt),
     recoveredAfterMs: recovered === null ? null : recovered - phase.killAt,
+    worst: worstOf(timed, phase.killAt, phase.endAt),
     itemsDue: timed.filter((t) => t.due >= phase.killAt && t.due < phase.endAt).length,
   };
 }

@@ -33,11 +33,11 @@ export interface FaultRunOptions {
 
 export const USAGE = `node packages/e2e/src/bin/faults.ts [--full] [options]   (pnpm e2e:faults, pnpm e2e:full)
 
-  --full            the full run: warm-up 30 s, 40 s per fault (about 8 minutes), writes docs/benchmarks/e2e-faults.json
+  --full            the full run: 15 events/s, warm-up 30 s, 30 s after each fault (about 10 minutes), writes docs/benchmarks/e2e-faults.json
   --rate N          inbound events per second, all kinds together (10; full 15)
   --cron N          cron tasks every second, plus one every 3 s (2)
-  --warmup S        seconds of load before the first fault (15; full 30)
-  --phase S         seconds from one fault to the next, and after the last (15; full 40)
+  --warmup S        seconds of load before the first fault (10; full 30)
+  --phase S         seconds from the process or server being back to the next fault (10; full 30)
   --drain S         longest wait for the last effects after the load stops (90; full 150)
   --delay-min MS    shortest delay of an item (3000)
   --delay-max MS    longest delay of an item (6000)
@@ -88,8 +88,8 @@ export function parseOptions(argv: readonly string[], root: string): FaultRunOpt
     full,
     rate: positive('rate', values.rate, full ? 15 : 10),
     cronTasks: positive('cron', values.cron, 2),
-    warmupSeconds: positive('warmup', values.warmup, full ? 30 : 15),
-    phaseSeconds: positive('phase', values.phase, full ? 40 : 15),
+    warmupSeconds: positive('warmup', values.warmup, full ? 30 : 10),
+    phaseSeconds: positive('phase', values.phase, full ? 30 : 10),
     drainSeconds: positive('drain', values.drain, full ? 150 : 90),
     delayMinMs,
     delayMaxMs,

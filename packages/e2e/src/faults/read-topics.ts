@@ -16,7 +16,7 @@ export interface ReadRecord {
   timestamp: number;
 }
 
-const IDLE_MS = 20_000;
+const IDLE_MS = 8_000;
 
 function headerText(value: Buffer | string | (Buffer | string)[] | undefined): string | undefined {
   const last = Array.isArray(value) ? value.at(-1) : value;
@@ -76,6 +76,10 @@ export async function readSince(kafka: Kafka, from: Offsets, timeoutMs = 120_000
   }
   const seen = new Set<string>();
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytes: 50 * 1024 * 1024 });
+  const group = { joined: false };
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    group.joined = true;
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [...topics] });
@@ -111,13 +115,13 @@ export async function readSince(kafka: Kafka, from: Offsets, timeoutMs = 120_000
     });
     const deadline = Date.now() + timeoutMs;
     // Transaction markers and compacted gaps can leave an offset below the end that never arrives:
-    // a partition that brings nothing new for IDLE_MS is taken as read (a loaded machine can pause
-    // a fetch for seconds, so this is generous).
+    // once the group is joined, partitions that bring nothing new for IDLE_MS are taken as read (a
+    // loaded machine can pause a fetch for seconds, so this is generous).
     let lastCount = -1;
     let lastChange = Date.now();
     while (left.size > 0 && Date.now() < deadline) {
       await sleep(200);
-      if (records.length !== lastCount) lastChange = Date.now();
+      if (records.length !== lastCount || !group.joined) lastChange = Date.now();
       lastCount = records.length;
       if (Date.now() - lastChange > IDLE_MS) break;
     }

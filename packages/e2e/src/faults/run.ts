@@ -147,8 +147,9 @@ export async function runFaultSuite(
 
     const phases: PhaseRecord[] = [];
     for (const fault of options.faults) {
-      const phaseEnd = Date.now() + options.phaseSeconds * 1000;
       const phase = await inject(fault, system, stack);
+      // Each phase lasts --phase seconds after the thing is back (a Kafka restart alone can take a minute).
+      const phaseEnd = Math.max(phase.killAt, phase.readyAt ?? Date.now()) + options.phaseSeconds * 1000;
       phases.push(phase);
       say(
         `${fault}: ${STACK_FAULTS.includes(fault) ? 'stopped' : 'SIGKILLed'}, back after ${
