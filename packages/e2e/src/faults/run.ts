@@ -116,6 +116,10 @@ export async function runFaultSuite(
   };
   process.once('SIGINT', () => bail('SIGINT'));
   process.once('SIGTERM', () => bail('SIGTERM'));
+  process.once('uncaughtException', (error) => {
+    process.stderr.write(`uncaught: ${error.stack ?? error.message}\n`);
+    bail('uncaught exception');
+  });
   try {
     const admin = kafka.admin();
     await admin.connect();
