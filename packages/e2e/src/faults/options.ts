@@ -38,7 +38,7 @@ export const USAGE = `node packages/e2e/src/bin/faults.ts [--full] [options]   (
   --cron N          cron tasks every second, plus one every 3 s (2)
   --warmup S        seconds of load before the first fault (10; full 30)
   --phase S         seconds from the process or server being back to the next fault (10; full 30)
-  --drain S         longest wait for the last effects after the load stops (90; full 150)
+  --drain S         longest wait for the last effects after the load stops (180; full 240)
   --delay-min MS    shortest delay of an item (3000)
   --delay-max MS    longest delay of an item (6000)
   --on-time MS      an item handled at most this late counts as on time for the recovery (1000)
@@ -90,7 +90,7 @@ export function parseOptions(argv: readonly string[], root: string): FaultRunOpt
     cronTasks: positive('cron', values.cron, 2),
     warmupSeconds: positive('warmup', values.warmup, full ? 30 : 10),
     phaseSeconds: positive('phase', values.phase, full ? 30 : 10),
-    drainSeconds: positive('drain', values.drain, full ? 150 : 90),
+    drainSeconds: positive('drain', values.drain, full ? 240 : 180),
     delayMinMs,
     delayMaxMs,
     onTimeMs: positive('on-time', values['on-time'], 1_000),
