@@ -15,7 +15,7 @@
 // reported as a ratio to what the broker alone allows on this machine.
 // Options (env): BENCH_SECONDS (120, measured per scenario and side), BENCH_WARMUP_SECONDS (15),
 // BENCH_PER_SECOND (1000), BENCH_PER_MINUTE (9000), BENCH_SCENARIOS ("spread,aligned"),
-// BENCH_PARTITIONS (6 per trigger topic), BENCH_PREPARE_AHEAD_MS (100, both sides),
+// BENCH_PARTITIONS (6 per trigger topic), BENCH_PREPARE_AHEAD_MS (the ticker's default; the baseline 100),
 // BENCH_BASELINE_COMPRESSION ("none" or "gzip", baseline only: what compression would change),
 // BENCH_TRIGGER_SEND (the ticker's TICKER_TRIGGER_SEND; its default when unset),
 // BENCH_PROBE_EVERY_MS (20: bench/visibility.ts), BENCH_OUT (docs/benchmarks/ticker.json).
@@ -49,7 +49,9 @@ const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'spread,aligned').split(',') a
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
 const BASELINE_GZIP = process.env.BENCH_BASELINE_COMPRESSION === 'gzip';
 const OUT = process.env.BENCH_OUT ?? 'docs/benchmarks/ticker.json';
-const PREPARE_AHEAD_MS = Number(process.env.BENCH_PREPARE_AHEAD_MS ?? 100);
+/** The ticker's own default when unset (100 ms direct, 500 ms transactional); the baseline's lead: 100. */
+const PREPARE_AHEAD = process.env.BENCH_PREPARE_AHEAD_MS;
+const PREPARE_AHEAD_MS = Number(PREPARE_AHEAD ?? 100);
 const TRIGGER_SEND = process.env.BENCH_TRIGGER_SEND;
 const PROBE_EVERY_MS = Number(process.env.BENCH_PROBE_EVERY_MS ?? 20);
 const list = (values: readonly number[]) => summarize(Float64Array.from(values), values.length);
@@ -147,7 +149,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
   const producer = createProducer({ kafka, contracts, logger });
   await producer.connect();
   const watch = await watchVisibility({
-    kafka,
+    brokers: stack.kafkaBrokers,
     topic: triggerTopicFor(topics.triggerPrefix, TASK_TYPES[0]),
     partitions: PARTITIONS,
     probeEveryMs: PROBE_EVERY_MS,
@@ -237,7 +239,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     TICKER_TRIGGER_TOPIC_PREFIX: topics.triggerPrefix,
     TICKER_LEASE_TTL_MS: '10000',
     TICKER_MAX_SEND_BATCH: '10000',
-    TICKER_PREPARE_AHEAD_MS: String(PREPARE_AHEAD_MS),
+    ...(PREPARE_AHEAD ? { TICKER_PREPARE_AHEAD_MS: PREPARE_AHEAD } : {}),
     ...(TRIGGER_SEND ? { TICKER_TRIGGER_SEND: TRIGGER_SEND } : {}),
   });
   const ticker = await startService(createTickerService({ observer }), { config, logger });
@@ -248,7 +250,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
   await new Promise((resolve) => setTimeout(resolve, WARMUP * 1_000));
 
   measuring = true;
-  watch.record();
+  await watch.record();
   const loadBefore = loadavg()[0] ?? 0;
   const cpuStart = process.cpuUsage();
   const wallStart = performance.now();
@@ -256,7 +258,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
   const cpu = process.cpuUsage(cpuStart);
   const wallMs = performance.now() - wallStart;
   measuring = false;
-  const seen = watch.take();
+  const seen = await watch.take();
   const rssMiB = process.memoryUsage().rss / 2 ** 20;
   const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
 
@@ -265,7 +267,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
 
   console.log(`[${scenario}] baseline: bare kafkajs sendBatch of the same triggers, ${SECONDS} s`);
   const loadBeforeBaseline = loadavg()[0] ?? 0;
-  watch.record();
+  await watch.record();
   const baseline = await runBaseline({
     kafka,
     defs,
@@ -276,7 +278,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     prepareAheadMs: PREPARE_AHEAD_MS,
     gzip: BASELINE_GZIP,
   });
-  const baseSeen = watch.take();
+  const baseSeen = await watch.take();
   await watch.close();
   const redis = new Redis(stack.redisUrl, { lazyConnect: true });
   await redis.connect();
@@ -312,6 +314,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     largestBatch: Math.max(0, ...batchSizes),
     tableLoadMs: round(tableLoadMs, 0),
     triggerSend: config.TICKER_TRIGGER_SEND,
+    prepareAheadMs: config.TICKER_PREPARE_AHEAD_MS,
     fireLagMs: lag,
     stagesMs: stageSummary(stages),
     transactionStagesMs: stageSummary(staging),
@@ -389,7 +392,7 @@ const report = {
     warmupSeconds: WARMUP,
     taskTypes: TASK_TYPES.length,
     partitionsPerTopic: PARTITIONS,
-    prepareAheadMs: PREPARE_AHEAD_MS,
+    baselinePrepareAheadMs: PREPARE_AHEAD_MS,
     probeEveryMs: PROBE_EVERY_MS,
   },
   notes: [

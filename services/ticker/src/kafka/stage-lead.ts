@@ -5,7 +5,7 @@
  * wrote to, so the delay queue's exact-time triggers on the same topics wait for the commit too.
  *
  * The estimate follows recent writes: a fixed part (the smallest recent write: the
- * AddPartitionsToTxn and produce round trips) plus a per-trigger part (the 90th percentile of the
+ * AddPartitionsToTxn and produce round trips) plus a per-trigger part (the 75th percentile of the
  * rest per trigger — kafkajs builds the request in JavaScript, so it grows with the triggers),
  * times a safety factor, plus a margin for the timer.
  */
@@ -19,9 +19,9 @@ export interface StageLead {
 export interface StageLeadOptions {
   /** Recent writes kept (default 64). */
   samples?: number;
-  /** Multiplies the estimate (default 1.5). */
+  /** Multiplies the estimate (default 1.25). */
   factor?: number;
-  /** Added after the factor: the timer's wake-up and the gap before the commit (default 10 ms). */
+  /** Added after the factor: the timer's wake-up and the gap before the commit (default 5 ms). */
   marginMs?: number;
   /** Until writes were seen: fixed part (default 10 ms) and per trigger (default 0.05 ms). */
   initialFixedMs?: number;
@@ -30,8 +30,8 @@ export interface StageLeadOptions {
 
 export function createStageLead(options: StageLeadOptions = {}): StageLead {
   const size = options.samples ?? 64;
-  const factor = options.factor ?? 1.5;
-  const margin = options.marginMs ?? 10;
+  const factor = options.factor ?? 1.25;
+  const margin = options.marginMs ?? 5;
   const seen: { triggers: number; ms: number }[] = [];
   let fixed = options.initialFixedMs ?? 10;
   let perTrigger = options.initialPerTriggerMs ?? 0.05;
@@ -39,7 +39,7 @@ export function createStageLead(options: StageLeadOptions = {}): StageLead {
   const refit = () => {
     fixed = Math.min(...seen.map((s) => s.ms));
     const rates = seen.map((s) => Math.max(0, s.ms - fixed) / Math.max(1, s.triggers)).sort((a, b) => a - b);
-    perTrigger = rates[Math.min(rates.length - 1, Math.floor(rates.length * 0.9))] ?? perTrigger;
+    perTrigger = rates[Math.min(rates.length - 1, Math.floor(rates.length * 0.75))] ?? perTrigger;
   };
 
   return {
