@@ -240,6 +240,20 @@ export async function startService(
   };
 }
 
+/** Another replica of a running service: same topics, consumer group and Redis prefix. */
+export async function startReplica(
+  ctx: ServiceContext,
+  instanceId = 'replica-2',
+): Promise<{ service: RunningService<DelayQueueConfig>; queue: DelayQueueParts }> {
+  let queue: DelayQueueParts | undefined;
+  const service = await startRuntime(
+    { ...delayQueueService, start: async (runtime) => void (queue = await startDelayQueue(runtime)) },
+    { config: { ...ctx.config, INSTANCE_ID: instanceId }, logger: testLogger },
+  );
+  if (!queue) throw new Error('the replica did not start');
+  return { service, queue };
+}
+
 export function unionMessageId(request: DelayRequest): string {
   return unionBranch(request.event).value.message_id;
 }

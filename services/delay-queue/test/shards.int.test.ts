@@ -129,6 +129,43 @@ describe('sharded delay store', () => {
     expect(before.shardOf(pending)).toBe(keyPartition(pending, 4));
   });
 
+  it('hands a shard over without the new owner repeating what the old owner published', async () => {
+    // Two replicas' views of one shard: the partition (and so the shard) moves from old to new
+    // while old holds a claim, as when a rebalance lands during a publish.
+    const oldOwner = (await open(3)).shard(1);
+    const newOwner = (await open(3)).shard(1);
+    const t0 = now;
+    await oldOwner.schedule({ id: 'published', dueAt: t0, record: bytes('p') });
+    await oldOwner.schedule({ id: 'orphaned', dueAt: t0, record: bytes('o') });
+    const held = await oldOwner.claimDue({ limit: 10, visibilityMs: VISIBILITY });
+    expect(held.map((claim) => claim.id).sort()).toEqual(['orphaned', 'published']);
+    // The new owner starts dispatching at once: claims in force are not its to take.
+    now = t0 + 1;
+    expect(await newOwner.claimDue({ limit: 10, visibilityMs: VISIBILITY })).toEqual([]);
+    now = t0 + VISIBILITY - 1;
+    expect(await newOwner.claimDue({ limit: 10, visibilityMs: VISIBILITY })).toEqual([]);
+    // The old owner's publish of one was acknowledged before it stopped: it acks, whoever owns the
+    // partition now. The other it never acknowledged (it died).
+    expect(await oldOwner.ack(held.filter((claim) => claim.id === 'published'))).toEqual({
+      acked: 1,
+      stale: [],
+    });
+    now = t0 + VISIBILITY + 1;
+    const taken = await newOwner.claimDue({ limit: 10, visibilityMs: VISIBILITY });
+    expect(taken.map((claim) => [claim.id, claim.redelivered])).toEqual([['orphaned', true]]);
+    // A late ack of the old claim cannot remove the new owner's claim.
+    expect(await oldOwner.ack(held.filter((claim) => claim.id === 'orphaned'))).toEqual({
+      acked: 0,
+      stale: ['orphaned'],
+    });
+    expect(await newOwner.ack(taken)).toEqual({ acked: 1, stale: [] });
+    now = t0 + 3 * VISIBILITY;
+    expect(await newOwner.claimDue({ limit: 10, visibilityMs: VISIBILITY })).toEqual([]);
+    expect(await newOwner.schedule({ id: 'published', dueAt: now, record: bytes('p') })).toBe(
+      'already_fired',
+    );
+  });
+
   it('looks up and drains the unsharded keys of a store written before sharding, then retires them', async () => {
     const firedTtlMs = 1_400;
     const unsharded = createDelayStore({ redis: redis.redis, prefix, clock, firedTtlMs });
