@@ -26,10 +26,7 @@ export interface ObservedTopics {
 }
 
 /** Each topic-partition-offset once, in arrival order. */
-export function onceEach(
-  messages: readonly CollectedMessage<Buffer>[],
-  topic: string,
-): CollectedMessage<Buffer>[] {
+function onceEach(messages: readonly CollectedMessage<Buffer>[], topic: string): CollectedMessage<Buffer>[] {
   const seen = new Set<string>();
   return messages.filter((m) => {
     if (m.topic !== topic) return false;

@@ -26,6 +26,8 @@ export interface StreamRecovery {
   /** Items due in the phase (up to one threshold before its end) that arrived after it or never. */
   dueInPhaseNotReceivedInPhase: number;
   latenessInPhaseMs: ReturnType<typeof distribution>;
+  /** Per second after the kill: [second, items delivered in it, the largest lateness among them]. */
+  timeline: [number, number, number][];
 }
 
 export function streamRecovery(
@@ -55,6 +57,7 @@ export function streamRecovery(
   let lateUntil = killAt;
   let unfinished = 0;
   const lateness: number[] = [];
+  const seconds = new Map<number, [number, number, number]>();
   for (const item of items) {
     const dueInPhase = item.dueAt >= killAt && item.dueAt < endAt - thresholdMs;
     const receivedInPhase = item.receivedAt !== null && item.receivedAt >= killAt && item.receivedAt < endAt;
@@ -62,6 +65,11 @@ export function streamRecovery(
     if (!receivedInPhase || item.receivedAt === null) continue;
     const late = item.receivedAt - item.dueAt;
     lateness.push(late);
+    const second = Math.floor((item.receivedAt - killAt) / 1000);
+    const slot = seconds.get(second) ?? [second, 0, 0];
+    slot[1] += 1;
+    slot[2] = Math.max(slot[2], Math.round(late));
+    seconds.set(second, slot);
     if (late > thresholdMs) lateUntil = Math.max(lateUntil, item.receivedAt);
   }
   // A silence shorter than the threshold is the load's own rhythm, not an outage.
@@ -72,6 +80,7 @@ export function streamRecovery(
     lateUntilAfterKillMs: unfinished > 0 ? null : Math.round(lateUntil - killAt),
     dueInPhaseNotReceivedInPhase: unfinished,
     latenessInPhaseMs: distribution(lateness),
+    timeline: [...seconds.values()].sort((a, b) => a[0] - b[0]),
   };
 }
 

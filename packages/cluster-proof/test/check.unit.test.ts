@@ -171,6 +171,9 @@ describe('recovery per fault', () => {
     expect(result.lateUntilAfterKillMs).toBe(4_000);
     expect(result.dueInPhaseNotReceivedInPhase).toBe(0);
     expect(result.latenessInPhaseMs.max).toBe(3_000);
+    // Second 4 after the kill: the 30 items the outage held back and the 10 on-time ones due in it.
+    expect(result.timeline.find(([second]) => second === 4)).toEqual([4, 40, 3_000]);
+    expect(result.timeline.some(([second]) => second === 2)).toBe(false);
   });
 
   it('says nothing stopped when no silence reached the threshold', () => {

@@ -16,7 +16,7 @@ import { createKafkaClient, createProducer } from '@openpenpal/messaging';
 import { findWorkspaceRoot } from '@openpenpal/test-kit';
 import type { Admin } from 'kafkajs';
 import { pino } from 'pino';
-import { checkRun } from '../check.ts';
+import { checkRun, nominalTimes } from '../check.ts';
 import { openClusterStack } from '../cluster.ts';
 import { killBroker, killOneOfEach, killRedisPrimary } from '../faults.ts';
 import { createDelayedLoad, everySecondTask } from '../load.ts';
@@ -30,7 +30,6 @@ import { acquisitionsFromLogs, storedToken } from '../tokens.ts';
 
 const root = findWorkspaceRoot();
 const began = Date.now();
-const TARGET_TOPIC = 'cluster-proof.delivered';
 const TASK_TYPE = 'daily_report';
 const say = (line: string): void => {
   process.stdout.write(`[cluster +${((Date.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
@@ -73,6 +72,8 @@ async function run(options: RunOptions): Promise<number> {
   );
   await stack.up();
   const runId = `cp${Date.now().toString(36)}`;
+  // A topic per run (the delay queue allows the prefix), deleted at the end.
+  const targetTopic = `cluster-proof.${runId}`;
   const logDir = join(root, '.cache', 'cluster-proof', runId);
   mkdirSync(logDir, { recursive: true });
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...stack.env };
@@ -96,7 +97,7 @@ async function run(options: RunOptions): Promise<number> {
   });
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopic(admin, TARGET_TOPIC);
+  await ensureTopic(admin, targetTopic);
 
   const replicas = await startReplicas({
     root,
@@ -107,7 +108,7 @@ async function run(options: RunOptions): Promise<number> {
     basePort: options.basePort,
     settings: {
       ticker: { TICKER_LEASE_TOKENS: 'postgres' },
-      'delay-queue': { DELAY_QUEUE_EXTRA_TOPICS: TARGET_TOPIC },
+      'delay-queue': { DELAY_QUEUE_EXTRA_TOPICS: 'cluster-proof.*' },
     },
   });
   say(
@@ -124,7 +125,7 @@ async function run(options: RunOptions): Promise<number> {
     kafka,
     contracts,
     topics: {
-      target: TARGET_TOPIC,
+      target: targetTopic,
       triggers: triggerTopicName(TASK_TYPE),
       events: topicSpec('scheduler.execution-events').name,
     },
@@ -146,7 +147,7 @@ async function run(options: RunOptions): Promise<number> {
     producer,
     runId,
     requestsTopic: topicSpec('scheduler.delay-requests').name,
-    targetTopic: TARGET_TOPIC,
+    targetTopic: targetTopic,
     rate: options.rate,
     delayMinMs: options.delayMinMs,
     delayMaxMs: options.delayMaxMs,
@@ -228,6 +229,7 @@ async function run(options: RunOptions): Promise<number> {
   const executionEvents = observer.executionEvents();
   await observer.close();
   await producer.close().catch(() => undefined);
+  await admin.deleteTopics({ topics: [targetTopic] }).catch(() => undefined);
   await admin.disconnect();
   const tickers = [...replicas.processes.keys()].filter((name) => name.startsWith('ticker-'));
   const acquisitions = acquisitionsFromLogs(logDir, tickers);
@@ -254,13 +256,12 @@ async function run(options: RunOptions): Promise<number> {
     delayed: load.offers
       .filter((o) => o.acceptedAt !== null)
       .map((o) => ({ dueAt: o.dueAt, receivedAt: firstCopy.get(o.id) ?? null })),
-    triggers: observations.plans.flatMap((plan) => {
-      const items: Item[] = [];
-      for (let t = plan.from; t <= plan.to; t += plan.periodMs) {
-        items.push({ dueAt: t, receivedAt: firstTrigger.get(`${plan.taskId}@${t}`) ?? null });
-      }
-      return items;
-    }),
+    triggers: observations.plans.flatMap((plan) =>
+      nominalTimes(plan).map((t) => ({
+        dueAt: t,
+        receivedAt: firstTrigger.get(`${plan.taskId}@${t}`) ?? null,
+      })),
+    ),
   };
   const recoveries = phases.map((phase) => phaseRecovery(phase, streams, options.thresholdMs));
   const baseline = phaseRecovery(
