@@ -204,11 +204,31 @@ export function checkTokens(
   };
 }
 
+/**
+ * The recorder's replicas lose no execution: every execution id the ticker triggered is in the
+ * recorder's `executions` read model (one row per id, its primary key, so never twice).
+ */
+export function checkRecorded(triggers: readonly TriggerCopy[], recorded: readonly string[] | null) {
+  if (recorded === null) return null;
+  const have = new Set(recorded);
+  const executions = [...new Set(triggers.map((t) => t.executionId))];
+  const missing = executions.filter((id) => !have.has(id));
+  return {
+    executions: executions.length,
+    recorded: executions.length - missing.length,
+    missing: missing.length,
+    missingSample: missing.slice(0, SAMPLE),
+  };
+}
+
 export function checkRun(observations: Observations) {
   const delayed = checkDelayed(observations.offers, observations.delayedCopies);
   const triggers = checkTriggers(observations.plans, observations.triggerCopies);
   const tokens = checkTokens(observations.acquisitions, observations.triggerCopies, observations.storedToken);
+  const recorder = checkRecorded(observations.triggerCopies, observations.recordedExecutions ?? null);
   const broken: string[] = [];
+  if (recorder && recorder.missing > 0)
+    broken.push(`${recorder.missing} triggered executions missing from the recorder's read model`);
   if (delayed.lost > 0) broken.push(`${delayed.lost} delayed messages lost`);
   if (delayed.deliveredTwiceAfterDedup > 0)
     broken.push(`${delayed.deliveredTwiceAfterDedup} delayed messages delivered twice after deduplication`);
@@ -227,7 +247,7 @@ export function checkRun(observations: Observations) {
   if (tokens.wentBackwards.length > 0)
     broken.push(`${tokens.wentBackwards.length} acquisitions took a lower token`);
   if (tokens.storedBelowHighestSeen) broken.push('the PostgreSQL token row is below a token in use');
-  return { ok: broken.length === 0, broken, delayed, triggers, tokens };
+  return { ok: broken.length === 0, broken, delayed, triggers, tokens, recorder };
 }
 
 export type RunCheck = ReturnType<typeof checkRun>;

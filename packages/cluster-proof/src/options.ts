@@ -37,7 +37,7 @@ export const USAGE = `usage: pnpm fault:cluster [--quick] [options]
   --down-seconds N      how long a killed part stays down (default 15; --quick 8)
   --drain-seconds N     longest wait for the last deliveries (default 90; --quick 60)
   --threshold-ms N      lateness that counts as recovered (default 1000)
-  --base-port N         first ops port of the run's processes (default 34000)`;
+  --base-port N         first ops port of the run's processes (default 23000, below the ephemeral range)`;
 
 export function parseOptions(argv: readonly string[], root: string): RunOptions {
   const { values } = parseArgs({
@@ -92,6 +92,6 @@ export function parseOptions(argv: readonly string[], root: string): RunOptions 
     phaseSeconds: int('phase-seconds', values['phase-seconds'], quick ? 30 : 60),
     drainSeconds: int('drain-seconds', values['drain-seconds'], quick ? 60 : 90),
     thresholdMs: int('threshold-ms', values['threshold-ms'], 1_000),
-    basePort: int('base-port', values['base-port'], 34_000, 1_024),
+    basePort: int('base-port', values['base-port'], 23_000, 1_024),
   };
 }

@@ -78,5 +78,7 @@ export interface Observations {
   acquisitions: readonly Acquisition[];
   /** The highest token in PostgreSQL's `ticker_fencing_tokens` at the end; null when not read. */
   storedToken: number | null;
+  /** Execution ids of the run's tasks in the recorder's read model; absent when the recorder did not run. */
+  recordedExecutions?: readonly string[] | null;
   phases: readonly FaultPhase[];
 }

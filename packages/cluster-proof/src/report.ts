@@ -58,6 +58,11 @@ export function printSummary(
       `reused ${tokens.reused.length}, went backwards ${tokens.wentBackwards.length}, ` +
       `triggers from a deposed leader ${tokens.triggersFromDeposedLeader}, PostgreSQL row ${tokens.storedToken ?? '—'}`,
   );
+  if (check.recorder) {
+    write(
+      `recorder: ${check.recorder.recorded} of ${check.recorder.executions} triggered executions in its read model (missing ${check.recorder.missing})`,
+    );
+  }
   write(`recovery per fault, by record time (threshold ${thresholdMs} ms; both streams, the slower counts):`);
   for (const r of recoveries) {
     write(

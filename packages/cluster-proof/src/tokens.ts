@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { Acquisition } from './records.ts';
 
 /**
- * Where the fencing tokens show outside the triggers: every ticker process logs
+ * What the run reads from PostgreSQL and the logs after the load. Where the fencing tokens show outside the triggers: every ticker process logs
  * `leadership acquired` with its token (pino JSON, `time` in epoch ms), and PostgreSQL keeps the
  * last token per lease in `ticker_fencing_tokens` (TICKER_LEASE_TOKENS=postgres).
  */
@@ -36,6 +36,25 @@ export function parseAcquisitions(process: string, log: string): Acquisition[] {
     }
   }
   return found;
+}
+
+/** Execution ids of tasks whose id starts with `prefix` in the recorder's `executions` read model. */
+export async function recordedExecutions(
+  databaseUrl: string,
+  schema: string,
+  prefix: string,
+): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const result = await client.query<{ execution_id: string }>(
+      `SELECT execution_id FROM "${schema}".executions WHERE starts_with(task_id, $1)`,
+      [prefix],
+    );
+    return result.rows.map((row) => row.execution_id);
+  } finally {
+    await client.end();
+  }
 }
 
 /** The highest token PostgreSQL handed out (null when the table does not exist). */

@@ -140,6 +140,14 @@ describe('the cluster run checker', () => {
     expect(checkTokens([acquired(7, T0)], everyTrigger(), 6).storedBelowHighestSeen).toBe(true);
   });
 
+  it('catches a triggered execution the recorder never recorded', () => {
+    const recorded = everyTrigger().map((t) => t.executionId);
+    expect(checkRun({ ...clean(), recordedExecutions: recorded }).ok).toBe(true);
+    const result = checkRun({ ...clean(), recordedExecutions: recorded.slice(1) });
+    expect(result.recorder).toMatchObject({ executions: 5, recorded: 4, missing: 1 });
+    expect(result.broken).toEqual(["1 triggered executions missing from the recorder's read model"]);
+  });
+
   it('counts a trigger of a deposed leader without calling it a reuse', () => {
     const late = trigger(T0 + 3_000, 7);
     const result = checkTokens([acquired(7, T0 - 5_000), acquired(8, T0 + 2_000, 'ticker-2')], [late], 8);

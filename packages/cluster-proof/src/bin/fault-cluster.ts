@@ -26,7 +26,7 @@ import type { CronPlan, FaultPhase } from '../records.ts';
 import { phaseRecovery, type Item } from '../recovery.ts';
 import { startReplicas } from '../replicas.ts';
 import { machine, printSummary, serverVersions } from '../report.ts';
-import { acquisitionsFromLogs, storedToken } from '../tokens.ts';
+import { acquisitionsFromLogs, recordedExecutions, storedToken } from '../tokens.ts';
 
 const root = findWorkspaceRoot();
 const began = Date.now();
@@ -224,6 +224,18 @@ async function run(options: RunOptions): Promise<number> {
   clearInterval(status);
   await defineTasks(false, 2);
   await sleep(2_000);
+  // The recorder's read model is eventually consistent: give it up to 30 s to show every execution.
+  let recorded: string[] | null = null;
+  if (options.services.includes('recorder')) {
+    const executions = new Set(observer.triggerCopies().map((t) => t.executionId));
+    const until = Date.now() + 30_000;
+    for (;;) {
+      recorded = await recordedExecutions(stack.env.DATABASE_URL ?? '', 'recorder', `${runId}-task-`);
+      const have = new Set(recorded);
+      if ([...executions].every((id) => have.has(id)) || Date.now() > until) break;
+      await sleep(1_000);
+    }
+  }
 
   const stopped = await stopAll();
   const executionEvents = observer.executionEvents();
@@ -240,6 +252,7 @@ async function run(options: RunOptions): Promise<number> {
     triggerCopies: observer.triggerCopies(),
     acquisitions,
     storedToken: await storedToken(stack.env.TICKER_DATABASE_URL ?? stack.env.DATABASE_URL ?? ''),
+    recordedExecutions: recorded,
     phases,
   };
   const check = checkRun(observations);
