@@ -55,6 +55,7 @@ export {
   type UndecodableRecord,
 } from './readers/table-reader.ts';
 export { extractTraceContext, injectTraceContext } from './tracing.ts';
+export { sendEncodedInTraces } from './relay-tracing.ts';
 export {
   createTransactionalSender,
   type OpenTransaction,

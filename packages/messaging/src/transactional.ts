@@ -22,8 +22,10 @@ export interface OpenTransaction {
  */
 export interface TransactionalSender {
   /**
-   * Takes the transactional id over (fencing earlier holders, aborting their open transaction).
-   * `write` calls it when needed; calling it first makes the fencing happen at a known point.
+   * Takes the transactional id over now with a new producer (fencing earlier holders, this
+   * sender's own earlier producer included, and aborting the transaction they left open; waiting
+   * for one already committing to finish). `write` inits when it has no producer; calling `init`
+   * makes the fencing happen at a known point (a new leader, before it reads back what was sent).
    */
   init(): Promise<void>;
   /**
@@ -82,16 +84,18 @@ export function createTransactionalSender(options: TransactionalSenderOptions): 
   let ready: Promise<KafkaProducer> | undefined;
   let closed = false;
 
-  const drop = (what: string, error: unknown) => {
-    const old = producer;
-    producer = undefined;
-    ready = undefined;
+  /** Forgets a producer that failed (unless a newer one replaced it already) and disconnects it. */
+  const drop = (what: string, error: unknown, failed: KafkaProducer) => {
     logger.warn({ err: error }, `transactional ${what} failed; the producer starts over`);
-    if (old) void old.disconnect().catch(() => undefined);
+    if (producer === failed) {
+      producer = undefined;
+      ready = undefined;
+    }
+    void failed.disconnect().catch(() => undefined);
   };
 
-  const init = () =>
-    (ready ??= (async () => {
+  const start = () =>
+    (ready = (async () => {
       if (closed) throw new SchedulerError('SHUTTING_DOWN', 'transactional sender is closed');
       const created = options.kafka.producer({
         transactionalId: options.transactionalId,
@@ -109,24 +113,31 @@ export function createTransactionalSender(options: TransactionalSenderOptions): 
         const empty = await created.transaction();
         await empty.commit();
       } catch (error) {
-        drop('init', error);
+        drop('init', error, created);
         throw classify('init', error);
       }
       return created;
     })());
 
-  const guard = (transaction: Transaction, end: 'commit' | 'abort') => async () => {
+  const guard = (from: KafkaProducer, transaction: Transaction, end: 'commit' | 'abort') => async () => {
     try {
       await transaction[end]();
     } catch (error) {
-      drop(end, error);
+      drop(end, error, from);
       throw classify(end, error);
     }
   };
 
+  const init = () => ready ?? start();
+
   return {
     init: async () => {
-      await init();
+      if (ready) await ready.catch(() => undefined);
+      const old = producer;
+      producer = undefined;
+      ready = undefined;
+      if (old) await old.disconnect().catch(() => undefined);
+      await start();
     },
     write: async (batches) => {
       const current = await init();
@@ -135,10 +146,10 @@ export function createTransactionalSender(options: TransactionalSenderOptions): 
         transaction = await current.transaction();
         await transaction.sendBatch({ acks: -1, topicMessages: [...batches] });
       } catch (error) {
-        drop('write', error);
+        drop('write', error, current);
         throw classify('write', error);
       }
-      return { commit: guard(transaction, 'commit'), abort: guard(transaction, 'abort') };
+      return { commit: guard(current, transaction, 'commit'), abort: guard(current, transaction, 'abort') };
     },
     close: async () => {
       closed = true;
