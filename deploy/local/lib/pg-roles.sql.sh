@@ -8,6 +8,8 @@
 # scheduler_handlers   scheduler_handlers (handler_executions)   SELECT/INSERT/UPDATE/DELETE the domain tables ($PG_DOMAIN_SCHEMA)
 # scheduler_notifier   scheduler_notifier                        SELECT/INSERT/UPDATE/DELETE the domain tables (users, preferences, inbox; DELETE for the outbox relay)
 # scheduler_api        nothing                                   read the read models; read and append to the event store
+# scheduler_ticker     scheduler_ticker (ticker_fencing_tokens)  —   (TICKER_LEASE_TOKENS=postgres; the
+#                      table is created unqualified, so it lands in the schema named after the role)
 #
 # Every role logs in with its own generated password, can reach only this database (CONNECT is
 # revoked from PUBLIC), and holds no other attribute (no superuser, createdb, createrole,
@@ -15,7 +17,7 @@
 # migrations run `CREATE SCHEMA IF NOT EXISTS`, which PostgreSQL checks before it looks whether the
 # schema exists; their schemas are made here, with the right owner, in any case.
 
-PG_SERVICE_ROLES='scheduler_recorder scheduler_api scheduler_handlers scheduler_notifier'
+PG_SERVICE_ROLES='scheduler_recorder scheduler_api scheduler_handlers scheduler_notifier scheduler_ticker'
 
 pg_roles_sql() {
   local role db=\"$PG_DATABASE\" domain=\"$PG_DOMAIN_SCHEMA\"
@@ -31,7 +33,7 @@ SQL
   done
   cat <<SQL
 REVOKE ALL ON DATABASE $db FROM PUBLIC;
-GRANT CONNECT ON DATABASE $db TO scheduler_recorder, scheduler_api, scheduler_handlers, scheduler_notifier;
+GRANT CONNECT ON DATABASE $db TO scheduler_recorder, scheduler_api, scheduler_handlers, scheduler_notifier, scheduler_ticker;
 GRANT CREATE ON DATABASE $db TO scheduler_recorder, scheduler_handlers;
 
 -- Each service schema belongs to its role; so does everything in it, also what a service made
@@ -40,11 +42,13 @@ CREATE SCHEMA IF NOT EXISTS event_store AUTHORIZATION scheduler_recorder;
 CREATE SCHEMA IF NOT EXISTS recorder AUTHORIZATION scheduler_recorder;
 CREATE SCHEMA IF NOT EXISTS scheduler_handlers AUTHORIZATION scheduler_handlers;
 CREATE SCHEMA IF NOT EXISTS scheduler_notifier AUTHORIZATION scheduler_notifier;
+CREATE SCHEMA IF NOT EXISTS scheduler_ticker AUTHORIZATION scheduler_ticker;
 CREATE SCHEMA IF NOT EXISTS $domain;
 DO \$\$
 DECLARE
   owners CONSTANT jsonb := '{"event_store": "scheduler_recorder", "recorder": "scheduler_recorder",
-    "scheduler_handlers": "scheduler_handlers", "scheduler_notifier": "scheduler_notifier"}';
+    "scheduler_handlers": "scheduler_handlers", "scheduler_notifier": "scheduler_notifier",
+    "scheduler_ticker": "scheduler_ticker"}';
   s record;
   r record;
 BEGIN

@@ -55,3 +55,10 @@ export {
   type UndecodableRecord,
 } from './readers/table-reader.ts';
 export { extractTraceContext, injectTraceContext } from './tracing.ts';
+export { sendEncodedInTraces } from './relay-tracing.ts';
+export {
+  createTransactionalSender,
+  type OpenTransaction,
+  type TransactionalSender,
+  type TransactionalSenderOptions,
+} from './transactional.ts';

@@ -80,6 +80,40 @@ describe('consumer runner', () => {
     expect(new Set(schemas)).toEqual(new Set(['TaskTrigger']));
   });
 
+  it('tells each member the partitions it was given, and again after a rebalance', async () => {
+    const groupId = t.ctx.groupId();
+    const given: [string, number[]][] = [];
+    const member = (name: string) => {
+      const runner = createConsumerRunner({
+        kafka: t.kafka,
+        contracts,
+        producer: t.producer,
+        logger,
+        groupId,
+        subscriptions: [subscription(t.binding, () => Promise.resolve())],
+        sessionTimeoutMs: 6_000,
+        heartbeatIntervalMs: 500,
+        onAssigned: (assignment) => given.push([name, [...(assignment.get(t.binding.topic) ?? [])]]),
+      });
+      runners.push(runner);
+      return runner;
+    };
+    const first = member('first');
+    await first.start();
+    await waitFor(() => given.length > 0, 20_000, 'the first join');
+    expect(given.at(-1)).toEqual(['first', [0, 1, 2]]);
+    await member('second').start();
+    const latest = (name: string) => given.findLast(([who]) => who === name)?.[1];
+    await waitFor(
+      () => (latest('second')?.length ?? 0) > 0 && (latest('first')?.length ?? 3) < 3,
+      30_000,
+      'the rebalance',
+    );
+    expect([...(latest('first') ?? []), ...(latest('second') ?? [])].sort()).toEqual([0, 1, 2]);
+    await first.close();
+    await waitFor(() => latest('second')?.length === 3, 30_000, 'the survivor taking every partition');
+  });
+
   it('dead-letters an undecodable message and goes on with the rest of its partition', async () => {
     await t.producer.sendRaw(t.binding.topic, [
       { key: 'k', partition: 0, value: Buffer.from('{"not":"avro"}'), headers: { origin: 'legacy' } },

@@ -66,15 +66,18 @@ describe('one trace', () => {
     expect(named(`${world.topics.courier} publish`).map((span) => span.parentSpanId)).toEqual([
       server.spanId,
     ]);
-    // Every hop with a producer span: each consumer span is the child of a producer span of its
+    // Every hop has a producer span: each consumer span is the child of a producer span of its
     // topic — the courier event, the delay requests, the due trigger (published by the delay
-    // queue), the delay queue's and the handler's events.
+    // queue), the delay queue's and the handler's events, and the outbox's notification request
+    // and notification event (sent by the outbox relays).
     for (const hop of [
       world.topics.courier,
       world.topics.delayRequests,
       world.topics.trigger,
       world.topics.delayEvents,
       world.topics.executions,
+      world.topics.notifyRequests,
+      world.topics.notifyEvents,
     ]) {
       const processes = named(`${hop} process`);
       expect(processes.length, `${hop} process`).toBeGreaterThan(0);
@@ -91,12 +94,13 @@ describe('one trace', () => {
           span.name === `${world.topics.delayEvents} publish` && span.parentSpanId === dispatch?.spanId,
       ),
     ).toBe(true);
-    // The outbox hops carry the context of the span that wrote the row: the handler's trigger
-    // processing wrote the notification request, the notifier's processing wrote its event.
+    // The outbox hops: the relay's producer span is the child of the span that wrote the row —
+    // the handler's trigger processing wrote the notification request, the notifier's processing
+    // wrote its event.
     const [notify] = named(`${world.topics.notifyRequests} process`);
-    expect(parentOf(notify)?.name).toBe(`${world.topics.trigger} process`);
+    expect(parentOf(parentOf(notify))?.name).toBe(`${world.topics.trigger} process`);
     const [notified] = named(`${world.topics.notifyEvents} process`);
-    expect(parentOf(notified)?.name).toBe(`${world.topics.notifyRequests} process`);
+    expect(parentOf(parentOf(notified))?.name).toBe(`${world.topics.notifyRequests} process`);
     // The recorder stores the notification event inside that trace.
     expect(
       inTrace().some((span) => span.name === 'event_store append' && span.parentSpanId === notified?.spanId),
@@ -151,10 +155,15 @@ describe('one trace', () => {
     const parentOf = (span: ReceivedSpan | undefined) => byId.get(span?.parentSpanId ?? '');
     const only = (name: string) => trace.find((span) => span.name === name);
     const notified = only(`${world.topics.notifyEvents} process`);
-    const notify = parentOf(notified);
-    const handler = parentOf(notify);
+    // Each outbox hop: consumer ← the relay's producer span ← the span that wrote the row.
+    const notifiedRelay = parentOf(notified);
+    const notify = parentOf(notifiedRelay);
+    const notifyRelay = parentOf(notify);
+    const handler = parentOf(notifyRelay);
     const fire = parentOf(handler);
+    expect(notifiedRelay?.name).toBe(`${world.topics.notifyEvents} publish`);
     expect(notify?.name).toBe(`${world.topics.notifyRequests} process`);
+    expect(notifyRelay?.name).toBe(`${world.topics.notifyRequests} publish`);
     expect(handler?.name).toBe(`${world.topics.trigger} process`);
     // The ticker sends an instant's triggers inside its `ticker fire` span (its context is in their
     // headers), so the handler's consume span is that span's child.

@@ -9,7 +9,13 @@ import type { Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { encodeRecord, type DelayedRecord } from '../src/record.ts';
-import { createDelayStore, type DelayStore } from '../src/store/index.ts';
+import {
+  createDelayStore,
+  openShardedStore,
+  storePatterns,
+  type DelayStore,
+  type ShardedDelayStore,
+} from '../src/store/index.ts';
 import { contracts, deleteKeys, pool, until, usedMemory } from './common.ts';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -20,7 +26,8 @@ export interface OursContext {
   /** `probe` carries only the benchmark's own acknowledgement probes (signals.ts). */
   topics: { requests: string; events: string; target: string; probe: string };
   prefix: string;
-  store: DelayStore;
+  /** The service's store, as sharded as the service runs it (one shard per requests partition). */
+  store: ShardedDelayStore;
   requester: Producer;
   service: ServiceProcess;
   close(): Promise<void>;
@@ -69,6 +76,14 @@ async function startService(env: NodeJS.ProcessEnv, cpuProfDir: string | undefin
   };
 }
 
+/** Partitions of every bench topic; the requests topic's count is the service's shard count. */
+const PARTITIONS = 6;
+
+/** Deletes every key of a sharded store: the unsharded keys and every shard's. */
+async function deleteStoreKeys(redis: Redis, prefix: string): Promise<void> {
+  for (const pattern of storePatterns(prefix)) await deleteKeys(redis, pattern);
+}
+
 /** Unique topics, a unique Redis prefix, and the service as its own process on them. */
 export async function startOurs(options: {
   stack: StackEnv;
@@ -89,7 +104,11 @@ export async function startOurs(options: {
   await admin.connect();
   await admin.createTopics({
     waitForLeaders: true,
-    topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 6, replicationFactor: 1 })),
+    topics: Object.values(topics).map((topic) => ({
+      topic,
+      numPartitions: PARTITIONS,
+      replicationFactor: 1,
+    })),
   });
   await admin.disconnect();
   const prefix = uniqueName('bench-dq');
@@ -110,7 +129,12 @@ export async function startOurs(options: {
   );
   const requester = createProducer({ kafka, contracts, logger });
   await requester.connect();
-  const store = createDelayStore({ redis: options.redis, prefix, clock: { now: () => Date.now() } });
+  const store = await openShardedStore({
+    redis: options.redis,
+    prefix,
+    clock: { now: () => Date.now() },
+    shardCount: PARTITIONS,
+  });
   return {
     kafka,
     redis: options.redis,
@@ -123,7 +147,8 @@ export async function startOurs(options: {
       await requester.close();
       const code = await service.stop();
       if (code !== 0) logger.warn({ code }, 'delay queue did not exit cleanly');
-      await deleteKeys(options.redis, store.keys.pattern);
+      await store.close();
+      await deleteStoreKeys(options.redis, prefix);
       const cleanup = kafka.admin();
       await cleanup.connect();
       const mine = Object.values(topics).flatMap((topic) => [topic, `${topic}.dlq`]);
@@ -186,7 +211,7 @@ export async function oursScheduling(
   };
   await Promise.all(Array.from({ length: 4 }, producer));
   const done = await until(async () => (await ctx.store.stats()).pending >= count, 300_000);
-  await deleteKeys(ctx.redis, ctx.store.keys.pattern);
+  await deleteStoreKeys(ctx.redis, ctx.prefix);
   return Math.round((count * 1000) / (done - start));
 }
 
@@ -195,7 +220,7 @@ export async function oursScheduling(
  * four calls in flight).
  */
 export async function fill(
-  store: DelayStore,
+  store: Pick<DelayStore, 'applyBatch'>,
   count: number,
   item: (i: number) => { id: string; dueAt: number; record: Buffer },
 ): Promise<void> {

@@ -1,7 +1,7 @@
 import { javaVersion, machine, sourceTree } from '@openpenpal/test-kit';
 import { Redis } from 'ioredis';
 import { delayQueueConfigSchema } from '../src/config.ts';
-import { delayStoreKeys } from '../src/store/index.ts';
+import { delayStoreKeys, readShardLayout, shardPrefix } from '../src/store/index.ts';
 import {
   DEFAULT_RECOVERY,
   deliveryRatios,
@@ -35,7 +35,14 @@ const DEFINITIONS = {
 
 /** Reads the run's own Redis: the store's backlog, and the append-only file's state. */
 export function storeProbe(url: string, prefix: string) {
-  const keys = delayStoreKeys(prefix, 7 * 86_400_000);
+  /** The unsharded keys and every shard's the layout names (one per requests partition). */
+  const stores = async () => {
+    const { counts } = await readShardLayout(redis, prefix);
+    const shards = Math.max(0, ...counts);
+    return [prefix, ...Array.from({ length: shards }, (_, shard) => shardPrefix(prefix, shard))].map((one) =>
+      delayStoreKeys(one, 7 * 86_400_000),
+    );
+  };
   const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
   return {
     /** INFO persistence fields that tell whether writes were waiting for the AOF (a kill loses those). */
@@ -61,12 +68,14 @@ export function storeProbe(url: string, prefix: string) {
     /** Items the store still holds (pending, claimed, waiting replacements); -1 while Redis does not answer. */
     size: async (): Promise<number> => {
       try {
-        const [pending, inFlight, replacements] = await Promise.all([
-          redis.zcard(keys.pending),
-          redis.zcard(keys.inFlight),
-          redis.hlen(keys.replacements),
-        ]);
-        return pending + inFlight + replacements;
+        const sizes = await Promise.all(
+          (await stores()).flatMap((keys) => [
+            redis.zcard(keys.pending),
+            redis.zcard(keys.inFlight),
+            redis.hlen(keys.replacements),
+          ]),
+        );
+        return sizes.reduce((sum, size) => sum + size, 0);
       } catch {
         return -1;
       }

@@ -9,6 +9,11 @@ export interface DispatcherOptions extends BatchDependencies {
    * most this many publishes (their claims expire and another dispatcher publishes them again).
    */
   batchSize: number;
+  /**
+   * Shared by the dispatchers of one process (one per shard), so `batchSize` bounds what the whole
+   * process holds claimed; by default the dispatcher has a budget of its own.
+   */
+  budget?: ClaimBudget;
   /** Longest sleep without looking at Redis: the safety net for a lost wake-up. */
   maxSleepMs: number;
   /**
@@ -30,6 +35,37 @@ export interface Dispatcher {
   close(): Promise<void>;
 }
 
+/** Items claimed and not yet settled, counted across the dispatchers that share it. */
+export interface ClaimBudget {
+  readonly held: number;
+  take(count: number): void;
+  /** Gives claims back and tells every sharing dispatcher that room was made. */
+  give(count: number): void;
+  /** Calls `listener` after every give; returns the unsubscribe. */
+  onFree(listener: () => void): () => void;
+}
+
+export function createClaimBudget(): ClaimBudget {
+  let held = 0;
+  const listeners = new Set<() => void>();
+  return {
+    get held() {
+      return held;
+    },
+    take: (count) => {
+      held += count;
+    },
+    give: (count) => {
+      held -= count;
+      for (const listener of listeners) listener();
+    },
+    onFree: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
 /**
  * The dispatch loop. It claims what is due, publishes it, and sleeps until the earliest due time
  * (`nextDueAt`), woken earlier by `notify`, with `maxSleepMs` as a cap — no poll interval.
@@ -41,7 +77,7 @@ export interface Dispatcher {
  */
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { store, clock, logger, metrics, batchSize, maxSleepMs, minClaimIntervalMs } = options;
-  let held = 0;
+  const budget = options.budget ?? createClaimBudget();
   let publishing = false;
   let closing = false;
   let healthy = true;
@@ -72,6 +108,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     });
 
   const onProgress = (): void => wake?.();
+  // Only a loop that waits for room is woken by another dispatcher's claims settling.
+  let waitingForRoom = false;
+  const unsubscribe = budget.onFree(() => {
+    if (waitingForRoom) onProgress();
+  });
   const stopped = (): boolean => closing;
 
   const redisFailed = (operation: string, error: unknown, attempt: number): number => {
@@ -83,7 +124,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   };
 
   const runBatch = (claims: ClaimedItem[], claimedAt: number): void => {
-    held += claims.length;
+    budget.take(claims.length);
     publishing = true;
     const batch = dispatchBatch(options, claims, claimedAt, () => {
       publishing = false;
@@ -98,7 +139,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         logger.error({ err: toError(error) }, 'dispatch batch failed');
       })
       .finally(() => {
-        held -= claims.length;
+        budget.give(claims.length);
         batches.delete(batch);
         onProgress();
       });
@@ -108,8 +149,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const run = async (): Promise<void> => {
     let failures = 0;
     while (!closing) {
-      if (publishing || held >= batchSize) {
+      if (publishing || budget.held >= batchSize) {
+        waitingForRoom = budget.held >= batchSize;
         await wait(Number.POSITIVE_INFINITY);
+        waitingForRoom = false;
         continue;
       }
       if (clock.now() < pausedUntil) {
@@ -123,7 +166,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       try {
         // Half a batch per claim, so a backlog flows as two overlapping batches: one publishing
         // while the other records its events and acknowledges.
-        const limit = Math.min(batchSize - held, Math.ceil(batchSize / 2));
+        const limit = Math.min(batchSize - budget.held, Math.ceil(batchSize / 2));
         claims = await store.claimDue({ limit, visibilityMs: options.visibilityMs });
       } catch (error) {
         failures += 1;
@@ -162,7 +205,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
     notify: (dueAt) => {
       if (dueAt < wakeHint) wakeHint = dueAt;
-      if (!wake || dueAt >= sleepTarget || publishing || held >= batchSize) return;
+      if (!wake || dueAt >= sleepTarget || publishing || budget.held >= batchSize) return;
       if (dueAt <= clock.now()) {
         wake();
         return;
@@ -175,6 +218,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     close: () =>
       (closed ??= (async () => {
         closing = true;
+        unsubscribe();
         wake?.();
         await loop;
         // Claimed batches finish: published ones are acknowledged, failed ones released.

@@ -22,14 +22,18 @@ import type { Clock, DelayStore, IfPending, StoreRequest, StoreRequestResult } f
 import type { RequestValidator } from './validation.ts';
 
 export interface IntakeDependencies {
-  store: DelayStore;
+  /** The store the requests go to (the sharded store routes each to its id's shard). */
+  store: Pick<DelayStore, 'applyBatch'>;
   events: EventPublisher;
   validator: RequestValidator;
   clock: Clock;
   metrics: DelayQueueMetrics;
   logger: Logger;
-  /** Told the earliest new pending due time of a batch, so a sleeping dispatcher in this process wakes early. */
-  onScheduled(dueAt: number): void;
+  /**
+   * Told the newly pending due times of a batch with their ids, so the sleeping dispatcher of each
+   * one's shard in this process wakes early.
+   */
+  onScheduled(items: readonly { dueAt: number; id: string }[]): void;
 }
 
 type Message = ConsumedMessage<DelayRequest>;
@@ -154,7 +158,7 @@ export function createIntakeBatchHandler(deps: IntakeDependencies): BatchHandler
     const now = clock.now();
     const out: DelayedMessageEvent[] = [];
     const rejected: NonNullable<BatchResult<DelayRequest>['rejected']>[number][] = [];
-    let earliest = Infinity;
+    const scheduled: { dueAt: number; id: string }[] = [];
     let next = 0;
     for (const entry of prepared) {
       let refused: SchedulerError;
@@ -168,7 +172,8 @@ export function createIntakeBatchHandler(deps: IntakeDependencies): BatchHandler
             result.kind === 'schedule' &&
             (result.outcome === 'scheduled' || result.outcome === 'rescheduled')
           ) {
-            earliest = Math.min(earliest, (entry.value as ScheduleDelayedMessage).due_at);
+            const schedule = entry.value as ScheduleDelayedMessage;
+            scheduled.push({ dueAt: schedule.due_at, id: schedule.message_id });
           }
           out.push(outcomeEvent(entry.message, entry.value, result, now));
           continue;
@@ -193,7 +198,7 @@ export function createIntakeBatchHandler(deps: IntakeDependencies): BatchHandler
       );
       rejected.push({ message: entry.message, error: refused });
     }
-    if (earliest !== Infinity) deps.onScheduled(earliest);
+    if (scheduled.length > 0) deps.onScheduled(scheduled);
     await events.publish(out);
     return rejected.length > 0 ? { rejected } : undefined;
   };

@@ -2,6 +2,9 @@ import { METRIC_PREFIX } from '@openpenpal/service-kit';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DelayStore } from './store/index.ts';
 
+/** What the gauges read: the whole store's counts (a sharded store sums its shards). */
+type Counted = Pick<DelayStore, 'stats'>;
+
 export interface DelayQueueMetrics {
   requests: Counter<'kind' | 'outcome'>;
   rejected: Counter<'code'>;
@@ -20,7 +23,7 @@ export interface DelayQueueMetrics {
  * (two ZCARDs), so every replica reports the shared totals; a scrape while Redis is down keeps
  * the last values and the readiness check says why.
  */
-export function createMetrics(registry: Registry, store: DelayStore): DelayQueueMetrics {
+export function createMetrics(registry: Registry, store: Counted): DelayQueueMetrics {
   let last = { pending: 0, inFlight: 0 };
   const refresh = async (): Promise<void> => {
     try {

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { createKafkaTestContext, uniqueName, type KafkaTestContext } from '@openpenpal/test-kit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { delayStoreKeys } from '../src/store/index.ts';
 import { freePort } from './own-redis.ts';
 import {
   collect,
@@ -14,6 +13,7 @@ import {
   deleteStoreKeys,
   deleteTopics,
   scheduleRequest,
+  storeIds,
   unionMessageId,
   waitFor,
 } from './service-support.ts';
@@ -113,14 +113,16 @@ describe('delay queue process crash', () => {
       },
     );
     // Kill while the dispatcher holds claims, so the restarted process must redeliver them.
-    const keys = delayStoreKeys(env.REDIS_KEY_PREFIX ?? '', 7 * 86_400_000);
+    const prefix = env.REDIS_KEY_PREFIX ?? '';
+    // One shard per partition of the requests topic, all dispatched by the one process.
+    const held = async () => (await storeIds(redis, prefix, 3)).inFlight;
     const deadline = Date.now() + 10_000;
-    while ((await redis.zcard(keys.inFlight)) === 0 && Date.now() < deadline);
+    while ((await held()).length === 0 && Date.now() < deadline);
     const exited = once(first.child, 'exit');
     first.child.kill('SIGKILL');
     await exited;
     // What the killed process held claimed: each of these must be claimed again and published.
-    const claimedAtKill = await redis.zrange(keys.inFlight, 0, -1);
+    const claimedAtKill = await held();
     const atKill = out.messages.length;
     const killedAt = Date.now();
 
@@ -132,8 +134,8 @@ describe('delay queue process crash', () => {
     });
     // Publishes happen before acks, so once nothing is pending or claimed no copy is still coming.
     await waitFor(async () => {
-      const [pending, inFlight] = await Promise.all([redis.zcard(keys.pending), redis.zcard(keys.inFlight)]);
-      return pending + inFlight === 0 ? true : undefined;
+      const { pending, inFlight } = await storeIds(redis, prefix, 3);
+      return pending.length + inFlight.length === 0 ? true : undefined;
     });
     const recoveredMs = Date.now() - killedAt;
     const redelivered = await waitFor(() => {

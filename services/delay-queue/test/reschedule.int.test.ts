@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dispatchMessageId } from '../src/dispatch-batch.ts';
-import { createDelayStore } from '../src/store/index.ts';
+import { createDelayStore, shardPrefix } from '../src/store/index.ts';
 import {
   cancelRequest,
   collect,
@@ -49,7 +49,8 @@ describe('delay queue re-schedule', () => {
   const holdClaim = async (id: string, aheadMs: number, visibilityMs: number) => {
     const store = createDelayStore({
       redis,
-      prefix: ctx.config.REDIS_KEY_PREFIX,
+      // The shard the service stored the id in: its request partition's.
+      prefix: shardPrefix(ctx.config.REDIS_KEY_PREFIX, ctx.queue.store.shardOf(id)),
       clock: { now: () => Date.now() + aheadMs },
     });
     const claims = await store.claimDue({ limit: 1, visibilityMs });

@@ -22,6 +22,7 @@ import type { Consumer, IHeaders, Kafka } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { startDelayQueue, delayQueueService, type DelayQueueParts } from '../src/service.ts';
 import { loadDelayQueueConfig, type DelayQueueConfig } from '../src/config.ts';
+import { delayStoreKeys, shardPrefix, storePatterns } from '../src/store/index.ts';
 
 export const contracts = createContracts();
 export const testLogger: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -239,6 +240,20 @@ export async function startService(
   };
 }
 
+/** Another replica of a running service: same topics, consumer group and Redis prefix. */
+export async function startReplica(
+  ctx: ServiceContext,
+  instanceId = 'replica-2',
+): Promise<{ service: RunningService<DelayQueueConfig>; queue: DelayQueueParts }> {
+  let queue: DelayQueueParts | undefined;
+  const service = await startRuntime(
+    { ...delayQueueService, start: async (runtime) => void (queue = await startDelayQueue(runtime)) },
+    { config: { ...ctx.config, INSTANCE_ID: instanceId }, logger: testLogger },
+  );
+  if (!queue) throw new Error('the replica did not start');
+  return { service, queue };
+}
+
 export function unionMessageId(request: DelayRequest): string {
   return unionBranch(request.event).value.message_id;
 }
@@ -255,7 +270,33 @@ export async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void
   }
 }
 
-/** Deletes every key of a store prefix (`{prefix}:*`). */
+/** Deletes every key of a sharded store's prefix: `{prefix}:*` and every shard's `{prefix:s<n>}:*`. */
+/**
+ * The ids pending and in flight in every shard of a store (shards 0 to `shards - 1` and the
+ * unsharded keys), read with plain commands.
+ */
+export async function storeIds(
+  redis: Redis,
+  prefix: string,
+  shards: number,
+): Promise<{ pending: string[]; inFlight: string[] }> {
+  const prefixes = [prefix, ...Array.from({ length: shards }, (_, shard) => shardPrefix(prefix, shard))];
+  const all = await Promise.all(
+    prefixes.map(async (one) => {
+      const keys = delayStoreKeys(one, 7 * 86_400_000);
+      const [pending, inFlight] = await Promise.all([
+        redis.zrange(keys.pending, 0, -1),
+        redis.zrange(keys.inFlight, 0, -1),
+      ]);
+      return { pending, inFlight };
+    }),
+  );
+  return {
+    pending: all.flatMap((one) => one.pending),
+    inFlight: all.flatMap((one) => one.inFlight),
+  };
+}
+
 export async function deleteStoreKeys(
   stack: StackEnv,
   prefix: string,
@@ -264,12 +305,14 @@ export async function deleteStoreKeys(
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    for (const pattern of storePatterns(prefix)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        if (keys.length > 0) await redis.unlink(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
   } catch {
     // A Redis that is gone (a test's own server) has no keys left to delete.
   } finally {

@@ -1,48 +1,24 @@
-import {
-  createContracts,
-  type CourierTaskEvent,
-  type CourierTaskTimeoutEvent,
-  type ExecutionEvent,
-  type InboundEventRejected,
-  type NotificationRequested,
-  type TaskTrigger,
-} from '@openpenpal/contracts';
-import { delayQueueService } from '@openpenpal/delay-queue/service';
-import { migrateDomain } from '@openpenpal/domain';
-import { createProducer, type Producer } from '@openpenpal/messaging';
-import { loadConfig, startService, type RunningService } from '@openpenpal/service-kit';
-import {
-  collectTopics,
-  createKafkaTestContext,
-  createPgTestContext,
-  uniqueName,
-  type KafkaTestContext,
-  type PgTestContext,
-  type StackEnv,
-  type TopicCollector,
-} from '@openpenpal/test-kit';
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
+import type {
+  CourierTaskEvent,
+  CourierTaskTimeoutEvent,
+  ExecutionEvent,
+  InboundEventRejected,
+  NotificationRequested,
+} from '@openpenpal/contracts';
+import { startHandlerWorld, type HandlerWorld } from '@openpenpal/handler-testing';
+import type { PgTestContext, StackEnv, TopicCollector } from '@openpenpal/test-kit';
 import { courierTimeoutsService } from '../src/service.ts';
 
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const contracts = createContracts();
-
-export interface CourierWorld {
-  kafka: KafkaTestContext;
-  pg: PgTestContext;
-  env: Record<string, string>;
+export interface CourierWorld extends HandlerWorld {
   results: TopicCollector<CourierTaskTimeoutEvent>;
   notifications: TopicCollector<NotificationRequested>;
   rejections: TopicCollector<InboundEventRejected>;
   executions: TopicCollector<ExecutionEvent>;
   dlq: TopicCollector<Buffer>;
-  producer: Producer;
   /** Starts one more replica of the handler in this process (same group, same schema). */
   startReplica(): Promise<void>;
   publish(taskId: string, event: CourierTaskEvent['event']): Promise<void>;
-  trigger(trigger: TaskTrigger): Promise<void>;
-  close(): Promise<void>;
 }
 
 /** The handler with topics, groups and a domain schema of its own, and the real delay queue. */
@@ -50,107 +26,41 @@ export async function startCourierWorld(
   stack: StackEnv,
   overrides: Record<string, string> = {},
 ): Promise<CourierWorld> {
-  const kafka = await createKafkaTestContext(stack, {});
-  const pg = await createPgTestContext(stack);
-  await migrateDomain({ databaseUrl: stack.databaseUrl, schema: pg.schema });
-  const env: Record<string, string> = {
-    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-    KAFKA_GROUP_ID: kafka.groupId('courier-timeouts'),
-    DATABASE_URL: stack.databaseUrl,
-    HANDLER_DB_SCHEMA: pg.schema,
-    DOMAIN_DB_SCHEMA: pg.schema,
-    HANDLER_TRIGGER_TOPIC: uniqueName('t-ct-trigger'),
-    HANDLER_EXECUTION_EVENTS_TOPIC: uniqueName('t-ct-exec'),
-    HANDLER_DELAY_REQUESTS_TOPIC: uniqueName('t-ct-delay'),
-    HANDLER_COURIER_TIMEOUT_CHECK_EVENTS_TOPIC: uniqueName('t-ct-events'),
-    HANDLER_COURIER_TIMEOUT_CHECK_RESULTS_TOPIC: uniqueName('t-ct-results'),
-    HANDLER_COURIER_TIMEOUT_CHECK_REJECTIONS_TOPIC: uniqueName('t-ct-rejected'),
-    HANDLER_COURIER_TIMEOUT_CHECK_NOTIFICATIONS_TOPIC: uniqueName('t-ct-notify'),
-    HANDLER_RETRY_INITIAL_DELAY_MS: '300',
-    HANDLER_RETRY_MAX_DELAY_MS: '1000',
-    OUTBOX_RELAY_POLL_MS: '200',
-    HTTP_PORT: '0',
-    LOG_LEVEL: 'silent',
-    ...overrides,
-  };
-  const delayQueue = await startService(delayQueueService, {
-    config: loadConfig(delayQueueService.configSchema, {
-      KAFKA_BROKERS: env.KAFKA_BROKERS,
-      KAFKA_GROUP_ID: kafka.groupId('delay-queue'),
-      REDIS_URL: stack.redisUrl,
-      REDIS_KEY_PREFIX: uniqueName('t-ct-dq'),
-      DELAY_QUEUE_REQUESTS_TOPIC: env.HANDLER_DELAY_REQUESTS_TOPIC,
-      DELAY_QUEUE_EVENTS_TOPIC: uniqueName('t-ct-delay-events'),
-      DELAY_QUEUE_EXTRA_TOPICS: env.HANDLER_TRIGGER_TOPIC,
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'silent',
-    }),
-    logger,
+  const world = await startHandlerWorld(stack, {
+    service: courierTimeoutsService,
+    short: 'ct',
+    topics: {
+      HANDLER_COURIER_TIMEOUT_CHECK_EVENTS_TOPIC: 'events',
+      HANDLER_COURIER_TIMEOUT_CHECK_RESULTS_TOPIC: 'results',
+      HANDLER_COURIER_TIMEOUT_CHECK_REJECTIONS_TOPIC: 'rejected',
+      HANDLER_COURIER_TIMEOUT_CHECK_NOTIFICATIONS_TOPIC: 'notify',
+    },
+    env: overrides,
   });
-  const services: RunningService<never>[] = [];
-  const startReplica = async () => {
-    services.push(
-      (await startService(courierTimeoutsService, {
-        config: loadConfig(courierTimeoutsService.configSchema, env),
-        logger,
-      })) as unknown as RunningService<never>,
-    );
-  };
-  await startReplica();
-  const producer = createProducer({ kafka: kafka.kafka, contracts, logger });
-  const collect = <T>(topic: string | undefined, schema: Parameters<typeof contracts.codec>[0]) =>
-    collectTopics(kafka.kafka, [topic!], (b) => contracts.codec(schema).decode(b) as T);
-  const results = await collect<CourierTaskTimeoutEvent>(
-    env.HANDLER_COURIER_TIMEOUT_CHECK_RESULTS_TOPIC,
-    'CourierTaskTimeoutEvent',
-  );
-  const notifications = await collect<NotificationRequested>(
-    env.HANDLER_COURIER_TIMEOUT_CHECK_NOTIFICATIONS_TOPIC,
-    'NotificationRequested',
-  );
-  const rejections = await collect<InboundEventRejected>(
-    env.HANDLER_COURIER_TIMEOUT_CHECK_REJECTIONS_TOPIC,
-    'InboundEventRejected',
-  );
-  const executions = await collect<ExecutionEvent>(env.HANDLER_EXECUTION_EVENTS_TOPIC, 'ExecutionEvent');
-  const dlq = await collectTopics(kafka.kafka, [`${env.HANDLER_TRIGGER_TOPIC}.dlq`]);
-  return {
-    kafka,
-    pg,
-    env,
-    results,
-    notifications,
-    rejections,
-    executions,
-    dlq,
-    producer,
-    startReplica,
-    publish: async (taskId, event) => {
+  const { env, producer } = world;
+  return Object.assign(world, {
+    results: await world.collect<CourierTaskTimeoutEvent>(
+      env.HANDLER_COURIER_TIMEOUT_CHECK_RESULTS_TOPIC,
+      'CourierTaskTimeoutEvent',
+    ),
+    notifications: await world.collect<NotificationRequested>(
+      env.HANDLER_COURIER_TIMEOUT_CHECK_NOTIFICATIONS_TOPIC,
+      'NotificationRequested',
+    ),
+    rejections: await world.collect<InboundEventRejected>(
+      env.HANDLER_COURIER_TIMEOUT_CHECK_REJECTIONS_TOPIC,
+      'InboundEventRejected',
+    ),
+    executions: await world.collect<ExecutionEvent>(env.HANDLER_EXECUTION_EVENTS_TOPIC, 'ExecutionEvent'),
+    dlq: await world.collectRaw(`${env.HANDLER_TRIGGER_TOPIC}.dlq`),
+    startReplica: () => world.startService(),
+    publish: async (taskId: string, event: CourierTaskEvent['event']) => {
       await producer.send(
         { topic: env.HANDLER_COURIER_TIMEOUT_CHECK_EVENTS_TOPIC!, schema: 'CourierTaskEvent' },
         [{ key: taskId, value: { eventId: randomUUID(), occurredAt: Date.now(), event } }],
       );
     },
-    trigger: async (trigger) => {
-      await producer.send({ topic: env.HANDLER_TRIGGER_TOPIC!, schema: 'TaskTrigger' }, [
-        { key: trigger.task_id, value: trigger, messageId: trigger.execution_id },
-      ]);
-    },
-    close: async () => {
-      await Promise.all([
-        results.close(),
-        notifications.close(),
-        rejections.close(),
-        executions.close(),
-        dlq.close(),
-      ]);
-      for (const service of services.reverse()) await service.close();
-      await delayQueue.close();
-      await producer.close();
-      await kafka.close();
-      await pg.close();
-    },
-  };
+  });
 }
 
 export interface CourierRow {

@@ -1,53 +1,29 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import {
-  createContracts,
-  type FutureLetterEvent,
-  type FutureLetterReleased,
-  type InboundEventRejected,
-  type NotificationRequested,
-  type TaskTrigger,
-} from '@openpenpal/contracts';
-import { delayQueueService } from '@openpenpal/delay-queue/service';
-import { migrateDomain } from '@openpenpal/domain';
-import { createProducer, type Producer } from '@openpenpal/messaging';
-import { loadConfig, startService, type RunningService } from '@openpenpal/service-kit';
-import {
-  collectTopics,
-  createKafkaTestContext,
-  createPgTestContext,
-  uniqueName,
-  type KafkaTestContext,
-  type PgTestContext,
-  type StackEnv,
-  type TopicCollector,
-} from '@openpenpal/test-kit';
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
+import type {
+  FutureLetterEvent,
+  FutureLetterReleased,
+  InboundEventRejected,
+  NotificationRequested,
+} from '@openpenpal/contracts';
+import {
+  delayQueueMain,
+  runServiceProcess,
+  startHandlerWorld,
+  type HandlerWorld,
+} from '@openpenpal/handler-testing';
+import type { PgTestContext, StackEnv, TopicCollector } from '@openpenpal/test-kit';
 import { futureLettersService } from '../src/service.ts';
 
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-const contracts = createContracts();
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-export interface LetterWorld {
-  kafka: KafkaTestContext;
-  pg: PgTestContext;
-  env: Record<string, string>;
-  /** The settings the world's delay queue runs with (on the world's topics). */
-  delayQueueEnv: Record<string, string>;
+export interface LetterWorld extends HandlerWorld {
   released: TopicCollector<FutureLetterReleased>;
   notifications: TopicCollector<NotificationRequested>;
   rejections: TopicCollector<InboundEventRejected>;
-  producer: Producer;
-  /** Starts the handler in this process (again after `stopService`). */
-  startService(): Promise<RunningService<never>>;
-  stopService(): Promise<void>;
   publish(letterId: string, event: FutureLetterEvent['event'], occurredAt?: number): Promise<void>;
   /** FutureLetterScheduled for many letters in one send. */
   publishMany(letters: readonly { letterId: string; scheduledAt: number }[]): Promise<void>;
-  trigger(trigger: TaskTrigger): Promise<void>;
-  close(): Promise<void>;
 }
 
 /** The handler with topics, groups and a domain schema of its own, and the real delay queue. */
@@ -56,113 +32,45 @@ export async function startLetterWorld(
   /** `delayQueue: 'none'`: the caller runs the delay queue itself (as a process, with `delayQueueEnv`). */
   options: { service?: boolean; env?: Record<string, string>; delayQueue?: 'in-process' | 'none' } = {},
 ): Promise<LetterWorld> {
-  const kafka = await createKafkaTestContext(stack, {});
-  const pg = await createPgTestContext(stack);
-  await migrateDomain({ databaseUrl: stack.databaseUrl, schema: pg.schema });
-  const env: Record<string, string> = {
-    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-    KAFKA_GROUP_ID: kafka.groupId('future-letters'),
-    DATABASE_URL: stack.databaseUrl,
-    HANDLER_DB_SCHEMA: pg.schema,
-    DOMAIN_DB_SCHEMA: pg.schema,
-    HANDLER_TRIGGER_TOPIC: uniqueName('t-fl-trigger'),
-    HANDLER_EXECUTION_EVENTS_TOPIC: uniqueName('t-fl-exec'),
-    HANDLER_DELAY_REQUESTS_TOPIC: uniqueName('t-fl-delay'),
-    HANDLER_FUTURE_LETTER_UNLOCK_EVENTS_TOPIC: uniqueName('t-fl-events'),
-    HANDLER_FUTURE_LETTER_UNLOCK_RELEASED_TOPIC: uniqueName('t-fl-released'),
-    HANDLER_FUTURE_LETTER_UNLOCK_REJECTIONS_TOPIC: uniqueName('t-fl-rejected'),
-    HANDLER_FUTURE_LETTER_UNLOCK_NOTIFICATIONS_TOPIC: uniqueName('t-fl-notify'),
-    HANDLER_RETRY_INITIAL_DELAY_MS: '300',
-    HANDLER_RETRY_MAX_DELAY_MS: '1000',
-    OUTBOX_RELAY_POLL_MS: '200',
-    HTTP_PORT: '0',
-    LOG_LEVEL: 'silent',
-    ...options.env,
-  };
-  const delayQueueEnv: Record<string, string> = {
-    KAFKA_BROKERS: env.KAFKA_BROKERS ?? '',
-    KAFKA_GROUP_ID: kafka.groupId('delay-queue'),
-    REDIS_URL: stack.redisUrl,
-    REDIS_KEY_PREFIX: uniqueName('t-fl-dq'),
-    DELAY_QUEUE_REQUESTS_TOPIC: env.HANDLER_DELAY_REQUESTS_TOPIC ?? '',
-    DELAY_QUEUE_EVENTS_TOPIC: uniqueName('t-fl-delay-events'),
-    DELAY_QUEUE_EXTRA_TOPICS: env.HANDLER_TRIGGER_TOPIC ?? '',
-    HTTP_PORT: '0',
-    LOG_LEVEL: 'silent',
-  };
-  const delayQueue =
-    options.delayQueue === 'none'
-      ? undefined
-      : await startService(delayQueueService, {
-          config: loadConfig(delayQueueService.configSchema, delayQueueEnv),
-          logger,
-        });
-  let service: RunningService<never> | undefined;
-  const start = async () => {
-    service = (await startService(futureLettersService, {
-      config: loadConfig(futureLettersService.configSchema, env),
-      logger,
-    })) as unknown as RunningService<never>;
-    return service;
-  };
-  if (options.service !== false) await start();
-  else {
-    // Topics the service would create: the tests that run it as a process need them first.
-    const admin = kafka.kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        env.HANDLER_TRIGGER_TOPIC,
-        env.HANDLER_EXECUTION_EVENTS_TOPIC,
-        env.HANDLER_FUTURE_LETTER_UNLOCK_EVENTS_TOPIC,
-        env.HANDLER_FUTURE_LETTER_UNLOCK_RELEASED_TOPIC,
-        env.HANDLER_FUTURE_LETTER_UNLOCK_REJECTIONS_TOPIC,
-        env.HANDLER_FUTURE_LETTER_UNLOCK_NOTIFICATIONS_TOPIC,
-      ].flatMap((topic = '') => [
-        { topic, numPartitions: 3 },
-        { topic: `${topic}.dlq`, numPartitions: 3 },
-      ]),
-    });
-    await admin.disconnect();
-  }
-  const producer = createProducer({ kafka: kafka.kafka, contracts, logger });
-  const released = await collectTopics(kafka.kafka, [env.HANDLER_FUTURE_LETTER_UNLOCK_RELEASED_TOPIC!], (b) =>
-    contracts.codec('FutureLetterReleased').decode(b),
-  );
-  const notifications = await collectTopics(
-    kafka.kafka,
-    [env.HANDLER_FUTURE_LETTER_UNLOCK_NOTIFICATIONS_TOPIC!],
-    (b) => contracts.codec('NotificationRequested').decode(b),
-  );
-  const rejections = await collectTopics(
-    kafka.kafka,
-    [env.HANDLER_FUTURE_LETTER_UNLOCK_REJECTIONS_TOPIC!],
-    (b) => contracts.codec('InboundEventRejected').decode(b),
-  );
-  return {
-    kafka,
-    pg,
-    env,
-    delayQueueEnv,
-    released,
-    notifications,
-    rejections,
-    producer,
-    startService: start,
-    stopService: async () => {
-      await service?.close();
-      service = undefined;
+  const world = await startHandlerWorld(stack, {
+    service: futureLettersService,
+    short: 'fl',
+    topics: {
+      HANDLER_FUTURE_LETTER_UNLOCK_EVENTS_TOPIC: 'events',
+      HANDLER_FUTURE_LETTER_UNLOCK_RELEASED_TOPIC: 'released',
+      HANDLER_FUTURE_LETTER_UNLOCK_REJECTIONS_TOPIC: 'rejected',
+      HANDLER_FUTURE_LETTER_UNLOCK_NOTIFICATIONS_TOPIC: 'notify',
     },
-    publish: async (letterId, event, occurredAt = Date.now()) => {
-      await producer.send(
-        { topic: env.HANDLER_FUTURE_LETTER_UNLOCK_EVENTS_TOPIC!, schema: 'FutureLetterEvent' },
-        [{ key: letterId, value: { eventId: randomUUID(), occurredAt, event } }],
-      );
+    env: options.env,
+    startService: options.service,
+    delayQueue: options.delayQueue,
+  });
+  const { env, producer } = world;
+  const eventsTopic = {
+    topic: env.HANDLER_FUTURE_LETTER_UNLOCK_EVENTS_TOPIC!,
+    schema: 'FutureLetterEvent' as const,
+  };
+  return Object.assign(world, {
+    released: await world.collect<FutureLetterReleased>(
+      env.HANDLER_FUTURE_LETTER_UNLOCK_RELEASED_TOPIC,
+      'FutureLetterReleased',
+    ),
+    notifications: await world.collect<NotificationRequested>(
+      env.HANDLER_FUTURE_LETTER_UNLOCK_NOTIFICATIONS_TOPIC,
+      'NotificationRequested',
+    ),
+    rejections: await world.collect<InboundEventRejected>(
+      env.HANDLER_FUTURE_LETTER_UNLOCK_REJECTIONS_TOPIC,
+      'InboundEventRejected',
+    ),
+    publish: async (letterId: string, event: FutureLetterEvent['event'], occurredAt = Date.now()) => {
+      await producer.send(eventsTopic, [
+        { key: letterId, value: { eventId: randomUUID(), occurredAt, event } },
+      ]);
     },
-    publishMany: async (letters) => {
+    publishMany: async (letters: readonly { letterId: string; scheduledAt: number }[]) => {
       await producer.send(
-        { topic: env.HANDLER_FUTURE_LETTER_UNLOCK_EVENTS_TOPIC!, schema: 'FutureLetterEvent' },
+        eventsTopic,
         letters.map(({ letterId, scheduledAt }) => ({
           key: letterId,
           value: {
@@ -175,20 +83,7 @@ export async function startLetterWorld(
         })),
       );
     },
-    trigger: async (trigger) => {
-      await producer.send({ topic: env.HANDLER_TRIGGER_TOPIC!, schema: 'TaskTrigger' }, [
-        { key: trigger.task_id, value: trigger, messageId: trigger.execution_id },
-      ]);
-    },
-    close: async () => {
-      await Promise.all([released.close(), notifications.close(), rejections.close()]);
-      await service?.close();
-      await delayQueue?.close();
-      await producer.close();
-      await kafka.close();
-      await pg.close();
-    },
-  };
+  });
 }
 
 export interface LetterRow {
@@ -228,18 +123,7 @@ export async function letterState(pg: PgTestContext, id: string) {
   return rows[0];
 }
 
-const DELAY_QUEUE_MAIN = fileURLToPath(new URL('../../delay-queue/src/main.ts', import.meta.url));
-
 /** Runs the handler's entry point (or the delay queue's) as a process with `env`. */
-export function runProcess(
-  env: Record<string, string>,
-  which: 'handler' | 'delay-queue' = 'handler',
-): { child: ChildProcess; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, [which === 'handler' ? MAIN : DELAY_QUEUE_MAIN], {
-    env: { ...process.env, ...env, HTTP_PORT: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  // TEST_LOG_LEVEL=info shows what the process says (a failed start, a crash).
-  if (process.env.TEST_LOG_LEVEL) child.stderr.pipe(process.stderr);
-  return { child, exited: new Promise((resolve) => child.once('exit', resolve)) };
+export function runProcess(env: Record<string, string>, which: 'handler' | 'delay-queue' = 'handler') {
+  return runServiceProcess(which === 'handler' ? MAIN : delayQueueMain, env);
 }

@@ -1,7 +1,5 @@
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startSpan } from '@openpenpal/telemetry';
+import { startOtlpReceiver, type OtlpReceiver } from '@openpenpal/telemetry/otlp-receiver';
 import { startTelemetry, type Telemetry } from '@openpenpal/telemetry/sdk';
 import { uniqueName, waitFor } from '@openpenpal/test-kit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -9,38 +7,16 @@ import { insertLetters, startLetterWorld, type LetterWorld } from './support.ts'
 
 const stack = inject('stack');
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-}
-interface OtlpExport {
-  resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
-}
-
 // A real OTLP/HTTP receiver on loopback taking the SDK's JSON export requests (as a collector or
 // Jaeger's OTLP port would); the services run in this process with the SDK pointed at it.
-const exports: OtlpExport[] = [];
-let server: Server;
+let receiver: OtlpReceiver;
 let telemetry: Telemetry;
 let world: LetterWorld | undefined;
 const saved = { ...process.env };
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      if (req.url === '/v1/traces')
-        exports.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpExport);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${port}`;
+  receiver = await startOtlpReceiver();
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.endpoint;
   process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
   process.env.OTEL_BSP_SCHEDULE_DELAY = '100';
   telemetry = startTelemetry({ serviceName: 'future-letters-trace-test' });
@@ -50,11 +26,10 @@ afterAll(async () => {
   await world?.close();
   await telemetry.shutdown();
   process.env = saved;
-  server.close();
+  await receiver.close();
 });
 
-const spans = () =>
-  exports.flatMap((e) => e.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)));
+const spans = () => receiver.spans();
 const traceIdOf = (traceparent: string | undefined) => traceparent?.split('-')[1];
 const spanIdOf = (traceparent: string | undefined) => traceparent?.split('-')[2];
 

@@ -9,6 +9,7 @@ import { startDelayQueue } from '@openpenpal/delay-queue/service';
 import { delayQueueService } from '@openpenpal/delay-queue/service';
 import { migrateDomain } from '@openpenpal/domain';
 import type { Producer } from '@openpenpal/messaging';
+import type { RedisClient } from '@openpenpal/redis';
 import { defineService, loadConfig, startService, type RunningService } from '@openpenpal/service-kit';
 import {
   collectTopics,
@@ -110,6 +111,8 @@ export async function startNotifierWorld(
     refuseEvents?: boolean;
     /** …and the requests topic's dead-letter topic. */
     refuseDeadLetters?: boolean;
+    /** Sees every Redis client the notifier opens (by role), e.g. to watch its calls. */
+    onRedis?: (role: string, redis: RedisClient) => void;
   } = {},
 ): Promise<NotifierWorld> {
   const kafka = await createKafkaTestContext(stack, {});
@@ -161,6 +164,15 @@ export async function startNotifierWorld(
       defineService({
         ...notifierService,
         start: (ctx) => {
+          const { onRedis } = options;
+          if (onRedis) {
+            const openRedis = ctx.redis.bind(ctx);
+            ctx.redis = async (role, redisOptions) => {
+              const redis = await openRedis(role, redisOptions);
+              onRedis(role, redis);
+              return redis;
+            };
+          }
           if (refused.length > 0) {
             for (const topic of refused) refuseTopic(ctx.producer, topic);
             const createProducer = ctx.createProducer.bind(ctx);

@@ -15,9 +15,13 @@
 // reported as a ratio to what the broker alone allows on this machine.
 // Options (env): BENCH_SECONDS (120, measured per scenario and side), BENCH_WARMUP_SECONDS (15),
 // BENCH_PER_SECOND (1000), BENCH_PER_MINUTE (9000), BENCH_SCENARIOS ("spread,aligned"),
-// BENCH_PARTITIONS (6 per trigger topic), BENCH_PREPARE_AHEAD_MS (100, both sides),
+// BENCH_PARTITIONS (6 per trigger topic), BENCH_PREPARE_AHEAD_MS (the ticker's default; the baseline 100),
 // BENCH_BASELINE_COMPRESSION ("none" or "gzip", baseline only: what compression would change),
-// BENCH_OUT (docs/benchmarks/ticker.json).
+// BENCH_TRIGGER_SEND (the ticker's TICKER_TRIGGER_SEND; its default when unset),
+// BENCH_PROBE_EVERY_MS (20: bench/visibility.ts), BENCH_OUT (docs/benchmarks/ticker.json).
+// Both sides also report what a read-committed consumer of one trigger topic saw (bench/visibility.ts):
+// each trigger's arrival minus its nominal time, and the delay of probe messages another producer
+// wrote to that topic meanwhile (held back while a transaction is open on their partition).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +36,7 @@ import { pino } from 'pino';
 import { tickerConfigSchema } from '../src/config.ts';
 import { runBaseline } from './baseline.ts';
 import { round, stageSummary, summarize } from './stats.ts';
+import { watchVisibility } from './visibility.ts';
 import { triggerTopicFor } from '../src/definitions/task-spec.ts';
 import { noopObserver, type TickerObserver } from '../src/metrics/observer.ts';
 import { createTickerService } from '../src/service.ts';
@@ -44,7 +49,12 @@ const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'spread,aligned').split(',') a
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
 const BASELINE_GZIP = process.env.BENCH_BASELINE_COMPRESSION === 'gzip';
 const OUT = process.env.BENCH_OUT ?? 'docs/benchmarks/ticker.json';
-const PREPARE_AHEAD_MS = Number(process.env.BENCH_PREPARE_AHEAD_MS ?? 100);
+/** The ticker's own default when unset (100 ms direct, 500 ms transactional); the baseline's lead: 100. */
+const PREPARE_AHEAD = process.env.BENCH_PREPARE_AHEAD_MS;
+const PREPARE_AHEAD_MS = Number(PREPARE_AHEAD ?? 100);
+const TRIGGER_SEND = process.env.BENCH_TRIGGER_SEND;
+const PROBE_EVERY_MS = Number(process.env.BENCH_PROBE_EVERY_MS ?? 20);
+const list = (values: readonly number[]) => summarize(Float64Array.from(values), values.length);
 /** Issue 17: p99 ≤ 20 ms spread, ≤ 50 ms aligned, and within 1.2× of the bare sendBatch. */
 const TARGET_P99_MS = { spread: 20, aligned: 50 } as const;
 const TARGET_RATIO = 1.2;
@@ -138,6 +148,13 @@ async function runScenario(scenario: 'spread' | 'aligned') {
   );
   const producer = createProducer({ kafka, contracts, logger });
   await producer.connect();
+  const watch = await watchVisibility({
+    brokers: stack.kafkaBrokers,
+    topic: triggerTopicFor(topics.triggerPrefix, TASK_TYPES[0]),
+    partitions: PARTITIONS,
+    probeEveryMs: PROBE_EVERY_MS,
+    groupId: `${prefix}-visibility`,
+  });
   const defs = definitions(scenario);
   for (let i = 0; i < defs.length; i += 2_000) {
     await producer.send(
@@ -168,6 +185,9 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     events: number;
     commit: number;
   }[] = [];
+  // Transactional sends, per instant: how long before the instant its transaction was written,
+  // how long the write took, and how long it was ready before the instant (negative: late).
+  const staging: { triggers: number; lead: number; write: number; readyAhead: number }[] = [];
   const observer: TickerObserver = {
     ...noopObserver,
     acknowledged: (fires, ackAt) => {
@@ -188,6 +208,13 @@ async function runScenario(scenario: 'spread' | 'aligned') {
         events: s.eventsSent - s.lookedAhead,
         commit: s.committed - s.eventsSent,
       });
+      if (s.staging !== undefined && s.staged !== undefined)
+        staging.push({
+          triggers: s.triggers,
+          lead: s.instant - s.staging,
+          write: s.staged - s.staging,
+          readyAhead: s.instant - s.staged,
+        });
     },
     leader: (is) => {
       if (is) leading();
@@ -212,7 +239,8 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     TICKER_TRIGGER_TOPIC_PREFIX: topics.triggerPrefix,
     TICKER_LEASE_TTL_MS: '10000',
     TICKER_MAX_SEND_BATCH: '10000',
-    TICKER_PREPARE_AHEAD_MS: String(PREPARE_AHEAD_MS),
+    ...(PREPARE_AHEAD ? { TICKER_PREPARE_AHEAD_MS: PREPARE_AHEAD } : {}),
+    ...(TRIGGER_SEND ? { TICKER_TRIGGER_SEND: TRIGGER_SEND } : {}),
   });
   const ticker = await startService(createTickerService({ observer }), { config, logger });
   await led;
@@ -222,6 +250,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
   await new Promise((resolve) => setTimeout(resolve, WARMUP * 1_000));
 
   measuring = true;
+  await watch.record();
   const loadBefore = loadavg()[0] ?? 0;
   const cpuStart = process.cpuUsage();
   const wallStart = performance.now();
@@ -229,6 +258,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
   const cpu = process.cpuUsage(cpuStart);
   const wallMs = performance.now() - wallStart;
   measuring = false;
+  const seen = await watch.take();
   const rssMiB = process.memoryUsage().rss / 2 ** 20;
   const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
 
@@ -237,6 +267,7 @@ async function runScenario(scenario: 'spread' | 'aligned') {
 
   console.log(`[${scenario}] baseline: bare kafkajs sendBatch of the same triggers, ${SECONDS} s`);
   const loadBeforeBaseline = loadavg()[0] ?? 0;
+  await watch.record();
   const baseline = await runBaseline({
     kafka,
     defs,
@@ -247,6 +278,8 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     prepareAheadMs: PREPARE_AHEAD_MS,
     gzip: BASELINE_GZIP,
   });
+  const baseSeen = await watch.take();
+  await watch.close();
   const redis = new Redis(stack.redisUrl, { lazyConnect: true });
   await redis.connect();
   let cursor = '0';
@@ -280,8 +313,14 @@ async function runScenario(scenario: 'spread' | 'aligned') {
     triggersMeasured: count,
     largestBatch: Math.max(0, ...batchSizes),
     tableLoadMs: round(tableLoadMs, 0),
+    triggerSend: config.TICKER_TRIGGER_SEND,
+    prepareAheadMs: config.TICKER_PREPARE_AHEAD_MS,
     fireLagMs: lag,
     stagesMs: stageSummary(stages),
+    transactionStagesMs: stageSummary(staging),
+    // One trigger topic read as handlers read it (committed), and probes another producer wrote to it.
+    visibleLagMs: list(seen.triggerLag),
+    probeDelayMs: list(seen.probeDelay),
     baseline: {
       what: 'the same triggers at the same instants, bare kafkajs sendBatch (idempotent, acks=all)',
       compression: BASELINE_GZIP ? 'gzip' : 'none',
@@ -290,6 +329,9 @@ async function runScenario(scenario: 'spread' | 'aligned') {
       fireLagMs: baseLag,
       // Per instant: timer wake-up, request build (kafkajs encoding), queueing, round trip.
       stagesMs: stageSummary(baseline.stages),
+      // Includes the baseline's 5 s warm-up.
+      visibleLagMs: list(baseSeen.triggerLag),
+      probeDelayMs: list(baseSeen.probeDelay),
       machineLoad1mBefore: round(loadBeforeBaseline),
     },
     ratioToBaseline: ratio,
@@ -350,10 +392,12 @@ const report = {
     warmupSeconds: WARMUP,
     taskTypes: TASK_TYPES.length,
     partitionsPerTopic: PARTITIONS,
-    prepareAheadMs: PREPARE_AHEAD_MS,
+    baselinePrepareAheadMs: PREPARE_AHEAD_MS,
+    probeEveryMs: PROBE_EVERY_MS,
   },
   notes: [
-    'fire lag = Kafka acknowledgement (acks=all) of the trigger minus its nominal time',
+    'fire lag = Kafka acknowledgement (acks=all) of the trigger minus its nominal time; with triggerSend=transactional the answer to the commit (EndTxn) of the transaction written ahead',
+    'visibleLagMs = arrival at a read-committed consumer of one trigger topic minus nominal time; probeDelayMs = send-to-arrival of probe messages another producer wrote to that topic (bench/visibility.ts)',
     'cpu = process.cpuUsage() of the whole ticker process over the measured window',
     'baseline = the same triggers at the same instants through a bare kafkajs sendBatch, run right after the ticker on the same topics; ratioToBaseline = ticker / baseline',
     'the machine has 2 shared vCPUs: broker, Redis, the ticker and the harness share them',

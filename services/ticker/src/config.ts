@@ -34,8 +34,13 @@ export const tickerConfigShape = {
   TICKER_RETRY_BACKOFF_MS: positiveInt.default(500),
   TICKER_MAX_SEND_BATCH: positiveInt.default(10_000),
   TICKER_RECONCILE_LOOKBACK_MS: positiveInt.default(5_000),
-  TICKER_PREPARE_AHEAD_MS: nonNegativeInt.max(900).default(100),
+  // Default 100 ms (direct) or 500 ms (transactional: the transaction is written before the instant too).
+  TICKER_PREPARE_AHEAD_MS: nonNegativeInt.max(900).optional(),
   TICKER_RUN_NOW_MAX_AGE_MS: positiveInt.default(3_600_000),
+  // transactional: each instant's triggers written in a Kafka transaction ahead of it and committed
+  // at it (README, Configuration); direct: one produce request at the instant.
+  TICKER_TRIGGER_SEND: z.enum(['transactional', 'direct']).default('direct'),
+  TICKER_TRANSACTIONAL_ID: z.string().min(1).optional(),
 };
 
 /** The lease timing follows from the TTL unless set, and must leave room for a renewal to fail. */
@@ -61,7 +66,15 @@ export const tickerConfigSchema = serviceConfig(tickerConfigShape).transform((ra
     });
     return z.NEVER;
   }
-  return { ...raw, TICKER_LEASE_RENEW_MS: renewMs, TICKER_LEASE_SAFETY_MARGIN_MS: marginMs };
+  return {
+    ...raw,
+    TICKER_LEASE_RENEW_MS: renewMs,
+    TICKER_LEASE_SAFETY_MARGIN_MS: marginMs,
+    TICKER_PREPARE_AHEAD_MS:
+      raw.TICKER_PREPARE_AHEAD_MS ?? (raw.TICKER_TRIGGER_SEND === 'transactional' ? 500 : 100),
+    // One id per deployment (not per replica): a new leader's init fences the deposed one.
+    TICKER_TRANSACTIONAL_ID: raw.TICKER_TRANSACTIONAL_ID ?? `${raw.KAFKA_GROUP_ID}-triggers`,
+  };
 });
 
 export type TickerConfig = z.output<typeof tickerConfigSchema>;

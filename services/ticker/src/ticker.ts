@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { TASK_TYPES } from '@openpenpal/contracts';
 import { SchedulerError, toError } from '@openpenpal/errors';
-import { createSinceReader, type ConsumerRunner } from '@openpenpal/messaging';
+import { createSinceReader, createTransactionalSender, type ConsumerRunner } from '@openpenpal/messaging';
 import type { ServiceContext } from '@openpenpal/service-kit';
 import { retry, systemClock, type Clock } from '@openpenpal/timing';
 import type { TickerConfig } from './config.ts';
@@ -109,7 +109,21 @@ export async function startTicker(
     },
   });
   await partitionCounts.refresh();
+  // Created now, used only while leading: its id is taken over (init) when a term starts.
+  const transactional =
+    config.TICKER_TRIGGER_SEND === 'transactional'
+      ? createTransactionalSender({
+          kafka: ctx.kafka,
+          logger,
+          transactionalId: config.TICKER_TRANSACTIONAL_ID,
+          // A leader killed with a transaction open blocks read-committed consumers of the trigger
+          // partitions until the next leader's init aborts it — or, with no successor, this.
+          transactionTimeoutMs: config.TICKER_LEASE_TTL_MS,
+        })
+      : undefined;
+  if (transactional) ctx.register({ name: 'triggers-transactional', close: () => transactional.close() });
   const publisher = createKafkaPublisher({
+    transactional,
     triggers: await ctx.createProducer('triggers-producer'),
     events: ctx.producer,
     eventsTopic: config.TICKER_EXECUTION_EVENTS_TOPIC,

@@ -1,5 +1,5 @@
 import { SchedulerError, toError } from '@openpenpal/errors';
-import type { EncodedBatch, Producer } from '@openpenpal/messaging';
+import { sendEncodedInTraces, type EncodedBatch, type Producer } from '@openpenpal/messaging';
 import { createBackoff, sleep } from '@openpenpal/timing';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -56,7 +56,8 @@ function toBatches(rows: readonly OutboxRow[]): EncodedBatch[] {
  * PostgreSQL frees when the holder's connection ends — a SIGKILLed relay is replaced within
  * `pollMs`), rows in id order, deleted only after Kafka acknowledged them (acks=all). A relay that
  * dies between the send and the delete sends those rows again: consumers drop the copies by their
- * `message-id`, which the rows keep.
+ * `message-id`, which the rows keep. With tracing on, each send is a producer span in the trace of
+ * the change that wrote the rows, so a trace shows how long they waited in the outbox.
  */
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { pool, schema, producer, batchSize, pollMs } = options;
@@ -117,7 +118,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       [batchSize],
     );
     if (rows.length === 0) return 0;
-    await producer.sendEncoded(toBatches(rows));
+    // Each message in a producer span of its own trace (a child of the change that wrote it).
+    await sendEncodedInTraces(producer, toBatches(rows));
     await client.query(`DELETE FROM ${table} WHERE id = ANY($1::bigint[])`, [rows.map((row) => row.id)]);
     relayed.inc(rows.length);
     return rows.length;

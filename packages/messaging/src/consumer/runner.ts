@@ -45,6 +45,13 @@ export interface ConsumerRunnerOptions {
    * service runtime fails readiness and exits non-zero so a supervisor restarts the process.
    */
   onFatal?: (error: Error) => void;
+  /**
+   * Called after every join of the group with the partitions this member was given, per topic (an
+   * empty list when it got none). A member that joined again (a rebalance) was given exactly these:
+   * any partition it held before and does not find here moved to another member. Work that follows
+   * partition ownership (the delay queue's shards) starts and stops with it; the call must not throw.
+   */
+  onAssigned?: (assignment: ReadonlyMap<string, readonly number[]>) => void;
   now?: () => number;
 }
 
@@ -113,6 +120,18 @@ export function createConsumerRunner(options: ConsumerRunnerOptions): ConsumerRu
       running = false;
       options.onFatal?.(toError(error));
     }
+  });
+
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    const given = event.payload.memberAssignment;
+    const assignment = new Map<string, number[]>(
+      options.subscriptions.map((s) => [
+        s.binding.topic,
+        [...(given[s.binding.topic] ?? [])].sort((a, b) => a - b),
+      ]),
+    );
+    logger.info({ assignment: Object.fromEntries(assignment) }, 'joined the group');
+    options.onAssigned?.(assignment);
   });
 
   const eachBatch = async (payload: EachBatchPayload) => {

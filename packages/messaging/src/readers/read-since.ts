@@ -144,6 +144,16 @@ export function createSinceReader<S extends SchemaName>(
             await Promise.resolve();
           },
         });
+        // A partition whose last records are transaction markers (a transactional writer's commit
+        // or abort) ends in records kafkajs never hands to eachBatch (a batch of only control
+        // records is skipped), so the end is also recognised from where each fetched batch ended.
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+          const key = `${payload.topic}/${payload.partition}`;
+          const range = pending.get(key);
+          if (!range || BigInt(payload.lastOffset) + 1n < range.end) return;
+          pending.delete(key);
+          if (pending.size === 0) resolve();
+        });
         for (const range of ranges) {
           consumer.seek({ topic: range.topic, partition: range.partition, offset: range.start.toString() });
         }

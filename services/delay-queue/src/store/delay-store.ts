@@ -261,6 +261,16 @@ export function createDelayStore(options: DelayStoreOptions): DelayStore {
         stale: claims.filter((_, index) => results[index] !== 1).map((claim) => claim.id),
       };
     },
+    known: async (ids) => {
+      for (const id of ids) checkId(id);
+      const found: boolean[] = [];
+      for (let start = 0; start < ids.length; start += MAX_BATCH_REQUESTS) {
+        const chunk = ids.slice(start, start + MAX_BATCH_REQUESTS);
+        const replies = await run('known', () => scripts.known(keys, clock.now(), chunk));
+        for (const reply of replies) found.push(reply === 1);
+      }
+      return found;
+    },
     nextDueAt: () =>
       run('nextDueAt', async () => {
         // Read only, so no script: two reads sent back to back; a dispatcher treats the answer as a hint.

@@ -5,7 +5,22 @@ export {
   MAX_VISIBILITY_MS,
   createDelayStore,
 } from './delay-store.ts';
-export { FIRED_BUCKETS, delayStoreKeys } from './keys.ts';
+export {
+  FIRED_BUCKETS,
+  delayStoreKeys,
+  layoutKey,
+  shardPrefix,
+  storePatterns,
+  type DelayStoreKeys,
+} from './keys.ts';
+export {
+  openShardedStore,
+  readShardLayout,
+  type ShardLayout,
+  type ShardRef,
+  type ShardedDelayStore,
+  type ShardedStoreOptions,
+} from './sharded-store.ts';
 export { parseItemValue, type StoredItem } from './item-value.ts';
 export type {
   CancelOutcome,

@@ -78,3 +78,31 @@ export function delayStoreKeys(prefix: string, firedTtlMs: number): DelayStoreKe
     },
   };
 }
+
+/**
+ * The prefix of shard `shard` of a sharded store: its keys are `{prefix:s<shard>}:…`, a hash tag of
+ * their own, so shards spread over a Redis Cluster's nodes while each shard's scripts stay in one
+ * slot. A shard's keys do not depend on the shard count: shard 3 is the same keys under 6 or 12.
+ */
+export function shardPrefix(prefix: string, shard: number): string {
+  if (!Number.isSafeInteger(shard) || shard < 0) {
+    throw new TypeError(`a shard number must be a non-negative integer, got ${shard}`);
+  }
+  return `${prefix}:s${shard}`;
+}
+
+/**
+ * Hash of a sharded store's layout, in the slot of the store's unsharded (legacy) keys `{prefix}:…`
+ * so one script reads both: field `<count>` → epoch ms a replica first used that shard count,
+ * field `legacy` → `1` while the unsharded keys hold anything (items or fired markers), else `0`.
+ */
+export function layoutKey(prefix: string): string {
+  assertPrefix(prefix);
+  return `{${prefix}}:shard-counts`;
+}
+
+/** SCAN patterns matching every key of a sharded store: its unsharded keys and every shard's. */
+export function storePatterns(prefix: string): string[] {
+  assertPrefix(prefix);
+  return [`{${prefix}}:*`, `{${prefix}:s*}:*`];
+}

@@ -16,6 +16,7 @@ const DEFINITIONS = {
   ack: { file: 'ack', numberOfKeys: 5 },
   release: { file: 'release', numberOfKeys: 4 },
   drop: { file: 'drop', numberOfKeys: 4 },
+  known: { file: 'known', numberOfKeys: 4 + FIRED_LOOKUP_KEYS },
 } as const;
 
 /** One flat reply of claim-due: six entries per item (see lua/claim-due.lua). */
@@ -45,6 +46,7 @@ export interface StoreScripts {
   ack(keys: DelayStoreKeys, now: number, pairs: string[]): Promise<number[]>;
   release(keys: DelayStoreKeys, notBefore: number, pairs: string[]): Promise<number[]>;
   drop(keys: DelayStoreKeys, pairs: string[]): Promise<number[]>;
+  known(keys: DelayStoreKeys, now: number, ids: string[]): Promise<number[]>;
 }
 
 export function defineStoreScripts(redis: RedisClient): StoreScripts {
@@ -86,5 +88,7 @@ export function defineStoreScripts(redis: RedisClient): StoreScripts {
     release: async (keys, notBefore, pairs) =>
       (await lua.release(base(keys), [keys.wakeChannel, notBefore, ...pairs])) as number[],
     drop: async (keys, pairs) => (await lua.drop(base(keys), [keys.wakeChannel, ...pairs])) as number[],
+    known: async (keys, now, ids) =>
+      (await lua.known([...base(keys), ...keys.firedLookup(now)], ids)) as number[],
   };
 }

@@ -137,6 +137,12 @@ export interface DelayStore {
   release(claims: readonly Claim[], notBefore?: number): Promise<ReleaseResult>;
   /** Removes claimed items for good without firing them (rejected: their target never took them). */
   drop(claims: readonly Claim[]): Promise<{ dropped: number; stale: string[] }>;
+  /**
+   * Whether each id is known here (pending, in flight, or fired within the marker TTL), in one read
+   * (MAX_BATCH_REQUESTS ids per script run): where a sharded store looks for an id stored under an
+   * earlier shard count.
+   */
+  known(ids: readonly string[]): Promise<boolean[]>;
   /** The earliest due time or claim expiry, epoch ms; null when the store is empty. */
   nextDueAt(): Promise<number | null>;
   /**

@@ -134,7 +134,7 @@ export function createIntake(deps: IntakeDependencies): BatchHandler<Notificatio
     const recordOf = (id: string, channel: string): DeliveryRecord | undefined =>
       records.get(deliveryKey(id, channel));
 
-    const ready: Ready[] = [];
+    const candidates: { item: Ready; release: Release | undefined }[] = [];
     const seen = new Set<string>();
     for (const { message, request, release } of valid) {
       const recipient = recipients.get(request.user_id);
@@ -174,14 +174,25 @@ export function createIntake(deps: IntakeDependencies): BatchHandler<Notificatio
         continue;
       }
       seen.add(sliceKey);
-      const hold = await applyHolds(deps, request, recipient, release, now);
+      candidates.push({ item: { message, request, recipient, rendered, channels, open }, release });
+    }
+    // The slice's holds are decided together: each admission is one Redis call, and started in
+    // slice order on the one connection they are pipelined and run in that order (one round trip
+    // for the slice instead of one per request, which made a slice of hundreds take hundreds of
+    // round trips and held every later request of its partition behind it).
+    const holds = await Promise.all(
+      candidates.map(({ item, release }) => applyHolds(deps, item.request, item.recipient, release, now)),
+    );
+    const ready: Ready[] = [];
+    candidates.forEach(({ item }, index) => {
+      const hold = holds[index];
       if (hold) {
         if (hold.event) events.push(hold.event);
-        deps.metrics.count(request.type, open.join(','), 'deferred');
-        continue;
+        deps.metrics.count(item.request.type, item.open.join(','), 'deferred');
+        return;
       }
-      ready.push({ message, request, recipient, rendered, channels, open });
-    }
+      ready.push(item);
+    });
 
     const rows: InboxRow[] = ready.map(({ request, rendered, channels }) => ({
       id: request.notification_id,

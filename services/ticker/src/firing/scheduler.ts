@@ -115,6 +115,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const reconcileUntilDone = async (term: Term, state: LeaderState, marker: InflightMarker) => {
     while (!term.stop.signal.aborted) {
       try {
+        // Transactional sends: take the transactional id over first, so a transaction left open
+        // (by a predecessor, or by a failed commit of this leader) is aborted — or, if it was
+        // committing, finished — before the read-back decides what was sent.
+        await options.publisher.takeOver?.();
         const done = await reconcile(
           {
             store,
@@ -134,6 +138,19 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       } catch (error) {
         if (isFencedOut(error)) throw error;
         logger.warn({ err: toError(error) }, 'reconciliation failed; retrying');
+        await backoff(term);
+      }
+    }
+  };
+
+  /** A new leader fences its predecessor's transactional producer before it fires anything. */
+  const takeOverUntilDone = async (term: Term) => {
+    while (!term.stop.signal.aborted && options.publisher.takeOver) {
+      try {
+        await options.publisher.takeOver();
+        return;
+      } catch (error) {
+        logger.warn({ err: toError(error) }, 'taking the transactional id over failed; retrying');
         await backoff(term);
       }
     }
@@ -214,6 +231,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       for (const id of loaded.checkpoints.keys()) term.changed.add(id);
       observer.paused(loaded.pause.paused);
       if (loaded.inflight) await reconcileUntilDone(term, state, loaded.inflight);
+      else await takeOverUntilDone(term);
       term.state = state;
       logger.info(
         { token: term.term.token, tasks: term.changed.size, paused: loaded.pause.paused },

@@ -33,6 +33,9 @@ export interface FireStages {
   triggers: number;
   started: number;
   prepared: number;
+  /** Transactional sends: the instant's transaction was being written from, and acknowledged at. */
+  staging?: number;
+  staged?: number | undefined;
   released: number;
   acked: number;
   /** The follow-up before the next instant can be prepared: next times worked out, */
