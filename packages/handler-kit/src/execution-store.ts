@@ -71,19 +71,32 @@ export function createExecutionStore(pool: pg.Pool, schema: string): ExecutionSt
   };
   return {
     migrate: async () => {
-      await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-      await pool.query(`
-        CREATE TABLE IF NOT EXISTS ${table} (
-          execution_id uuid PRIMARY KEY,
-          task_type text NOT NULL,
-          task_id text NOT NULL,
-          attempt integer NOT NULL CHECK (attempt >= 1),
-          status text NOT NULL CHECK (status IN ('running', 'retry_scheduled', 'succeeded', 'skipped', 'dead_lettered')),
-          claimed_until timestamptz,
-          updated_at timestamptz NOT NULL DEFAULT now()
-        )`);
-      // Who holds the claim (a token per run of an attempt), so only that run extends it.
-      await pool.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS claimed_by text`);
+      // Every handler migrates at start: concurrent CREATE ... IF NOT EXISTS on an empty database
+      // race in the catalogue (a unique violation on pg_namespace or pg_type), so one at a time.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`handler-kit migrate ${schema}`]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+        await client.query(`
+          CREATE TABLE IF NOT EXISTS ${table} (
+            execution_id uuid PRIMARY KEY,
+            task_type text NOT NULL,
+            task_id text NOT NULL,
+            attempt integer NOT NULL CHECK (attempt >= 1),
+            status text NOT NULL CHECK (status IN ('running', 'retry_scheduled', 'succeeded', 'skipped', 'dead_lettered')),
+            claimed_until timestamptz,
+            updated_at timestamptz NOT NULL DEFAULT now()
+          )`);
+        // Who holds the claim (a token per run of an attempt), so only that run extends it.
+        await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS claimed_by text`);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
     },
     claim: async ({ executionId, taskType, taskId, attempt, now, claimUntil, token }) => {
       // One statement: insert, or take the row over when the attempt is new (and the execution not
