@@ -60,14 +60,13 @@ EOF
   redis-server "$conf" >&2
 }
 
-# ACL SETUSER on one node: every user reset, then given its lines of acl-users.conf, plus what a
+# ACL SETUSER on one node, one per user (atomic, see redis_apply_acl): reset, its lines of acl-users.conf, plus what a
 # cluster client needs on top (ioredis reads the slot map with CLUSTER SLOTS and waits for CLUSTER INFO to say ok).
 redis_node_apply_acl() {
   local n=$1 user commands='' out
   for user in $(redis_acl_users); do
-    commands+="ACL SETUSER $user reset on >$(secret_for "redis-$user")"$'\n'
-    commands+=$(awk -v u="$user" '$1 == u { $1 = ""; print "ACL SETUSER " u $0 }' "$REDIS_ACL_FILE")$'\n'
-    commands+="ACL SETUSER $user +cluster|slots +cluster|shards +cluster|info +readonly"$'\n'
+    commands+="ACL SETUSER $user reset on >$(secret_for "redis-$user")$(redis_acl_rules "$user")"
+    commands+=" +cluster|slots +cluster|shards +cluster|info +readonly"$'\n'
   done
   out=$(printf '%s' "$commands" | redis_node_cli "$n" 2>&1) || die "redis node $n: ACL users could not be set: $out"
   if printf '%s\n' "$out" | grep -qv '^OK$'; then die "redis node $n refused an ACL rule: $out"; fi

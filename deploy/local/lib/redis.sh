@@ -24,12 +24,14 @@ redis_pid() {
 # The port of the server's last start (its redis.conf).
 redis_configured_port() { awk '$1 == "port" { print $2; exit }' "$REDIS_DIR/redis.conf" 2>/dev/null; }
 
-# Every user is reset, then given its lines: the rights are exactly the file's, also after an edit.
+# One ACL SETUSER per user: reset, then all its lines' rules, so the rights are exactly the file's
+# (also after an edit) and change at once — a running service never meets the user half set.
+redis_acl_rules() { awk -v u="$1" '$1 == u { $1 = ""; printf "%s", $0 }' "$REDIS_ACL_FILE"; }
+
 redis_apply_acl() {
   local user commands=''
   for user in $(redis_acl_users); do
-    commands+="ACL SETUSER $user reset on >$(secret_for "redis-$user")"$'\n'
-    commands+=$(awk -v u="$user" '$1 == u { $1 = ""; print "ACL SETUSER " u $0 }' "$REDIS_ACL_FILE")$'\n'
+    commands+="ACL SETUSER $user reset on >$(secret_for "redis-$user")$(redis_acl_rules "$user")"$'\n'
   done
   local out
   out=$(printf '%s' "$commands" | redis_cli 2>&1) || die "redis ACL users could not be set: $out"

@@ -18,7 +18,12 @@ export function classifyPgError(what: string, error: unknown): unknown {
   return error;
 }
 
-/** Runs `work` in one transaction (READ COMMITTED), committing when it resolves. */
+/**
+ * Runs `work` in one transaction (READ COMMITTED), committing when it resolves. While the client is
+ * checked out it listens for its connection's end: PostgreSQL ending the session between two
+ * statements (a restart ends every session, idle ones too) is emitted as an 'error' on the client,
+ * which without a listener ends the process; here it fails the transaction as DEPENDENCY_UNAVAILABLE.
+ */
 export async function inTransaction<T>(
   pool: pg.Pool,
   what: string,
@@ -30,6 +35,11 @@ export async function inTransaction<T>(
   } catch (error) {
     throw classifyPgError(what, error);
   }
+  const session: { lost?: Error } = {};
+  const onLost = (error: Error) => {
+    session.lost = error;
+  };
+  client.on('error', onLost);
   let broken = false;
   try {
     await client.query('BEGIN');
@@ -40,8 +50,10 @@ export async function inTransaction<T>(
     await client.query('ROLLBACK').catch(() => {
       broken = true;
     });
-    throw classifyPgError(what, error);
+    // "Client has encountered a connection error" says less than the error that ended the session.
+    throw classifyPgError(what, session.lost ?? error);
   } finally {
-    client.release(broken);
+    client.off('error', onLost);
+    client.release(session.lost !== undefined || broken);
   }
 }

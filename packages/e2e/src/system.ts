@@ -42,6 +42,10 @@ export interface SystemOptions {
   logLevel?: string;
   /** Progress lines (stderr by default). */
   say?: (line: string) => void;
+  /** Settings for one service on top of the e2e run's (`e2eServiceSettings`), by service folder name. */
+  serviceEnv?: Record<string, Record<string, string>>;
+  /** Start a process again 1 s after it exits by itself, as a supervisor would (the fault suite). */
+  restartOnExit?: boolean;
 }
 
 /** Fails naming the port and its owner when anything listens on it already. */
@@ -149,6 +153,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       ? { FAKE_CHAT_PORT: String(spec.port), FAKE_CHAT_MODE: 'ok', FAKE_CHAT_DELAY_MS: '100' }
       : {}),
     ...(name === spec.name ? settings[spec.name] : {}),
+    ...(name === spec.name ? options.serviceEnv?.[spec.name] : {}),
   });
   const add = (spec: ServiceSpec, name: string) => {
     processes.set(
@@ -162,6 +167,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
         logDir,
         url: `http://127.0.0.1:${spec.port}`,
         readyPath: spec.readyPath,
+        restartOnExit: options.restartOnExit ?? false,
       }),
     );
   };

@@ -13,6 +13,7 @@ import {
 } from 'kafkajs';
 import type { Logger } from 'pino';
 import { HEADERS } from './headers.ts';
+import { brokenProducerState } from './producer-state.ts';
 import { injectTraceContext } from './tracing.ts';
 
 /** A topic name bound to the root schema of its values. */
@@ -103,13 +104,15 @@ function publishAttributes(topics: string, schema: string) {
  * send order of a key even when a request is retried (kafkajs does not reorder retried batches).
  */
 export function createProducer({ kafka, contracts, logger }: ProducerOptions): Producer {
-  const producer: KafkaProducer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    // kafkajs 2's default, named so it does not warn at every start; keyPartition uses the same.
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const create = (): KafkaProducer =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // kafkajs 2's default, named so it does not warn at every start; keyPartition uses the same.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  let producer = create();
   let connecting: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
 
@@ -120,12 +123,45 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
       throw error;
     }));
 
+  /** The current producer, connected (again, when it was replaced while connecting). */
+  const ready = async (): Promise<KafkaProducer> => {
+    for (;;) {
+      const current = producer;
+      await connect();
+      if (current === producer) return current;
+    }
+  };
+
+  /**
+   * After an answer that broke the idempotent state (see producer-state.ts) the next send goes
+   * through a new kafkajs producer — a new producer id, sequences from 0. Only the producer that
+   * failed is replaced (sends in flight on it fail alike and must not replace its successor).
+   * The messages of the failed send may be on the log already: a retry sends them again under the
+   * same `message-id`, which consumers drop.
+   */
+  const replace = (failed: KafkaProducer, type: string) => {
+    if (failed !== producer || closing) return;
+    producer = create();
+    connecting = undefined;
+    logger.warn({ kafkaError: type }, 'idempotent producer state lost; replaced by a new producer');
+    void failed.disconnect().catch(() => undefined);
+  };
+
   /**
    * A send that failed because Kafka could not be reached in time (connection refused, request
    * timed out, kafkajs's retries used up on a retriable error) is DEPENDENCY_UNAVAILABLE, which
    * consumers treat as an outage and hold the partition for, rather than a failure of the message.
    */
-  const classify = (what: string, error: unknown): unknown => {
+  const classify = (what: string, error: unknown, used: KafkaProducer): unknown => {
+    const broken = brokenProducerState(error);
+    if (broken) {
+      replace(used, broken);
+      return new SchedulerError(
+        'DEPENDENCY_UNAVAILABLE',
+        `Kafka refused the send to ${what} (${broken}); the producer was replaced, send again`,
+        { cause: error, details: { reason: 'producer_replaced', type: broken } },
+      );
+    }
     const name = (error as { name?: unknown }).name;
     const outage =
       (error as { retriable?: unknown }).retriable === true ||
@@ -150,22 +186,24 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
 
   const sendRaw = async (topic: string, messages: Message[]) => {
     ensureOpen(topic);
+    let used = producer;
     try {
-      await connect();
-      return await producer.send({ topic, acks: -1, messages });
+      used = await ready();
+      return await used.send({ topic, acks: -1, messages });
     } catch (error) {
-      throw classify(topic, error);
+      throw classify(topic, error, used);
     }
   };
 
   const sendEncoded = async (batches: readonly EncodedBatch[]) => {
     const topics = batches.map((b) => b.topic).join(',');
     ensureOpen(topics);
+    let used = producer;
     try {
-      await connect();
-      return await producer.sendBatch({ acks: -1, topicMessages: [...batches] });
+      used = await ready();
+      return await used.sendBatch({ acks: -1, topicMessages: [...batches] });
     } catch (error) {
-      throw classify(topics, error);
+      throw classify(topics, error, used);
     }
   };
 

@@ -14,3 +14,12 @@ export { collectTopics, type CollectedMessage, type TopicCollector } from './col
 export { errorWithCode } from './errors.ts';
 export { waitFor } from './wait.ts';
 export { documentedSettings } from './docs.ts';
+export {
+  javaVersion,
+  loadAverage,
+  machine,
+  sourceTree,
+  summarise,
+  watchLoad,
+  type PercentileSummary,
+} from './measure.ts';

@@ -95,6 +95,27 @@ describe('Redis ACL users of the local stack', () => {
     await expect(other.subscribe('{openpenpal:ticker}:wake')).rejects.toThrow(/NOPERM/);
   });
 
+  it('lets the delay queue use every shard of its store as its scripts do, and the API only read them', async (ctx) => {
+    ctx.skip(!vars.API_REDIS_URL, skipReason);
+    // Shard 3 of the sharded store: a hash tag of its own ({prefix:s<n>}), not the store's prefix.
+    const shard = `{openpenpal:delay-queue:s3}:${probe}`;
+    const delayQueue = await connect(urls.delayQueue, 'delay-queue-acl-test');
+    const script = [
+      "redis.call('HSETNX', KEYS[1], 'a', ARGV[1])",
+      "if redis.call('EXISTS', KEYS[1]) == 0 then return nil end",
+      "return redis.call('HGETALL', KEYS[1])",
+    ].join('; ');
+    expect(await delayQueue.eval(script, 1, shard, 'one')).toEqual(['a', 'one']);
+    const subscriber = await connect(urls.delayQueue, 'delay-queue-acl-wakeups');
+    await subscriber.subscribe('{openpenpal:delay-queue:s3}:wake');
+    // Not a shard: another prefix that merely starts alike.
+    await expect(delayQueue.get(`{openpenpal:delay-queue-other}:${probe}`)).rejects.toThrow(/NOPERM/);
+    const api = await connect(vars.API_REDIS_URL, 'api-acl-test');
+    expect(await api.hgetall(shard)).toEqual({ a: 'one' });
+    await expect(api.hset(shard, 'b', 'x')).rejects.toThrow(/NOPERM/);
+    await delayQueue.eval("return redis.call('HDEL', KEYS[1], 'a')", 1, shard);
+  });
+
   it('refuses a wrong password', async () => {
     const ticker = await connect(urls.ticker, 'ticker-acl-test');
     await expect(ticker.call('AUTH', 'ticker', 'wrong')).rejects.toThrow(/WRONGPASS/);

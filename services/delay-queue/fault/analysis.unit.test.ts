@@ -1,3 +1,4 @@
+import { summarise } from '@openpenpal/test-kit';
 import { describe, expect, it } from 'vitest';
 import {
   deliveryRatios,
@@ -7,7 +8,7 @@ import {
   phaseResult,
   recoveredAt,
 } from './analysis.ts';
-import { latenessOfDue, summarise, totals } from './summaries.ts';
+import { latenessOfDue, totals } from './summaries.ts';
 import { createLedger, type Ledger } from './ledger.ts';
 
 const T0 = 1_000_000;

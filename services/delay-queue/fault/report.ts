@@ -1,3 +1,4 @@
+import { javaVersion, machine, sourceTree } from '@openpenpal/test-kit';
 import { Redis } from 'ioredis';
 import { delayQueueConfigSchema } from '../src/config.ts';
 import { delayStoreKeys, readShardLayout, shardPrefix } from '../src/store/index.ts';
@@ -13,7 +14,6 @@ import {
 import { duplicateSample, latenessOfDue, latenessTimeline, totals } from './summaries.ts';
 import type { Ledger } from './ledger.ts';
 import type { LoadStats } from './load.ts';
-import { javaVersion, machine, sourceTree } from './machine.ts';
 import type { FaultOptions } from './options.ts';
 import type { ReadinessChange, UnexpectedExit } from './service-process.ts';
 
@@ -166,7 +166,7 @@ export async function buildReport(input: ReportInput) {
       redis: input.versions.redis,
       java: await javaVersion(),
     },
-    source: await sourceTree(input.root),
+    source: await sourceTree(input.root, ['services/delay-queue/src', 'packages']),
     parameters: {
       quick: options.quick,
       rate: options.rate,

@@ -1,26 +1,7 @@
+import { summarise } from '@openpenpal/test-kit';
 import type { Ledger } from './ledger.ts';
 
 /** Summaries of a finished run's ledger: percentiles, totals, timeline. Pure. */
-
-export interface LatenessSummary {
-  count: number;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  p999: number | null;
-  max: number | null;
-}
-
-/** Nearest-rank percentiles (ms, rounded) of `values`; nulls when empty. */
-export function summarise(values: readonly number[]): LatenessSummary {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  const at = (p: number): number | null => {
-    if (sorted.length === 0) return null;
-    const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-    return Math.round(sorted[rank] ?? 0);
-  };
-  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: at(1) };
-}
 
 /** Lateness (first copy received − due) of the ids due in [from, to). */
 export function latenessOfDue(ledger: Ledger, from: number, to: number) {

@@ -142,6 +142,27 @@ describe.skipIf(!env)('the cluster profile', () => {
       expect(ids).toHaveLength(batch.length);
       expect(Math.min(...out.on(target ?? '').map((m) => m.receivedAt))).toBeGreaterThanOrEqual(due);
       expect(await queue?.store.stats()).toMatchObject({ inFlight: 0 });
+      // One shard per requests partition, each under its own hash tag: spread over the primaries.
+      const store = queue?.store;
+      if (!store) throw new Error('the delay queue did not start');
+      const shards = Math.max(...store.layout().counts);
+      const admin: Redis = await connectRedis(
+        { url: setting(cluster, 'REDIS_URL'), connectionName: 'cluster-test-shards' },
+        testLogger,
+      );
+      try {
+        const primaries = await Promise.all(
+          Array.from({ length: shards }, async (_, shard) => {
+            const owners = await slotOwners(admin, store.shard(shard).keys.pending);
+            return owners.primary;
+          }),
+        );
+        console.info(`${shards} shards on primaries ${primaries.join(', ')}`);
+        expect(shards).toBeGreaterThan(1);
+        expect(new Set(primaries).size).toBeGreaterThan(1);
+      } finally {
+        await closeRedis(admin);
+      }
     } finally {
       await out.close();
       await requester.close();

@@ -34,6 +34,9 @@ export interface Platform {
 
 export function createPlatform(databaseUrl: string, schema = 'openpenpal'): Platform {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 3 });
+  // An idle client whose server went away (the fault run restarts PostgreSQL) is dropped by the pool;
+  // without a listener its error would end the process. The next query gets a new connection.
+  pool.on('error', () => undefined);
   const run = randomUUID().slice(0, 8);
   let seq = 0;
   const id = (label: string) => `e2e-${run}-${label}-${(seq += 1)}`;

@@ -44,12 +44,15 @@ function headerText(value: Buffer | string | (Buffer | string)[] | undefined): s
   return last?.toString();
 }
 
-export function createKafkaSide(stackEnv: Record<string, string>): KafkaSide {
+/** A kafkajs client for the stack's brokers, with its SASL login when the stack has one. */
+export function kafkaFromStackEnv(stackEnv: Record<string, string>, clientId = 'e2e'): Kafka {
   const mechanism = stackEnv.KAFKA_SASL_MECHANISM;
-  const kafka = new Kafka({
-    clientId: 'e2e',
+  return new Kafka({
+    clientId,
     brokers: (stackEnv.KAFKA_BROKERS ?? '').split(',').filter(Boolean),
     logLevel: logLevel.NOTHING,
+    // Retries at least every second: after a broker restart the suite is never what holds things back.
+    retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 10 },
     ...(mechanism
       ? {
           sasl: {
@@ -60,6 +63,10 @@ export function createKafkaSide(stackEnv: Record<string, string>): KafkaSide {
         }
       : {}),
   });
+}
+
+export function createKafkaSide(stackEnv: Record<string, string>): KafkaSide {
+  const kafka = kafkaFromStackEnv(stackEnv);
   const contracts = createContracts();
   let producer: Producer | undefined;
   const watches = new Set<TopicWatch>();

@@ -161,7 +161,11 @@ export async function openShardedStore(options: ShardedStoreOptions): Promise<Sh
       if (layout.legacy) refs.add('legacy');
       if (refs.size === 0) continue;
       candidates.set(id, [...refs]);
-      for (const ref of refs) asks.set(ref, [...(asks.get(ref) ?? []), id]);
+      for (const ref of refs) {
+        const asked = asks.get(ref);
+        if (asked) asked.push(id);
+        else asks.set(ref, [id]);
+      }
     }
     if (asks.size === 0) return routes;
     const answers = new Map<ShardRef, Set<string>>();
@@ -187,7 +191,9 @@ export async function openShardedStore(options: ShardedStoreOptions): Promise<Sh
     requests.forEach((request, index) => {
       const id = requestId(request);
       const ref = (typeof id === 'string' ? routes.get(id) : undefined) ?? 0;
-      groups.set(ref, [...(groups.get(ref) ?? []), { index, request }]);
+      const group = groups.get(ref);
+      if (group) group.push({ index, request });
+      else groups.set(ref, [{ index, request }]);
     });
     const results: StoreRequestResult[] = new Array<StoreRequestResult>(requests.length);
     // Shards are independent (one id is in one shard), so their scripts run side by side.

@@ -13,12 +13,22 @@ import { applyOrPark, parkedEventsTable, type ApplyEvents } from './parked-event
 import type { ProjectionName, ReadModelNames } from './schema.ts';
 import { createTaskProjection } from './task-projection.ts';
 
-/** Runs `work` in one transaction; it resolves false to roll back (the checkpoint had moved). */
+/**
+ * Runs `work` in one transaction; it resolves false to roll back (the checkpoint had moved). While
+ * the client is checked out it listens for its connection's end: PostgreSQL ending the session
+ * between two statements (a restart ends idle sessions too) is emitted as an 'error' on the client,
+ * which without a listener ends the process; here it fails the transaction, and the caller retries.
+ */
 export async function inTransaction(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<boolean>,
 ): Promise<boolean> {
   const client = await pool.connect();
+  const session: { lost?: Error } = {};
+  const onLost = (error: Error) => {
+    session.lost = error;
+  };
+  client.on('error', onLost);
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -30,9 +40,10 @@ export async function inTransaction(
       // A connection that cannot roll back is not returned to the pool.
       broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
     });
-    throw error;
+    throw session.lost ?? error;
   } finally {
-    client.release(broken);
+    client.off('error', onLost);
+    client.release(broken ?? session.lost);
   }
 }
 

@@ -3,9 +3,13 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { promisify } from 'node:util';
 
+/**
+ * What benchmark and fault runs record beside their figures: the machine, how busy it was, the
+ * source they measured, and nearest-rank percentiles. Numbers from a shared machine need their context.
+ */
+
 const run = promisify(execFile);
 
-/** The machine a run measured, and how busy it was: numbers from a shared machine need their context. */
 export function machine() {
   const list = cpus();
   return {
@@ -59,12 +63,12 @@ export function watchLoad(intervalMs = 5_000) {
   };
 }
 
-/** What was measured: the commit, and which files the run used differed from it. */
-export async function sourceTree(root: string) {
+/** What was measured: the commit, and which of `paths` differed from it. */
+export async function sourceTree(root: string, paths: readonly string[]) {
   const git = async (...args: string[]) =>
     (await run('git', args, { cwd: root }).catch(() => ({ stdout: '' }))).stdout.trim();
   const commit = await git('rev-parse', 'HEAD');
-  const dirty = (await git('status', '--porcelain', '--', 'services/delay-queue/src', 'packages'))
+  const dirty = (await git('status', '--porcelain', '--', ...paths))
     .split('\n')
     .filter(Boolean)
     .map((line) => line.slice(3));
@@ -74,4 +78,24 @@ export async function sourceTree(root: string) {
 export async function javaVersion(): Promise<string> {
   const { stderr } = await run('java', ['-version']).catch(() => ({ stderr: 'unknown' }));
   return stderr.split('\n')[0]?.trim() ?? 'unknown';
+}
+
+export interface PercentileSummary {
+  count: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  p999: number | null;
+  max: number | null;
+}
+
+/** Nearest-rank percentiles (rounded) of the finite `values`; nulls when there are none. */
+export function summarise(values: readonly number[]): PercentileSummary {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  const at = (p: number): number | null => {
+    if (sorted.length === 0) return null;
+    const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+    return Math.round(sorted[rank] ?? 0);
+  };
+  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: at(1) };
 }
