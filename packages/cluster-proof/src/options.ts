@@ -22,8 +22,6 @@ export interface RunOptions {
   drainSeconds: number;
   thresholdMs: number;
   basePort: number;
-  /** Run the delay queue with the Redis default user instead of its ACL user `delay-queue`. */
-  delayQueueSuperuser: boolean;
 }
 
 export const USAGE = `usage: pnpm fault:cluster [--quick] [options]
@@ -39,8 +37,6 @@ export const USAGE = `usage: pnpm fault:cluster [--quick] [options]
   --down-seconds N      how long a killed part stays down (default 15; --quick 8)
   --drain-seconds N     longest wait for the last deliveries (default 90; --quick 60)
   --threshold-ms N      lateness that counts as recovered (default 1000)
-  --delay-queue-superuser  run the delay queue as Redis's default user (its ACL user in
-                        deploy/local/redis/acl-users.conf lacks the sharded store's keys and commands)
   --base-port N         first ops port of the run's processes (default 23000, below the ephemeral range)`;
 
 export function parseOptions(argv: readonly string[], root: string): RunOptions {
@@ -59,7 +55,6 @@ export function parseOptions(argv: readonly string[], root: string): RunOptions 
       'drain-seconds': { type: 'string' },
       'threshold-ms': { type: 'string' },
       'base-port': { type: 'string' },
-      'delay-queue-superuser': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -98,6 +93,5 @@ export function parseOptions(argv: readonly string[], root: string): RunOptions 
     drainSeconds: int('drain-seconds', values['drain-seconds'], quick ? 60 : 90),
     thresholdMs: int('threshold-ms', values['threshold-ms'], 1_000),
     basePort: int('base-port', values['base-port'], 23_000, 1_024),
-    delayQueueSuperuser: values['delay-queue-superuser'],
   };
 }

@@ -114,11 +114,7 @@ async function run(options: RunOptions): Promise<number> {
     basePort: options.basePort,
     settings: {
       ticker: { TICKER_LEASE_TOKENS: 'postgres' },
-      'delay-queue': {
-        DELAY_QUEUE_EXTRA_TOPICS: 'cluster-proof.*',
-        // service-env.sh passes <SERVICE>_REDIS_URL on as REDIS_URL.
-        ...(options.delayQueueSuperuser ? { DELAY_QUEUE_REDIS_URL: stack.env.REDIS_URL ?? '' } : {}),
-      },
+      'delay-queue': { DELAY_QUEUE_EXTRA_TOPICS: 'cluster-proof.*' },
     },
   });
   say(
