@@ -123,8 +123,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return clock.now() + backoffDelay(attempt, options.backoffMaxMs);
   };
 
+  /** Runs a claimed batch; its claims were taken from the budget by the claim. */
   const runBatch = (claims: ClaimedItem[], claimedAt: number): void => {
-    budget.take(claims.length);
     publishing = true;
     const batch = dispatchBatch(options, claims, claimedAt, () => {
       publishing = false;
@@ -163,16 +163,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const claimedAt = clock.now();
       lastClaimAt = claimedAt;
       let claims: ClaimedItem[];
+      // Half a batch per claim, so a backlog flows as two overlapping batches: one publishing
+      // while the other records its events and acknowledges. The limit is reserved before the
+      // call, so loops of other shards claiming at the same moment cannot overshoot the budget.
+      const limit = Math.min(batchSize - budget.held, Math.ceil(batchSize / 2));
+      budget.take(limit);
       try {
-        // Half a batch per claim, so a backlog flows as two overlapping batches: one publishing
-        // while the other records its events and acknowledges.
-        const limit = Math.min(batchSize - budget.held, Math.ceil(batchSize / 2));
         claims = await store.claimDue({ limit, visibilityMs: options.visibilityMs });
       } catch (error) {
+        budget.give(limit);
         failures += 1;
         await wait(redisFailed('claimDue', error, failures));
         continue;
       }
+      // What the claim did not fill goes back; runBatch holds the rest until the batch settles.
+      if (claims.length < limit) budget.give(limit - claims.length);
       if (claims.length > 0) {
         failures = 0;
         healthy = true;

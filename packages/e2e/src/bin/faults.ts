@@ -4,7 +4,7 @@
 // Exit code 0: every promise kept; 1: something lost or done twice; 2: the run itself failed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { findWorkspaceRoot } from '@openpenpal/test-kit';
+import { findWorkspaceRoot, sourceTree } from '@openpenpal/test-kit';
 import { parseOptions, USAGE, type FaultRunOptions } from '../faults/options.ts';
 import { buildReport, printSummary } from '../faults/report.ts';
 import { runFaultSuite } from '../faults/run.ts';
@@ -25,8 +25,9 @@ try {
 }
 let code = 2;
 try {
+  const source = await sourceTree(root, ['services', 'packages']);
   const outcome = await runFaultSuite(options, say);
-  const report = await buildReport(root, options, argv, outcome);
+  const report = await buildReport(source, options, argv, outcome);
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
   printSummary(report, (line) => process.stdout.write(`${line}\n`));

@@ -35,9 +35,17 @@ export async function gatherEvidence(options: {
   ledger: Ledger;
   from: Offsets;
   domainSchema: string;
+  /** Where the time went (the reads are slow on a loaded machine). */
+  timings?: Record<string, number>;
 }): Promise<Evidence> {
   const { ledger, platform } = options;
+  let mark = Date.now();
+  const lap = (what: string) => {
+    if (options.timings) options.timings[what] = Date.now() - mark;
+    mark = Date.now();
+  };
   const records = await readSince(options.kafka, options.from);
+  lap(`topics (${records.length} records)`);
   const contracts = createContracts();
   const decode = (record: ReadRecord): Record<string, unknown> | null => {
     const spec = findTopic(record.topic);
@@ -96,6 +104,7 @@ export async function gatherEvidence(options: {
     }
   }
 
+  lap('decode');
   const ids = [...topicEventIds.keys()];
   const storeEventIds = new Map<string, number>();
   for (let i = 0; i < ids.length; i += 5_000) {
@@ -106,6 +115,7 @@ export async function gatherEvidence(options: {
     for (const row of rows) storeEventIds.set(row.event_id, Number(row.n));
   }
 
+  lap('event store');
   const s = `"${options.domainSchema}"`;
   const ofKind = (kind: string) =>
     ledger.items.filter((i) => i.kind === kind && i.acceptedAt > 0).map((i) => i.id);
@@ -142,6 +152,7 @@ export async function gatherEvidence(options: {
     ).map((r) => [`${r.user_id} ${r.type}`, Number(r.n)]),
   );
 
+  lap('platform rows');
   const businessKeys = [
     ...ofKind('future_letter'),
     ...ofKind('courier_check'),
@@ -178,6 +189,7 @@ export async function gatherEvidence(options: {
     ).map((r) => [r.execution_id, Number(r.n)]),
   );
 
+  lap('executions');
   return {
     delayed: on(TOPICS.delayed).map((r) => copy(r, r.key ?? '')),
     released: on(TOPICS.released).map((r) => copy(r, r.key ?? '')),

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { javaVersion, machine, sourceTree } from '@openpenpal/test-kit';
+import type { sourceTree } from '@openpenpal/test-kit';
+import { javaVersion, machine } from '@openpenpal/test-kit';
 import type { FaultRunOptions } from './options.ts';
 import type { RunOutcome } from './run.ts';
 
@@ -18,7 +19,7 @@ async function postgresVersion(): Promise<string> {
 
 /** The JSON the run writes under docs/benchmarks/: figures, the machine, versions, the command. */
 export async function buildReport(
-  root: string,
+  source: Awaited<ReturnType<typeof sourceTree>>,
   options: FaultRunOptions,
   argv: readonly string[],
   outcome: RunOutcome,
@@ -42,7 +43,8 @@ export async function buildReport(
       redis: await redisVersion(),
       postgres: await postgresVersion(),
     },
-    source: await sourceTree(root, ['services', 'packages']),
+    // Read before the run: services restarted during it load what the tree held then.
+    source,
     settings: options,
     load: {
       seconds: Math.round((ledger.loadStoppedAt - origin) / 1000),

@@ -150,7 +150,12 @@ export function createSinceReader<S extends SchemaName>(
         consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
           const key = `${payload.topic}/${payload.partition}`;
           const range = pending.get(key);
-          if (!range || BigInt(payload.lastOffset) + 1n < range.end) return;
+          // Only a batch that began inside the range (not one fetched from the log end before the
+          // seek took effect, holding records written after the read began).
+          // Typed as a string, but kafkajs gives null for a batch it filtered entirely.
+          const first = `${payload.firstOffset as string | null}`;
+          if (!range || !/^\d+$/.test(first) || BigInt(first) >= range.end) return;
+          if (BigInt(payload.lastOffset) + 1n < range.end) return;
           pending.delete(key);
           if (pending.size === 0) resolve();
         });

@@ -154,11 +154,12 @@ export function createDelayedReads(redis: Redis, prefix: string): DelayedReads {
       if (chosen.length === 0) return [];
       const details = await Promise.all(
         chosen.map(async ({ id, keys }) => {
-          const [value, flying] = await Promise.all([
-            redis.hgetBuffer(keys.items, id),
-            redis.zscore(keys.inFlight, id),
+          // HMGET and ZMSCORE: the commands the API's Redis user has (deploy/local/redis/acl-users.conf).
+          const [[value], [flying]] = await Promise.all([
+            redis.hmgetBuffer(keys.items, id),
+            redis.zmscore(keys.inFlight, id),
           ]);
-          return { id, value, flying };
+          return { id, value: value ?? null, flying: flying ?? null };
         }),
       );
       const out: DelayedMessageView[] = [];
