@@ -216,6 +216,10 @@ export async function startDelayQueue(
     },
   });
   await subscribeShards();
+  // Until its first join of the group (after a restart: once the dead member's session expired),
+  // a replica dispatches every shard, so due messages do not wait for the rebalance; claims keep
+  // that safe next to the owners, and the first assignment narrows it to the owned shards.
+  void dispatch.assign(Array.from({ length: Math.max(...store.layout().counts) }, (_, shard) => shard));
   await intake.start();
   return { store, dispatch };
 }
