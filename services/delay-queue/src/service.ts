@@ -3,6 +3,7 @@ import { toError } from '@openpenpal/errors';
 import { DLQ_HEADERS, batchSubscription, type TopicBinding } from '@openpenpal/messaging';
 import { defineService, type ServiceContext } from '@openpenpal/service-kit';
 import { delayQueueConfigSchema, type DelayQueueConfig } from './config.ts';
+import { createCoalescedSender } from './coalesced-sender.ts';
 import { createClaimBudget, createDispatcher, type Dispatcher } from './dispatcher.ts';
 import { createEventPublisher } from './events.ts';
 import { createIntakeBatchHandler } from './intake.ts';
@@ -89,6 +90,8 @@ export async function startDelayQueue(
   });
   // DELAY_QUEUE_BATCH_SIZE bounds what the whole process holds claimed, over all its shards.
   const budget = createClaimBudget();
+  // The dispatch loops of all owned shards share the target producer's requests.
+  const targetSender = createCoalescedSender(targetProducer);
   const dispatchShard = (shardStore: DelayStore, shard: ShardRef): Dispatcher =>
     createDispatcher({
       store: shardStore,
@@ -112,7 +115,7 @@ export async function startDelayQueue(
           })),
         );
       },
-      producer: targetProducer,
+      producer: targetSender,
       events: dispatchEvents,
       clock,
       metrics,
