@@ -113,6 +113,9 @@ status() {
 up() {
   local started=$SECONDS
   ensure_prerequisites
+  # shellcheck disable=SC2046 # one port per word
+  warn_ephemeral_ports $(seq "$KAFKA_PORT" $((KAFKA_PORT + 2))) $(seq "$KAFKA_CONTROLLER_PORT" $((KAFKA_CONTROLLER_PORT + 2))) \
+    $(seq "$REDIS_PORT" $((REDIS_PORT + 5))) "$PG_PORT" "$PG_STANDBY_PORT"
   mkdir -p "$STACK_DIR"
   protect
   resolve_pg_dir create

@@ -163,6 +163,7 @@ up() {
   if pg_inside_stack_dir; then chmod 711 "$STACK_DIR"; fi
   if want postgres; then resolve_pg_dir create; else resolve_pg_dir; fi
   settle_ports
+  warn_ephemeral_ports "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT" "$PG_PORT"
   protect
   want kafka && kafka_up
   want redis && redis_up

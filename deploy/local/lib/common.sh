@@ -5,6 +5,22 @@
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 
+# A server port inside the kernel's ephemeral range can be taken as the local end of an outgoing
+# connection to itself while the server is down (TCP self-connect): a Kafka broker reconnecting to
+# a stopped peer on such a port connected to itself, read its own request as the answer and exited
+# (the cluster fault run lost a second broker that way). Warn, naming the ports.
+warn_ephemeral_ports() {
+  local range low high port bad=''
+  range=$(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || return 0
+  read -r low high <<<"$range"
+  for port in "$@"; do
+    if [ -n "$port" ] && [ "$port" -ge "$low" ] && [ "$port" -le "$high" ]; then bad+=" $port"; fi
+  done
+  if [ -n "$bad" ]; then
+    log "warning: port(s)$bad inside the ephemeral range $low-$high: a client or broker reconnecting while the server is down can connect to itself; prefer ports below $low"
+  fi
+}
+
 is_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 read_pid() { [ -f "$1" ] || return 0; head -n 1 "$1" 2>/dev/null | tr -dc '0-9'; return 0; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -208,7 +208,7 @@ export function checkTokens(
  * The recorder's replicas lose no execution: every execution id the ticker triggered is in the
  * recorder's `executions` read model (one row per id, its primary key, so never twice).
  */
-export function checkRecorded(triggers: readonly TriggerCopy[], recorded: readonly string[] | null) {
+function checkRecorded(triggers: readonly TriggerCopy[], recorded: readonly string[] | null) {
   if (recorded === null) return null;
   const have = new Set(recorded);
   const executions = [...new Set(triggers.map((t) => t.executionId))];

@@ -214,6 +214,41 @@ describe('Kafka SASL/SCRAM with ACLs (a second broker: STACK_KAFKA_AUTH=scram st
     expect(values).toEqual(['hello']);
   });
 
+  it('lets the ticker commit a transaction under its own transactional id, and refuses another id', async () => {
+    const topic = `scheduler.security-${hex()}`;
+    const tickerAdmin = await admin(as('ticker'));
+    await tickerAdmin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const ticker = client(as('ticker'));
+    // As TICKER_TRIGGER_SEND=transactional does: <KAFKA_GROUP_ID>-triggers.
+    const own = ticker.producer({
+      transactionalId: 'ticker-triggers',
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    kafkas.push(own);
+    await own.connect();
+    const transaction = await own.transaction();
+    await transaction.send({ topic, acks: -1, messages: [{ key: 'k', value: 'in a transaction' }] });
+    await transaction.commit();
+
+    const other = client(as('ticker')).producer({
+      transactionalId: `other-${hex()}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    kafkas.push(other);
+    await other.connect();
+    const refused: unknown = await other
+      .transaction()
+      .then((t) => t.send({ topic, acks: -1, messages: [{ value: 'x' }] }))
+      .catch((e: unknown) => e);
+    // FindCoordinator answers TRANSACTIONAL_ID_AUTHORIZATION_FAILED; kafkajs logs that answer and
+    // reports a coordinator it cannot find (as for another service's group, below).
+    expect(kafkaErrorKinds(refused).join(' ')).toMatch(
+      /TRANSACTIONAL_ID_AUTHORIZATION_FAILED|KafkaJSGroupCoordinatorNotFound/,
+    );
+  });
+
   it("refuses a topic and a group outside the service's grants", async () => {
     const denied = `security-denied-${hex()}`;
     const superUser = await admin(as('admin'));

@@ -3,6 +3,7 @@ import { toError } from '@openpenpal/errors';
 import { DLQ_HEADERS, batchSubscription, type TopicBinding } from '@openpenpal/messaging';
 import { defineService, type ServiceContext } from '@openpenpal/service-kit';
 import { delayQueueConfigSchema, type DelayQueueConfig } from './config.ts';
+import { createCoalescedSender } from './coalesced-sender.ts';
 import { createClaimBudget, createDispatcher, type Dispatcher } from './dispatcher.ts';
 import { createEventPublisher } from './events.ts';
 import { createIntakeBatchHandler } from './intake.ts';
@@ -89,6 +90,8 @@ export async function startDelayQueue(
   });
   // DELAY_QUEUE_BATCH_SIZE bounds what the whole process holds claimed, over all its shards.
   const budget = createClaimBudget();
+  // The dispatch loops of all owned shards share the target producer's requests.
+  const targetSender = createCoalescedSender(targetProducer);
   const dispatchShard = (shardStore: DelayStore, shard: ShardRef): Dispatcher =>
     createDispatcher({
       store: shardStore,
@@ -112,7 +115,7 @@ export async function startDelayQueue(
           })),
         );
       },
-      producer: targetProducer,
+      producer: targetSender,
       events: dispatchEvents,
       clock,
       metrics,
@@ -216,6 +219,10 @@ export async function startDelayQueue(
     },
   });
   await subscribeShards();
+  // Until its first join of the group (after a restart: once the dead member's session expired),
+  // a replica dispatches every shard, so due messages do not wait for the rebalance; claims keep
+  // that safe next to the owners, and the first assignment narrows it to the owned shards.
+  void dispatch.assign(Array.from({ length: Math.max(...store.layout().counts) }, (_, shard) => shard));
   await intake.start();
   return { store, dispatch };
 }

@@ -132,10 +132,17 @@ describe('shard hand-over when a replica is killed', () => {
       const { pending, inFlight } = await storeIds(redis, prefix, PARTITIONS);
       return pending.length + inFlight.length === 0 ? true : undefined;
     });
-    // Each publish's event was sent before its ack; wait until the reader has them all.
-    const dispatchedEvents = () =>
-      decodeEvents(out.on(kafka.topics.events ?? '')).filter((event) => dispatchedOf(event));
-    await waitFor(() => (dispatchedEvents().length >= delivered().length ? true : undefined));
+    // Each id's last publish sent its event before its ack (the killed replica may have died
+    // between a publish and its event): wait until the reader has an event for every id, decoding
+    // as they arrive.
+    const dispatchedEvents: ReturnType<typeof decodeEvents> = [];
+    let decoded = 0;
+    await waitFor(() => {
+      const fresh = out.on(kafka.topics.events ?? '').slice(decoded);
+      decoded += fresh.length;
+      dispatchedEvents.push(...decodeEvents(fresh).filter((event) => dispatchedOf(event)));
+      return new Set(dispatchedEvents.map((event) => event.message_id)).size >= MESSAGES ? true : undefined;
+    }, 60_000);
     expect(shardsOf(survivor)?.sort()).toEqual([0, 1, 2, 3]);
     const stopped = once(survivor.child, 'exit');
     survivor.child.kill('SIGTERM');
@@ -146,26 +153,20 @@ describe('shard hand-over when a replica is killed', () => {
     for (const id of delivered()) seen.set(id, (seen.get(id) ?? 0) + 1);
     const repeated = [...seen].filter(([, count]) => count > 1).map(([id]) => id);
     const redelivered = new Set(
-      dispatchedEvents()
-        .filter((event) => dispatchedOf(event)?.redelivered)
-        .map((event) => event.message_id),
+      dispatchedEvents.filter((event) => dispatchedOf(event)?.redelivered).map((event) => event.message_id),
     );
     console.info(
       `hand-over kill: ${atKill} delivered before SIGKILL, ${delivered().length} received, ${seen.size} unique, ${repeated.length} repeated, ${heldAtKill.size} claimed at the kill, ${redelivered.size} redelivered`,
     );
-    const unexplained = repeated.filter((id) => !heldAtKill.has(id) || !redelivered.has(id));
-    expect(
-      unexplained.map((id) => ({ id, held: heldAtKill.has(id), redelivered: redelivered.has(id) })),
-    ).toEqual([]);
+    // (Its event says `redelivered` unless the survivor's first publish of it failed and released it
+    // to pending — the flag follows the claim, not the message — so the flag is counted, not required.)
+    const unexplained = repeated.filter((id) => !heldAtKill.has(id));
+    expect(unexplained).toEqual([]);
     expect(atKill).toBeLessThan(MESSAGES);
     expect(seen.size).toBe(MESSAGES);
     // A repeat is a claim the killed replica held (published, never acknowledged), published again
     // by the new owner once the claim expired, under the same message-id.
     expect(repeated.length).toBeLessThanOrEqual(BATCH_SIZE);
-    for (const id of repeated) {
-      expect(heldAtKill.has(id)).toBe(true);
-      expect(redelivered.has(id)).toBe(true);
-    }
     expect(code).toBe(0);
   });
 });

@@ -65,6 +65,12 @@ async function ensureTopic(admin: Admin, topic: string): Promise<void> {
   }
 }
 
+async function delayShardKeys(admin: Admin): Promise<string[]> {
+  const metadata = await admin.fetchTopicMetadata({ topics: [topicSpec('scheduler.delay-requests').name] });
+  const partitions = metadata.topics[0]?.partitions.length ?? 0;
+  return Array.from({ length: partitions }, (_, shard) => `{openpenpal:delay-queue:s${shard}}:due`);
+}
+
 async function run(options: RunOptions): Promise<number> {
   const stack = openClusterStack(root, options.stackDir);
   say(
@@ -176,7 +182,8 @@ async function run(options: RunOptions): Promise<number> {
   const redis = await killRedisPrimary({
     stack,
     key: '{openpenpal:ticker}:lease',
-    otherKeys: ['{openpenpal:delay-queue}:due'],
+    // The delay store's shards (one per request partition, a hash tag each): which ones the primary served.
+    otherKeys: await delayShardKeys(admin),
     downMs,
     say,
   });
@@ -318,6 +325,14 @@ async function run(options: RunOptions): Promise<number> {
         signal: e.signal,
         expected: e.expected,
       })),
+      // Every readiness change while the load ran (down: not answering, not_ready: 503 with the failing checks).
+      readiness: p.readiness
+        .filter((r) => r.at >= loadStartedAt && r.at <= loadStoppedAt)
+        .map((r) => ({
+          at: new Date(r.at).toISOString(),
+          state: r.state,
+          ...(r.failing ? { failing: r.failing } : {}),
+        })),
     })),
     gracefulStops: stopped,
     logDir,
