@@ -27,7 +27,9 @@ KAFKA_PARTITIONS=${KAFKA_PARTITIONS:-3}
 # Three brokers on a small machine: small heaps, serial GC.
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m -XX:+UseSerialGC}
 KAFKA_AUTH=none
-REDIS_PORT=${REDIS_PORT:-27001}
+# Each node's cluster bus listens on its port + 10000: 17001-17006 keep the bus (27001-27006) below the
+# ephemeral range too (a bus port inside it failed to bind in CI, taken by an outgoing connection).
+REDIS_PORT=${REDIS_PORT:-17001}
 REDIS_APPENDFSYNC=${REDIS_APPENDFSYNC:-everysec}
 PG_PORT=${PG_PORT:-25432}
 PG_STANDBY_PORT=${PG_STANDBY_PORT:-25433}
@@ -115,7 +117,8 @@ up() {
   ensure_prerequisites
   # shellcheck disable=SC2046 # one port per word
   warn_ephemeral_ports $(seq "$KAFKA_PORT" $((KAFKA_PORT + 2))) $(seq "$KAFKA_CONTROLLER_PORT" $((KAFKA_CONTROLLER_PORT + 2))) \
-    $(seq "$REDIS_PORT" $((REDIS_PORT + 5))) "$PG_PORT" "$PG_STANDBY_PORT"
+    $(seq "$REDIS_PORT" $((REDIS_PORT + 5))) $(seq $((REDIS_PORT + 10000)) $((REDIS_PORT + 10005))) \
+    "$PG_PORT" "$PG_STANDBY_PORT"
   mkdir -p "$STACK_DIR"
   protect
   resolve_pg_dir create
