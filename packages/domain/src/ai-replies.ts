@@ -92,6 +92,12 @@ export interface SentReply {
 
 export type SentMessages = (reply: SentReply) => readonly EncodedBatch[];
 
+export interface ReplyClaimState {
+  status: string;
+  scheduledAt: Date;
+  claimedUntil: Date | null;
+}
+
 export interface AiReplyRepository {
   preferences(userId: string): Promise<ReplyPreferences | null>;
   /**
@@ -128,6 +134,8 @@ export interface AiReplyRepository {
   ): Promise<SentReply | null>;
   /** The row's status, or null when there is no such row. */
   status(id: string): Promise<string | null>;
+  /** The row's status, due time and claim expiry (null when not claimed), or null when there is no such row. */
+  claimState(id: string): Promise<ReplyClaimState | null>;
   /** Replies due and not sent (`scheduled`, or `generating`), the backlog. */
   countDue(now: Date): Promise<number>;
 }
@@ -336,6 +344,18 @@ export function createAiReplyRepository(options: { pool: pg.Pool; schema: string
         [id],
       );
       return rows[0]?.status ?? null;
+    },
+
+    claimState: async (id) => {
+      const { rows } = await query<{ status: string; scheduled_at: Date; claimed_until: Date | null }>(
+        'an AI reply claim state',
+        `SELECT status, scheduled_at, claimed_until FROM ${replies} WHERE id = $1`,
+        [id],
+      );
+      const row = rows[0];
+      return row
+        ? { status: row.status, scheduledAt: row.scheduled_at, claimedUntil: row.claimed_until }
+        : null;
     },
 
     countDue: async (now) => {

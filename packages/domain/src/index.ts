@@ -40,6 +40,7 @@ export {
   type AiReplyLimits,
   type AiReplyRecord,
   type AiReplyRepository,
+  type ReplyClaimState,
   type AiReplyRequest,
   type ClaimedReply,
   type GeneratedReply,

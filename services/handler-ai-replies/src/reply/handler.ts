@@ -1,5 +1,7 @@
-import type { AiReplyRepository, ClaimedReply, SentReply } from '@openpenpal/domain';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AiReplyRepository, ClaimedReply, ReplyClaimState, SentReply } from '@openpenpal/domain';
 import { isSchedulerError } from '@openpenpal/errors';
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { defineTaskHandler } from '@openpenpal/handler-kit';
 import type { Producer } from '@openpenpal/messaging';
 import type { Clock } from '@openpenpal/timing';
@@ -45,7 +47,7 @@ export function createReplyHandler(deps: ReplyHandlerDeps) {
       const context = { trigger, signal, logger, lastChance: trigger.attempt > trigger.max_retries };
       const named = trigger.business_key;
       if (named) {
-        const drained = await drain(deps, context, named);
+        const drained = await drainNamed(deps, context, named);
         if (drained.named === 'failed') throw drained.error;
         if (drained.named === null) {
           const status = await deps.repository.status(named);
@@ -98,6 +100,39 @@ type Context = {
   lastChance: boolean;
 };
 
+/** How often a trigger looks again at its reply while another worker holds it: from the first to the second, doubling. */
+const HELD_POLL_MS = [100, 2_000] as const;
+
+/**
+ * Drains for the named reply until this trigger wrote it or it needs nothing more from it. A reply
+ * held by another live claim — a drain writing it as a companion, or a claim whose release is still
+ * under way after the database went away — is waited for, never skipped: its holder may yet give it
+ * back, and this trigger is then the one that writes it (a claim nobody gives back is taken over when
+ * it expires).
+ */
+async function drainNamed(deps: ReplyHandlerDeps, context: Context, named: string): Promise<Drained> {
+  for (let pause: number = HELD_POLL_MS[0]; ; pause = Math.min(pause * 2, HELD_POLL_MS[1])) {
+    const drained = await drain(deps, context, named);
+    if (drained.named !== null) return drained;
+    const state = await deps.repository.claimState(named);
+    const now = deps.clock.now();
+    if (!isHeld(state, Math.max(now, context.trigger.nominal_time))) return drained;
+    const expiresIn = state.claimedUntil ? state.claimedUntil.getTime() - now + 1 : pause;
+    // Aborted at the attempt's timeout or at shutdown: the attempt fails and is retried.
+    await sleep(Math.max(1, Math.min(pause, expiresIn)), undefined, { signal: context.signal });
+  }
+}
+
+/**
+ * Whether a reply its trigger could not claim is in someone else's hands rather than done: generating
+ * (under a live claim, or one that just expired), or due and scheduled (a concurrent claim has the row
+ * locked at this moment).
+ */
+function isHeld(state: ReplyClaimState | null, dueBy: number): state is ReplyClaimState {
+  if (state?.status === 'generating') return true;
+  return state?.status === 'scheduled' && state.scheduledAt.getTime() <= dueBy;
+}
+
 /** Claims the named reply (when due) and up to `concurrency` due ones, and writes them all. */
 async function drain(deps: ReplyHandlerDeps, context: Context, named: string | null): Promise<Drained> {
   const now = new Date(deps.clock.now());
@@ -113,7 +148,9 @@ async function drain(deps: ReplyHandlerDeps, context: Context, named: string | n
     claimed.map(async (reply) => {
       const isNamed = reply.id === named;
       // Companions take no last chance of the named one's execution: a failure leaves them to theirs.
-      const outcome = await writeReply(deps, context, reply, isNamed && context.lastChance);
+      const outcome = await writeReply(deps, context, reply, isNamed && context.lastChance, {
+        until: now.getTime() + deps.claimMs,
+      });
       if (outcome.kind === 'sent') {
         result.sent += 1;
         if (outcome.reply.fallback) result.fallback += 1;
@@ -139,6 +176,7 @@ async function writeReply(
   context: Context,
   reply: ClaimedReply,
   lastChance: boolean,
+  claim: { until: number },
 ): Promise<Outcome> {
   try {
     if (!reply.letterExists) {
@@ -167,8 +205,30 @@ async function writeReply(
       { aiReplyId: reply.id, code: isSchedulerError(error) ? error.code : undefined },
       `AI reply not written: ${(error as Error).message}`,
     );
-    // Back to scheduled at once, so the retry (or the sweep) need not wait for the claim to expire.
-    await deps.repository.unclaim(reply).catch(() => undefined);
+    // Back to scheduled at once, so the retry (or the trigger waiting for it) need not wait for the
+    // claim to expire. When the database is what failed, the release is tried again in the background.
+    await deps.repository.unclaim(reply).catch(() => releaseLater(deps, reply, claim.until, context));
     return { kind: 'failed', error };
   }
+}
+
+/** Tries to give `reply`'s claim back: until it works, the claim expires or the attempt is aborted. */
+function releaseLater(deps: ReplyHandlerDeps, reply: ClaimedReply, until: number, context: Context): void {
+  const remaining = until - deps.clock.now();
+  if (remaining <= 0) return;
+  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(remaining)]);
+  const releasing = retry(handleAll, {
+    maxAttempts: Number.MAX_SAFE_INTEGER,
+    backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }),
+  });
+  releasing
+    .execute(() => deps.repository.unclaim(reply), signal)
+    .then(
+      () => context.logger.info({ aiReplyId: reply.id }, 'AI reply claim given back after the failure'),
+      () =>
+        context.logger.warn(
+          { aiReplyId: reply.id, claimedUntil: new Date(until).toISOString() },
+          'AI reply claim could not be given back; it is taken over when it expires',
+        ),
+    );
 }
