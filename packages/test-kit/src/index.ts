@@ -13,6 +13,7 @@ export { createManualClock, type ManualClock, type TestClock } from './clock.ts'
 export { collectTopics, type CollectedMessage, type TopicCollector } from './collector.ts';
 export { errorWithCode } from './errors.ts';
 export { waitFor } from './wait.ts';
+export { positiveOption } from './cli-options.ts';
 export { documentedSettings } from './docs.ts';
 export {
   javaVersion,

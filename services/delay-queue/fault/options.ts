@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { positiveOption } from '@openpenpal/test-kit';
 import type { FaultKind } from './analysis.ts';
 
 export interface FaultOptions {
@@ -34,14 +35,6 @@ export const USAGE = `pnpm fault:delay-queue [options]
 
 const FAULTS: readonly FaultKind[] = ['service', 'redis', 'kafka'];
 
-function positive(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0)
-    throw new Error(`--${name} must be a positive number, got ${value}`);
-  return parsed;
-}
-
 export function parseOptions(argv: readonly string[], root: string): FaultOptions {
   const { values } = parseArgs({
     args: [...argv],
@@ -74,15 +67,15 @@ export function parseOptions(argv: readonly string[], root: string): FaultOption
     if (at <= 0) throw new Error(`--service-env takes NAME=VALUE, got ${pair}`);
     serviceEnv[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  const delayMinMs = positive('delay-min', values['delay-min'], 1_000);
-  const delayMaxMs = positive('delay-max', values['delay-max'], 5_000);
+  const delayMinMs = positiveOption('delay-min', values['delay-min'], 1_000);
+  const delayMaxMs = positiveOption('delay-max', values['delay-max'], 5_000);
   if (delayMaxMs < delayMinMs) throw new Error('--delay-max must not be below --delay-min');
   return {
     quick,
-    rate: positive('rate', values.rate, 500),
-    warmupSeconds: positive('warmup', values.warmup, quick ? 10 : 30),
-    phaseSeconds: positive('phase', values.phase, quick ? 25 : 75),
-    drainSeconds: positive('drain', values.drain, quick ? 60 : 120),
+    rate: positiveOption('rate', values.rate, 500),
+    warmupSeconds: positiveOption('warmup', values.warmup, quick ? 10 : 30),
+    phaseSeconds: positiveOption('phase', values.phase, quick ? 25 : 75),
+    drainSeconds: positiveOption('drain', values.drain, quick ? 60 : 120),
     delayMinMs,
     delayMaxMs,
     faults: faults as FaultKind[],

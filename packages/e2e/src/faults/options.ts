@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { positiveOption } from '@openpenpal/test-kit';
 
 /** A process of the system (its name in `startSystem`) or a part of the stack. */
 const FAULTS = [
@@ -45,14 +46,6 @@ export const USAGE = `node packages/e2e/src/bin/faults.ts [--full] [options]   (
   --faults LIST     which faults, in order (${FAULTS.join(',')})
   --out FILE        the JSON (full: docs/benchmarks/e2e-faults.json; else <tmp>/e2e-faults-short.json)`;
 
-function positive(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0)
-    throw new Error(`--${name} must be a positive number, got ${value}`);
-  return parsed;
-}
-
 export function parseOptions(argv: readonly string[], root: string): FaultRunOptions {
   const { values } = parseArgs({
     args: [...argv],
@@ -81,19 +74,19 @@ export function parseOptions(argv: readonly string[], root: string): FaultRunOpt
   for (const fault of faults) {
     if (!FAULTS.includes(fault as Fault)) throw new Error(`unknown fault ${fault} (${FAULTS.join(', ')})`);
   }
-  const delayMinMs = positive('delay-min', values['delay-min'], 3_000);
-  const delayMaxMs = positive('delay-max', values['delay-max'], 6_000);
+  const delayMinMs = positiveOption('delay-min', values['delay-min'], 3_000);
+  const delayMaxMs = positiveOption('delay-max', values['delay-max'], 6_000);
   if (delayMaxMs < delayMinMs) throw new Error('--delay-max must not be below --delay-min');
   return {
     full,
-    rate: positive('rate', values.rate, full ? 15 : 10),
-    cronTasks: positive('cron', values.cron, 2),
-    warmupSeconds: positive('warmup', values.warmup, full ? 30 : 10),
-    phaseSeconds: positive('phase', values.phase, full ? 30 : 10),
-    drainSeconds: positive('drain', values.drain, full ? 240 : 180),
+    rate: positiveOption('rate', values.rate, full ? 15 : 10),
+    cronTasks: positiveOption('cron', values.cron, 2),
+    warmupSeconds: positiveOption('warmup', values.warmup, full ? 30 : 10),
+    phaseSeconds: positiveOption('phase', values.phase, full ? 30 : 10),
+    drainSeconds: positiveOption('drain', values.drain, full ? 240 : 180),
     delayMinMs,
     delayMaxMs,
-    onTimeMs: positive('on-time', values['on-time'], 1_000),
+    onTimeMs: positiveOption('on-time', values['on-time'], 1_000),
     faults: faults as Fault[],
     out:
       values.out ??
