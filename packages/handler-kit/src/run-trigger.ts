@@ -8,7 +8,7 @@ import {
   type Producer,
   type TopicBinding,
 } from '@openpenpal/messaging';
-import { fullJitterDelay, type BackoffPolicy, type Clock } from '@openpenpal/timing';
+import { fullJitterDelay, retry, type BackoffPolicy, type Clock } from '@openpenpal/timing';
 import { TIME_RANGE } from '@openpenpal/task-definitions';
 import type { Logger } from 'pino';
 import type { TaskHandlerDefinition, TaskOutcome } from './define.ts';
@@ -270,13 +270,42 @@ async function runClaimed<P>(
   const durationMs = finishedAt - startedAt;
   if (outcome.status === 'skipped') {
     await emit(skippedEvent(trigger, finishedAt, outcome.reason, outcome.detail, deps.worker));
-    await deps.store.settle(trigger.execution_id, trigger.attempt, 'skipped');
+    await settle(deps, trigger, 'skipped', log);
   } else {
     await emit(succeededEvent(trigger, finishedAt, durationMs, outcome.result, deps.worker));
-    await deps.store.settle(trigger.execution_id, trigger.attempt, 'succeeded');
+    await settle(deps, trigger, 'succeeded', log);
   }
   deps.metrics.finished(trigger, outcome.status, durationMs);
   log.info({ status: outcome.status, durationMs }, 'attempt finished');
+}
+
+/**
+ * Records how the attempt ended, once its outcome events are out. The attempt is over by then: a
+ * store that fails (PostgreSQL restarting) is tried again for up to `claimMs`, and if it still
+ * fails the attempt is left as it is rather than failing the trigger — a failed trigger would be
+ * delivered again and, once its claim expired, run the attempt a second time after its outcome
+ * (a retry already scheduled, or a success) was recorded. The next attempt claims over the
+ * unsettled row; a copy of this trigger waits for the claim to expire.
+ */
+async function settle(
+  deps: RunDependencies,
+  trigger: TaskTrigger,
+  status: Parameters<ExecutionStore['settle']>[2],
+  log: Logger,
+): Promise<void> {
+  try {
+    await retry(() => deps.store.settle(trigger.execution_id, trigger.attempt, status), {
+      initialDelayMs: 100,
+      maxDelayMs: 1_000,
+      deadline: deps.clock.now() + deps.claimMs,
+      clock: deps.clock,
+    });
+  } catch (error) {
+    log.warn(
+      { err: toError(error), status },
+      'the attempt ended but its outcome could not be recorded in the execution store; left unsettled',
+    );
+  }
 }
 
 async function failed(
@@ -306,7 +335,7 @@ async function failed(
       target: { binding: deps.triggers, key: trigger.task_id, value: next },
     });
     await emit(retryScheduledEvent(trigger, failedAt, retryAt, deps.worker));
-    await deps.store.settle(trigger.execution_id, trigger.attempt, 'retry_scheduled');
+    await settle(deps, trigger, 'retry_scheduled', log);
     deps.metrics.finished(trigger, 'retry_scheduled', durationMs);
     log.warn({ error, retryAt: new Date(retryAt).toISOString() }, 'attempt failed; retry scheduled');
     return;
@@ -331,7 +360,7 @@ async function failed(
     failedAt,
   );
   await emit(deadLetteredEvent(trigger, failedAt, error, dlq, deps.worker));
-  await deps.store.settle(trigger.execution_id, trigger.attempt, 'dead_lettered');
+  await settle(deps, trigger, 'dead_lettered', log);
   deps.metrics.finished(trigger, 'dead_lettered', durationMs);
   log.error({ error, dlq }, 'execution dead-lettered');
 }

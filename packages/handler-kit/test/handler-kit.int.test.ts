@@ -311,6 +311,41 @@ describe('handler kit retries', () => {
     expect(rows.map((r: { attempt: number }) => r.attempt)).toEqual([1, 2, 3]);
   });
 
+  it('runs the next attempt, not the failed one again, when the execution store cannot record the scheduled retry', async () => {
+    world = await startHandlerWorld(stack, { delayQueue: true, env: { HANDLER_CLAIM_MS: '1500' } });
+    // PostgreSQL refuses every settle of an attempt as retry_scheduled (as while it restarts): the
+    // retry is scheduled and recorded as an event, the store row stays as the attempt claimed it.
+    await world.pg.pool.query(`CREATE FUNCTION refuse_retry_settle() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'retry_scheduled' THEN RAISE EXCEPTION 'the database system is shutting down'; END IF;
+        RETURN NEW;
+      END $$`);
+    await world.pg.pool.query(`CREATE TRIGGER refuse_retry_settle BEFORE UPDATE ON handler_executions
+      FOR EACH ROW EXECUTE FUNCTION refuse_retry_settle()`);
+    const trigger = probeTrigger({ mark: 'unsettled', fail_until_attempt: 1 }, { max_retries: 3 });
+    await world.send(trigger);
+    const w = world;
+    const types = () => w.eventsOf(trigger.execution_id).map((e) => e.type);
+    await waitFor(() => types().includes('ExecutionSucceeded'), {
+      what: 'success on attempt 2',
+      timeoutMs: 20_000,
+      describe: types,
+    });
+    // Past the claim's expiry: a failed trigger would by now have run attempt 1 a second time.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const attempts = w
+      .eventsOf(trigger.execution_id)
+      .map((e) => (unionBranch(e.value.event).value as unknown as { attempt?: number }).attempt ?? 'next');
+    expect(types()).toEqual([
+      'ExecutionStarted',
+      'ExecutionFailed',
+      'ExecutionRetryScheduled',
+      'ExecutionStarted',
+      'ExecutionSucceeded',
+    ]);
+    expect(attempts).toEqual([1, 1, 'next', 2, 2]);
+  });
+
   it('succeeds on a retry when the failure passes', async () => {
     world = await startHandlerWorld(stack, { delayQueue: true });
     const trigger = probeTrigger({ mark: 'second-time', fail_until_attempt: 1 }, { max_retries: 3 });

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AiReplyRepository, ClaimedReply, ReplyClaimState, SentReply } from '@openpenpal/domain';
 import { isSchedulerError } from '@openpenpal/errors';
-import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import { defineTaskHandler } from '@openpenpal/handler-kit';
 import type { Producer } from '@openpenpal/messaging';
-import type { Clock } from '@openpenpal/timing';
+import { retry, type Clock } from '@openpenpal/timing';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Generator } from '../provider/generator.ts';
@@ -214,21 +213,18 @@ async function writeReply(
 
 /** Tries to give `reply`'s claim back: until it works, the claim expires or the attempt is aborted. */
 function releaseLater(deps: ReplyHandlerDeps, reply: ClaimedReply, until: number, context: Context): void {
-  const remaining = until - deps.clock.now();
-  if (remaining <= 0) return;
-  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(remaining)]);
-  const releasing = retry(handleAll, {
-    maxAttempts: Number.MAX_SAFE_INTEGER,
-    backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }),
-  });
-  releasing
-    .execute(() => deps.repository.unclaim(reply), signal)
-    .then(
-      () => context.logger.info({ aiReplyId: reply.id }, 'AI reply claim given back after the failure'),
-      () =>
-        context.logger.warn(
-          { aiReplyId: reply.id, claimedUntil: new Date(until).toISOString() },
-          'AI reply claim could not be given back; it is taken over when it expires',
-        ),
-    );
+  retry(() => deps.repository.unclaim(reply), {
+    initialDelayMs: 100,
+    maxDelayMs: 2_000,
+    deadline: until,
+    signal: context.signal,
+    clock: deps.clock,
+  }).then(
+    () => context.logger.info({ aiReplyId: reply.id }, 'AI reply claim given back after the failure'),
+    () =>
+      context.logger.warn(
+        { aiReplyId: reply.id, claimedUntil: new Date(until).toISOString() },
+        'AI reply claim could not be given back; it is taken over when it expires',
+      ),
+  );
 }
