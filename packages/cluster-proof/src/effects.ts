@@ -90,6 +90,28 @@ export function effectsBroken(result: CheckResult): string[] {
   return broken;
 }
 
+/** The report's `effects`: per kind expected / done / lost / effect twice / raw duplicates, cron, events, per fault. */
+export function effectsReport(
+  ledger: Ledger,
+  settled: { result: CheckResult; rounds: number; ms: number },
+  load: LoadStats | undefined,
+) {
+  const { result } = settled;
+  return {
+    kinds: EFFECT_KINDS,
+    itemsOffered: ledger.items.length,
+    cronTasks: ledger.cronTasks.map((t) => ({ taskId: t.taskId, cron: t.cron })),
+    load: load ?? null,
+    settle: { rounds: settled.rounds, ms: settled.ms },
+    executions: result.executions,
+    events: result.events,
+    phases: result.phases,
+    schedulingLatencyMs: result.schedulingLatencyMs,
+    problems: result.problems,
+    verdict: result.verdict,
+  };
+}
+
 /** The summary's lines: the e2e checker's counts for the kinds offered, then its first problems. */
 export function effectsSummary(result: CheckResult): string[] {
   return [

@@ -1,6 +1,6 @@
 import { check, createLedger, expectedNominals, type Evidence } from '@openpenpal/e2e/faults';
 import { describe, expect, it } from 'vitest';
-import { effectPhases, effectsBroken, effectsSummary } from '../src/effects.ts';
+import { effectPhases, effectsBroken, effectsReport, effectsSummary } from '../src/effects.ts';
 import { parseOptions } from '../src/options.ts';
 
 const T0 = Date.UTC(2026, 11, 2, 19, 0, 0);
@@ -77,6 +77,15 @@ describe('the inbound load’s effects in the cluster run', () => {
       expect.stringMatching(/future_letter: expected 1, done 1, lost 0, effect twice 0, raw duplicates 0/),
     );
     expect(lines.join('\n')).not.toMatch(/delayed/);
+    const report = effectsReport(ledger, { result, rounds: 2, ms: 12_000 }, undefined);
+    expect(report).toMatchObject({
+      itemsOffered: 3,
+      cronTasks: [{ taskId: 'cp1-every-3s', cron: '*/3 * * * * *' }],
+      load: null,
+      settle: { rounds: 2, ms: 12_000 },
+      verdict: { promisesKept: true },
+    });
+    expect(report.executions.items.ai_reply).toMatchObject({ expected: 1, done: 1, lost: 0 });
   });
 
   it('breaks the run for a lost letter, an AI reply announced twice, a courier reminded twice and a missed cron run', () => {

@@ -18,7 +18,7 @@ import type { Admin } from 'kafkajs';
 import { pino } from 'pino';
 import { checkRun, nominalTimes } from '../check.ts';
 import { openClusterStack } from '../cluster.ts';
-import { EFFECT_KINDS, effectsBroken, effectsSummary, prepareEffects } from '../effects.ts';
+import { EFFECT_KINDS, effectsBroken, effectsReport, effectsSummary, prepareEffects } from '../effects.ts';
 import { killBroker, killOneOfEach, killRedisPrimary } from '../faults.ts';
 import { createDelayedLoad, everySecondTask } from '../load.ts';
 import { observe } from '../observer.ts';
@@ -350,24 +350,8 @@ async function run(options: RunOptions): Promise<number> {
       triggers: { ...check.triggers, executionEvents },
     },
     recovery: recoveries,
-    // The e2e fault run's checker over the inbound load: per kind expected / done / lost / effect twice / raw duplicates.
-    effects:
-      effects && effectsCheck
-        ? {
-            rate: options.inboundRate,
-            kinds: EFFECT_KINDS,
-            itemsOffered: effects.ledger.items.length,
-            cronTasks: effects.ledger.cronTasks.map((t) => ({ taskId: t.taskId, cron: t.cron })),
-            load: effectsLoad,
-            settle: { rounds: effectsCheck.rounds, ms: effectsCheck.ms },
-            executions: effectsCheck.result.executions,
-            events: effectsCheck.result.events,
-            phases: effectsCheck.result.phases,
-            schedulingLatencyMs: effectsCheck.result.schedulingLatencyMs,
-            problems: effectsCheck.result.problems,
-            verdict: effectsCheck.result.verdict,
-          }
-        : null,
+    // The e2e fault run's checker over the inbound load (src/effects.ts).
+    effects: effects && effectsCheck ? effectsReport(effects.ledger, effectsCheck, effectsLoad) : null,
     // Record time minus due, from 5 s after the load began to the first kill.
     baselineBeforeFaults: {
       delayedPublishLatenessMs: baseline.delayed.latenessInPhaseMs,
