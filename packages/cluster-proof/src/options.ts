@@ -22,7 +22,20 @@ export interface RunOptions {
   drainSeconds: number;
   thresholdMs: number;
   basePort: number;
+  /** Inbound events per second whose effects are checked (src/effects.ts); 0: none. */
+  inboundRate: number;
 }
+
+/** The services the inbound load's effects go through: with an inbound rate, they must all run. */
+export const EFFECT_SERVICES = [
+  'api',
+  'recorder',
+  'notifier',
+  'handler-future-letters',
+  'handler-ai-replies',
+  'handler-courier-timeouts',
+  'handler-letter-cleanup',
+] as const;
 
 export const USAGE = `usage: pnpm fault:cluster [--quick] [options]
   --quick               ticker and delay-queue only, short phases (about 4 minutes)
@@ -33,6 +46,9 @@ export const USAGE = `usage: pnpm fault:cluster [--quick] [options]
   --instances N         instances of each service (default 2)
   --rate N              delayed messages per second (default 50; --quick 20)
   --tasks N             cron tasks firing every second (default 5; --quick 3)
+  --inbound-rate N      inbound events per second (future letters, AI replies, courier checks) whose
+                        effects are checked, with 2 letter_cleanup tasks every second and one every 3 s
+                        (default 10; --quick 0: none)
   --phase-seconds N     from one kill to the next (default 60; --quick 30)
   --down-seconds N      how long a killed part stays down (default 15; --quick 8)
   --drain-seconds N     longest wait for the last deliveries (default 90; --quick 60)
@@ -50,6 +66,7 @@ export function parseOptions(argv: readonly string[], root: string): RunOptions 
       instances: { type: 'string' },
       rate: { type: 'string' },
       tasks: { type: 'string' },
+      'inbound-rate': { type: 'string' },
       'phase-seconds': { type: 'string' },
       'down-seconds': { type: 'string' },
       'drain-seconds': { type: 'string' },
@@ -73,6 +90,12 @@ export function parseOptions(argv: readonly string[], root: string): RunOptions 
     if (!services.includes(must))
       throw new Error(`--services must include ${must} (the load goes through it)`);
   }
+  const inboundRate = int('inbound-rate', values['inbound-rate'], quick ? 0 : 10, 0);
+  const missing = EFFECT_SERVICES.filter((name) => !services.includes(name));
+  if (inboundRate > 0 && missing.length > 0)
+    throw new Error(
+      `the inbound load's effects need ${missing.join(', ')} in --services (or --inbound-rate 0)`,
+    );
   return {
     quick,
     stackDir: values['stack-dir'] ?? join(root, '.stack', 'cluster'),
@@ -93,5 +116,6 @@ export function parseOptions(argv: readonly string[], root: string): RunOptions 
     drainSeconds: int('drain-seconds', values['drain-seconds'], quick ? 60 : 90),
     thresholdMs: int('threshold-ms', values['threshold-ms'], 1_000),
     basePort: int('base-port', values['base-port'], 23_000, 1_024),
+    inboundRate,
   };
 }

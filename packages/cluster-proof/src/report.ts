@@ -33,6 +33,8 @@ export function printSummary(
   check: RunCheck,
   recoveries: readonly Recovery[],
   thresholdMs: number,
+  /** The e2e checker's lines over the inbound load's effects (none in --quick). */
+  effects: readonly string[] = [],
 ): void {
   const { delayed, triggers, tokens } = check;
   write('');
@@ -62,6 +64,10 @@ export function printSummary(
     write(
       `recorder: ${check.recorder.recorded} of ${check.recorder.executions} triggered executions in its read model (missing ${check.recorder.missing})`,
     );
+  }
+  if (effects.length > 0) {
+    write("effects of the inbound load (the e2e fault run's checker):");
+    for (const line of effects) write(line);
   }
   write(`recovery per fault, by record time (threshold ${thresholdMs} ms; both streams, the slower counts):`);
   for (const r of recoveries) {

@@ -1,6 +1,12 @@
 export { createApiClient, signToken, type ApiAnswer, type ApiClient } from './client/api.ts';
 export { createPlatform, type Platform } from './client/db.ts';
-export { createKafkaSide, type KafkaSide, type Observed, type TopicWatch } from './client/kafka.ts';
+export {
+  createKafkaSide,
+  kafkaFromStackEnv,
+  type KafkaSide,
+  type Observed,
+  type TopicWatch,
+} from './client/kafka.ts';
 export { startFakeProvider, type FakeProvider, type ProviderMode } from './fake-provider.ts';
 export {
   createServiceProcess,

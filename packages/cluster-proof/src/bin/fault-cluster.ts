@@ -18,6 +18,7 @@ import type { Admin } from 'kafkajs';
 import { pino } from 'pino';
 import { checkRun, nominalTimes } from '../check.ts';
 import { openClusterStack } from '../cluster.ts';
+import { EFFECT_KINDS, effectsBroken, effectsReport, effectsSummary, prepareEffects } from '../effects.ts';
 import { killBroker, killOneOfEach, killRedisPrimary } from '../faults.ts';
 import { createDelayedLoad, everySecondTask } from '../load.ts';
 import { observe } from '../observer.ts';
@@ -115,6 +116,15 @@ async function run(options: RunOptions): Promise<number> {
     settings: {
       ticker: { TICKER_LEASE_TOKENS: 'postgres' },
       'delay-queue': { DELAY_QUEUE_EXTRA_TOPICS: 'cluster-proof.*' },
+      // As in the e2e fault run: a failed execution is retried within seconds, not after 30 s.
+      ...Object.fromEntries(
+        options.services
+          .filter((name) => name.startsWith('handler-'))
+          .map((name) => [
+            name,
+            { HANDLER_RETRY_INITIAL_DELAY_MS: '500', HANDLER_RETRY_MAX_DELAY_MS: '1000' },
+          ]),
+      ),
     },
   });
   say(
@@ -149,6 +159,19 @@ async function run(options: RunOptions): Promise<number> {
     );
   };
   await defineTasks(true, 1);
+  // The inbound load whose effects the e2e checker proves (src/effects.ts); not in --quick.
+  const effects =
+    options.inboundRate > 0
+      ? await prepareEffects({
+          stackEnv: stack.env,
+          apiUrls: replicas.instancesOf('api').map((p) => p.url),
+          runId,
+          rate: options.inboundRate,
+          onTimeMs: options.thresholdMs,
+          say,
+        })
+      : null;
+  if (effects) cleanups.push(() => effects.close());
   const load = createDelayedLoad({
     producer,
     runId,
@@ -159,11 +182,16 @@ async function run(options: RunOptions): Promise<number> {
     delayMaxMs: options.delayMaxMs,
   });
   load.start();
+  effects?.start();
   const loadStartedAt = Date.now();
-  say(`load: ${options.rate} delayed messages/s due 1-5 s later, ${options.tasks} cron tasks every second`);
+  say(
+    `load: ${options.rate} delayed messages/s due 1-5 s later, ${options.tasks} cron tasks every second` +
+      (effects ? `, ${options.inboundRate} inbound events/s (${EFFECT_KINDS.join(', ')})` : ''),
+  );
   const status = setInterval(() => {
     say(
-      `offered ${load.offers.length}, delayed copies ${observer.delayedCopies().length}, triggers ${observer.triggerCopies().length}`,
+      `offered ${load.offers.length}, delayed copies ${observer.delayedCopies().length}, triggers ${observer.triggerCopies().length}` +
+        (effects ? `, inbound offered ${effects.ledger.items.length}` : ''),
     );
   }, 15_000);
 
@@ -192,7 +220,10 @@ async function run(options: RunOptions): Promise<number> {
   await nextAt(instances.killAt);
   const started = [broker, redis, instances];
 
-  const loadStats = await load.stop(Date.now() + 60_000);
+  const [loadStats, effectsLoad] = await Promise.all([
+    load.stop(Date.now() + 60_000),
+    effects?.stop(Date.now() + 60_000),
+  ]);
   const loadStoppedAt = Date.now();
   started.forEach((phase, i) => phases.push({ ...phase, endAt: started[i + 1]?.killAt ?? loadStoppedAt }));
   const lastNominal = Math.floor(loadStoppedAt / 1000) * 1000;
@@ -244,6 +275,12 @@ async function run(options: RunOptions): Promise<number> {
     }
   }
 
+  // The handlers' and the notifier's effects, by the e2e checker; every process still runs.
+  const effectsCheck = effects
+    ? await effects.settle(phases, Math.max(loadStoppedAt + 180_000, Date.now() + 30_000))
+    : null;
+  await effects?.removeCronTasks();
+
   const stopped = await stopAll();
   const executionEvents = observer.executionEvents();
   await observer.close();
@@ -263,6 +300,8 @@ async function run(options: RunOptions): Promise<number> {
     phases,
   };
   const check = checkRun(observations);
+  const broken = [...check.broken, ...(effectsCheck ? effectsBroken(effectsCheck.result) : [])];
+  const verdict = { ok: broken.length === 0, broken };
   // Recovery is the services': measured by when they wrote each first copy (its record time), so
   // the run's own consumer catching up after a broker loss does not count against them.
   const earliest = (map: Map<string, number>, key: string, at: number) =>
@@ -305,12 +344,14 @@ async function run(options: RunOptions): Promise<number> {
     versions: serverVersions(join(root, '.cache', 'kafka-4.4.0')),
     options,
     runId,
-    verdict: { ok: check.ok, broken: check.broken },
+    verdict,
     check: {
       ...check,
       triggers: { ...check.triggers, executionEvents },
     },
     recovery: recoveries,
+    // The e2e fault run's checker over the inbound load (src/effects.ts).
+    effects: effects && effectsCheck ? effectsReport(effects.ledger, effectsCheck, effectsLoad) : null,
     // Record time minus due, from 5 s after the load began to the first kill.
     baselineBeforeFaults: {
       delayedPublishLatenessMs: baseline.delayed.latenessInPhaseMs,
@@ -339,10 +380,16 @@ async function run(options: RunOptions): Promise<number> {
   };
   mkdirSync(dirname(options.out), { recursive: true });
   writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
-  printSummary(say, check, recoveries, options.thresholdMs);
+  printSummary(
+    say,
+    { ...check, ...verdict },
+    recoveries,
+    options.thresholdMs,
+    effectsCheck ? effectsSummary(effectsCheck.result) : [],
+  );
   say(`report written to ${options.out}; run took ${Math.round((Date.now() - began) / 1000)} s`);
   stack.close();
-  return check.ok ? 0 : 1;
+  return verdict.ok ? 0 : 1;
 }
 
 let options: RunOptions;

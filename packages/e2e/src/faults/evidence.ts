@@ -8,7 +8,6 @@ import { readSince, type Offsets, type ReadRecord } from './read-topics.ts';
 
 /** Topics the checker reads from where they ended before the load to where they end after it. */
 const TOPICS = {
-  delayed: DELAYED_TARGET_TOPIC,
   released: 'openpenpal.letters.future-letter-released',
   aiDelivered: 'openpenpal.ai.reply-delivered',
   courierTimeouts: 'openpenpal.courier.task-timeouts',
@@ -24,7 +23,16 @@ const TOPICS = {
   ],
 } as const;
 
-export const ALL_TOPICS: readonly string[] = Object.values(TOPICS).flat();
+/**
+ * The topics to take the start offsets of (`endOffsets`) before the load: the effects' topics and
+ * `delayedTopic`, where the load's delayed messages go (null: the load offers none).
+ */
+export function evidenceTopics(delayedTopic: string | null = DELAYED_TARGET_TOPIC): string[] {
+  return [...(delayedTopic === null ? [] : [delayedTopic]), ...Object.values(TOPICS).flat()];
+}
+
+/** The e2e fault run's: with `e2e.faults.delayed`. */
+export const ALL_TOPICS: readonly string[] = evidenceTopics();
 
 const ms = (value: Date | null): number | null => (value === null ? null : value.getTime());
 
@@ -35,10 +43,13 @@ export async function gatherEvidence(options: {
   ledger: Ledger;
   from: Offsets;
   domainSchema: string;
+  /** The delayed messages' target topic (`DELAYED_TARGET_TOPIC` by default; null: the load offers none). */
+  delayedTopic?: string | null;
   /** Where the time went (the reads are slow on a loaded machine). */
   timings?: Record<string, number>;
 }): Promise<Evidence> {
   const { ledger, platform } = options;
+  const delayedTopic = options.delayedTopic === undefined ? DELAYED_TARGET_TOPIC : options.delayedTopic;
   let mark = Date.now();
   const lap = (what: string) => {
     if (options.timings) options.timings[what] = Date.now() - mark;
@@ -191,7 +202,7 @@ export async function gatherEvidence(options: {
 
   lap('executions');
   return {
-    delayed: on(TOPICS.delayed).map((r) => copy(r, r.key ?? '')),
+    delayed: delayedTopic === null ? [] : on(delayedTopic).map((r) => copy(r, r.key ?? '')),
     released: on(TOPICS.released).map((r) => copy(r, r.key ?? '')),
     aiDelivered: on(TOPICS.aiDelivered).map((r) => copy(r, r.key ?? '')),
     courierTimedOut,

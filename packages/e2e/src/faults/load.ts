@@ -29,6 +29,10 @@ export interface LoadOptions {
   /** Each item is due this long (uniformly between) after its rows are written. */
   delayMinMs: number;
   delayMaxMs: number;
+  /** Which kinds to offer, their shares of MIX scaled up to the whole rate; every kind by default. */
+  kinds?: readonly ItemKind[];
+  /** Where the delayed messages go (`DELAYED_TARGET_TOPIC` by default). */
+  delayedTopic?: string;
 }
 
 interface LoadStats {
@@ -52,15 +56,20 @@ interface Pending {
   send?: () => Parameters<KafkaSide['send']>;
 }
 
-function pick(seq: number): ItemKind {
+/** The kind of the `seq`-th item: the mix of `kinds` (every kind by default), the same for every run. */
+export function pickKind(seq: number, kinds?: readonly ItemKind[]): ItemKind {
+  const mix = kinds ? MIX.filter(([kind]) => kinds.includes(kind)) : MIX;
+  if (mix.length === 0) throw new Error('the load needs at least one kind of item');
+  const total = kinds ? mix.reduce((sum, [, share]) => sum + share, 0) : 1;
   // A fixed pattern, not random: every run offers the same mix in the same order.
-  const slot = (((seq * 0.6180339887) % 1) + 1) % 1;
+  const slot = ((((seq * 0.6180339887) % 1) + 1) % 1) * total;
   let acc = 0;
-  for (const [kind, share] of MIX) {
+  for (const [kind, share] of mix) {
     acc += share;
     if (slot < acc) return kind;
   }
-  return 'delayed';
+  // Rounding can leave the slot at the very end: the last kind of the mix (the whole mix: delayed, as always).
+  return kinds ? (mix.at(-1)?.[0] ?? 'delayed') : 'delayed';
 }
 
 /**
@@ -73,6 +82,7 @@ function pick(seq: number): ItemKind {
  */
 export function createLoad(options: LoadOptions): Load {
   const { ledger, platform, kafka } = options;
+  const delayedTopic = options.delayedTopic ?? DELAYED_TARGET_TOPIC;
   const queue: Pending[] = [];
   const stats: LoadStats = { prepareFailures: 0, sendFailures: 0, lastError: null, unsent: 0 };
   let making: NodeJS.Timeout | undefined;
@@ -89,7 +99,7 @@ export function createLoad(options: LoadOptions): Load {
     const owed = Math.floor(((now - ledger.loadStartedAt) * options.rate) / 1000) - ledger.items.length;
     for (let i = 0; i < owed; i += 1) {
       const seq = ledger.items.length;
-      const kind = pick(seq);
+      const kind = pickKind(seq, options.kinds);
       const item: Item = { kind, id: '', userId: null, offeredAt: now, dueAt: 0, acceptedAt: 0 };
       if (kind === 'delayed') Object.assign(item, { id: `${ledger.runId}-d-${seq}`, dueAt: now + delay() });
       ledger.items.push(item);
@@ -120,7 +130,7 @@ export function createLoad(options: LoadOptions): Load {
                 'org.openpenpal.scheduler.ScheduleDelayedMessage': {
                   message_id: messageId,
                   due_at: dueAt,
-                  target_topic: DELAYED_TARGET_TOPIC,
+                  target_topic: delayedTopic,
                   target_key: messageId,
                   headers: {},
                   payload: Buffer.from(messageId),

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { sourceTree } from '@openpenpal/test-kit';
 import { javaVersion, machine } from '@openpenpal/test-kit';
+import type { CheckResult } from './check.ts';
+import type { ItemKind } from './ledger.ts';
 import type { FaultRunOptions } from './options.ts';
 import type { RunOutcome } from './run.ts';
 
@@ -89,31 +91,43 @@ export type Report = Awaited<ReturnType<typeof buildReport>>;
 const f = (value: number | null | undefined): string =>
   value === null || value === undefined ? '—' : String(value);
 
+/**
+ * The checker's counts as lines: executions, cron, each kind of item (`kinds`: which; every kind
+ * and the delayed messages' line by default), the events and notifications.
+ */
+export function effectLines(
+  result: Pick<CheckResult, 'executions' | 'delayed' | 'events'>,
+  kinds?: readonly ItemKind[],
+): string[] {
+  const e = result.executions;
+  const lines = [
+    `executions expected ${e.expected}, done ${e.done}, duplicated effects ${e.duplicatedEffects}, duplicated but suppressed ${e.duplicatedButSuppressed}`,
+    `  cron nominal times ${e.cron.expected}, fired and run ${e.cron.done}, triggered twice but run once ${e.cron.triggeredTwiceRunOnce}`,
+  ];
+  for (const [kind, k] of Object.entries(e.items)) {
+    if (kinds && !kinds.includes(kind as ItemKind)) continue;
+    lines.push(
+      `  ${kind}: expected ${k.expected}, done ${k.done}, lost ${k.lost}, effect twice ${k.duplicatedEffects}, raw duplicates ${k.rawDuplicates}, never accepted ${k.notAccepted}`,
+    );
+  }
+  const d = result.delayed;
+  if (!kinds || kinds.includes('delayed'))
+    lines.push(
+      `delayed messages scheduled ${d.scheduled}, delivered ${d.delivered}, lost ${d.lost}; raw duplicates ${d.rawDuplicates}, after dedup by message-id ${d.duplicatesAfterDedup}`,
+    );
+  const ev = result.events;
+  lines.push(
+    `events on the topics ${ev.onTopics} (raw duplicates ${ev.rawDuplicatesOnTopics}): missing from the store ${ev.missingFromStore}, in it twice ${ev.inStoreMoreThanOnce}; notifications delivered ${ev.notificationsDelivered}, twice on a channel ${ev.notificationsDeliveredTwiceOnAChannel}`,
+  );
+  return lines;
+}
+
 export function printSummary(report: Report, write: (line: string) => void): void {
-  const e = report.executions;
   write('');
   write(
     `System fault run: ${report.load.seconds} s of load, ${report.load.itemsOffered} inbound items, ${report.load.cronTasks.length} cron tasks`,
   );
-  write(
-    `executions expected ${e.expected}, done ${e.done}, duplicated effects ${e.duplicatedEffects}, duplicated but suppressed ${e.duplicatedButSuppressed}`,
-  );
-  write(
-    `  cron nominal times ${e.cron.expected}, fired and run ${e.cron.done}, triggered twice but run once ${e.cron.triggeredTwiceRunOnce}`,
-  );
-  for (const [kind, k] of Object.entries(e.items)) {
-    write(
-      `  ${kind}: expected ${k.expected}, done ${k.done}, lost ${k.lost}, effect twice ${k.duplicatedEffects}, raw duplicates ${k.rawDuplicates}, never accepted ${k.notAccepted}`,
-    );
-  }
-  const d = report.delayed;
-  write(
-    `delayed messages scheduled ${d.scheduled}, delivered ${d.delivered}, lost ${d.lost}; raw duplicates ${d.rawDuplicates}, after dedup by message-id ${d.duplicatesAfterDedup}`,
-  );
-  const ev = report.events;
-  write(
-    `events on the topics ${ev.onTopics} (raw duplicates ${ev.rawDuplicatesOnTopics}): missing from the store ${ev.missingFromStore}, in it twice ${ev.inStoreMoreThanOnce}; notifications delivered ${ev.notificationsDelivered}, twice on a channel ${ev.notificationsDeliveredTwiceOnAChannel}`,
-  );
+  for (const line of effectLines(report)) write(line);
   write('fault                   back after  all ready  max late during  max late after  recovered after');
   for (const p of report.phases) {
     write(

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findWorkspaceRoot, loadAverage, watchLoad } from '@openpenpal/test-kit';
-import { createApiClient, type ApiClient } from '../client/api.ts';
+import { createApiClient } from '../client/api.ts';
 import { createPlatform } from '../client/db.ts';
 import { createKafkaSide, kafkaFromStackEnv } from '../client/kafka.ts';
 import { startSystem, type System } from '../system.ts';
 import { check, type CheckResult, type FaultPhase } from './check.ts';
+import { createCronTasks } from './cron-tasks.ts';
 import { ALL_TOPICS, gatherEvidence } from './evidence.ts';
 import { createLedger, type Ledger } from './ledger.ts';
 import { createLoad, DELAYED_TARGET_TOPIC } from './load.ts';
@@ -35,34 +36,6 @@ export interface RunOutcome {
 }
 
 const CRON_SETTLE_MS = 10_000;
-
-async function createCronTasks(api: ApiClient, ledger: Ledger, count: number): Promise<void> {
-  const specs = [
-    ...Array.from({ length: count }, (_, i) => ({ suffix: `1s-${i + 1}`, cron: '* * * * * *', every: 1 })),
-    { suffix: '3s', cron: '*/3 * * * * *', every: 3 },
-  ];
-  for (const spec of specs) {
-    const taskId = `${ledger.runId}-every-${spec.suffix}`;
-    const createdAt = Date.now();
-    await api.expect(201, 'POST', '/api/v1/scheduler/tasks', {
-      body: {
-        task_id: taskId,
-        name: `e2e faults: every ${spec.every} s`,
-        task_type: 'letter_cleanup',
-        cron_expression: spec.cron,
-        timezone: 'UTC',
-        // Nothing is 10 years old: each run is cheap and moves nothing.
-        payload: { days_old: 3650 },
-        // Every nominal time must fire, also those missed while the ticker or Kafka was down.
-        misfire_policy: 'fire_all',
-        misfire_fire_all_cap: 10_000,
-        concurrency_policy: 'allow',
-        timeout_secs: 30,
-      },
-    });
-    ledger.cronTasks.push({ taskId, cron: spec.cron, everySeconds: spec.every, createdAt });
-  }
-}
 
 /** Waits until every process answers ready (after `from`); null when not within `timeoutMs`. */
 async function waitAllReady(system: System, from: number, timeoutMs: number): Promise<number | null> {

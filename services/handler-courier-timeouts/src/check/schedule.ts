@@ -54,6 +54,8 @@ export async function scheduleCheck(
     messageId: checkMessageId(taskId, dueAt),
     dueAt: due,
     ifPending: 'keep',
-    target: { binding: spec.triggers, key: spec.taskId, value: trigger },
+    // Keyed by the courier task, not the seeded task: the checks of many tasks spread over the
+    // partitions, so every replica of this service takes a share (one key put them all on one).
+    target: { binding: spec.triggers, key: taskId, value: trigger },
   });
 }
