@@ -27,7 +27,7 @@ export interface RunOptions {
 }
 
 /** The services the inbound load's effects go through: with an inbound rate, they must all run. */
-export const EFFECT_SERVICES = [
+const EFFECT_SERVICES = [
   'api',
   'recorder',
   'notifier',
