@@ -332,7 +332,9 @@ async function failed(
     await deps.delay.schedule({
       messageId: retryMessageId(trigger),
       dueAt: retryAt,
-      target: { binding: deps.triggers, key: trigger.task_id, value: next },
+      // Keyed like exact-time triggers (by their item), so retries of one task type spread over the
+      // topic's partitions; a cron task's retries stay with its other triggers.
+      target: { binding: deps.triggers, key: trigger.business_key ?? trigger.task_id, value: next },
     });
     await emit(retryScheduledEvent(trigger, failedAt, retryAt, deps.worker));
     await settle(deps, trigger, 'retry_scheduled', log);

@@ -346,9 +346,13 @@ describe('handler kit retries', () => {
     expect(attempts).toEqual([1, 1, 'next', 2, 2]);
   });
 
-  it('succeeds on a retry when the failure passes', async () => {
+  it("succeeds on a retry when the failure passes, the retry keyed by the trigger's item", async () => {
     world = await startHandlerWorld(stack, { delayQueue: true });
-    const trigger = probeTrigger({ mark: 'second-time', fail_until_attempt: 1 }, { max_retries: 3 });
+    const triggers = await collectTopics(world.kafka.kafka, [world.env.HANDLER_TRIGGER_TOPIC]);
+    const trigger = probeTrigger(
+      { mark: 'second-time', fail_until_attempt: 1 },
+      { max_retries: 3, business_key: 'letter-42' },
+    );
     await world.send(trigger);
     const w = world;
     const types = () => w.eventsOf(trigger.execution_id).map((e) => e.type);
@@ -363,5 +367,10 @@ describe('handler kit retries', () => {
       'ExecutionStarted',
       'ExecutionSucceeded',
     ]);
+    // The delay queue publishes the retry with the key it was given: the item, as exact-time
+    // triggers are keyed, so retries of one task type do not all land on one partition.
+    await waitFor(() => triggers.messages.length >= 2, { what: 'the retry on the trigger topic' });
+    expect(triggers.messages.map((m) => m.key)).toEqual([trigger.task_id, 'letter-42']);
+    await triggers.close();
   });
 });
