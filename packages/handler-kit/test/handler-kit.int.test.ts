@@ -348,7 +348,7 @@ describe('handler kit retries', () => {
 
   it("succeeds on a retry when the failure passes, the retry keyed by the trigger's item", async () => {
     world = await startHandlerWorld(stack, { delayQueue: true });
-    const triggers = await collectTopics(world.kafka.kafka, [world.env.HANDLER_TRIGGER_TOPIC]);
+    const triggers = await collectTopics(world.kafka.kafka, [`${world.env.HANDLER_TRIGGER_TOPIC}`]);
     const trigger = probeTrigger(
       { mark: 'second-time', fail_until_attempt: 1 },
       { max_retries: 3, business_key: 'letter-42' },
