@@ -44,7 +44,7 @@ export function triggerTopicName(taskType: TaskType): string {
 
 const triggerTopics: TopicSpec[] = TASK_TYPES.map((taskType) => ({
   name: triggerTopicName(taskType),
-  key: 'task_id',
+  key: 'task_id; business_key for per-item triggers and their retries',
   valueSchema: 'TaskTrigger',
   partitions: 6,
   retentionMs: 7 * DAY_MS,
