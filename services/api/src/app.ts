@@ -8,6 +8,7 @@ import type { ApiDeps } from './deps.ts';
 import { errorResponses } from './http/errors.ts';
 import { opsSchemas } from './http/ops-schemas.ts';
 import { authPlugin, type Access } from './plugins/auth.ts';
+import { bodyLimitPlugin } from './plugins/body-limit.ts';
 import { consolePlugin } from './plugins/console.ts';
 import { errorsPlugin } from './plugins/errors.ts';
 import { securityPlugin } from './plugins/security.ts';
@@ -66,7 +67,7 @@ function describeRoute(route: RouteOptions): void {
 
 /**
  * The admin API as a plugin that never listens (the runtime, or a test's `inject()`, serves it):
- * plugins first — errors, security headers/CORS/rate limit, authentication, OpenAPI and its UI —
+ * plugins first — errors, body limit, security headers/CORS/rate limit, authentication, OpenAPI and its UI —
  * then the ops routes and the route families. Every route has a zod schema for its request and
  * responses; the OpenAPI document at /docs/json is generated from them.
  */
@@ -78,6 +79,7 @@ const app: FastifyPluginAsync<ApiAppOptions> = async (fastify, { deps, ops }) =>
     deps.metrics.request(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
   await fastify.register(errorsPlugin);
+  await fastify.register(bodyLimitPlugin);
   await fastify.register(authPlugin, { config: deps.config });
   await fastify.register(securityPlugin, { config: deps.config });
   await fastify.register(fastifySwagger, {

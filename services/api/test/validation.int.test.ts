@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DISCARD_LIMIT_BYTES } from '../src/plugins/body-limit.ts';
+import { RawConnection } from './raw-http.ts';
 import { ADMIN, createApiWorld, taskId, type ApiWorld } from './world.ts';
 
 const stack = inject('stack');
@@ -131,6 +133,86 @@ describe('admin API validation and errors', () => {
     });
     expect(broken.statusCode).toBe(400);
     expect(broken.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  describe('a body over the limit, on the wire', () => {
+    const HUGE = 3 * 1024 * 1024;
+    const CHUNK = Buffer.alloc(64 * 1024, 'x');
+    const head = (...extra: string[]) =>
+      [
+        `POST ${TASKS} HTTP/1.1`,
+        'host: 127.0.0.1',
+        `authorization: ${ADMIN.authorization}`,
+        'content-type: application/json',
+        ...extra,
+        '',
+        '',
+      ].join('\r\n');
+    const list = `GET ${TASKS}?page_size=1 HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: ${ADMIN.authorization}\r\n\r\n`;
+    const opened: RawConnection[] = [];
+    const open = async () => {
+      const connection = await RawConnection.open(world.api.ops.url());
+      opened.push(connection);
+      return connection;
+    };
+    afterAll(() => {
+      for (const connection of opened) connection.close();
+    });
+
+    it('is read to its end, refused with 413, and the connection stays usable', async () => {
+      const connection = await open();
+      expect(await connection.write(head(`content-length: ${HUGE}`))).toBe(true);
+      for (let sent = 0; sent < HUGE; sent += CHUNK.length) {
+        expect(await connection.write(CHUNK), `writing at byte ${sent}`).toBe(true);
+      }
+      const refused = await connection.answer();
+      expect(refused.status).toBe(413);
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      expect(refused.headers.connection).not.toBe('close');
+      expect(await connection.write(list)).toBe(true);
+      expect((await connection.answer()).status).toBe(200);
+    });
+
+    it('is read to its end and refused with 413 when it comes chunked, and the connection stays usable', async () => {
+      const connection = await open();
+      expect(await connection.write(head('transfer-encoding: chunked'))).toBe(true);
+      for (let sent = 0; sent < HUGE; sent += CHUNK.length) {
+        const framed = Buffer.concat([
+          Buffer.from(`${CHUNK.length.toString(16)}\r\n`),
+          CHUNK,
+          Buffer.from('\r\n'),
+        ]);
+        expect(await connection.write(framed), `writing at byte ${sent}`).toBe(true);
+      }
+      expect(await connection.write('0\r\n\r\n')).toBe(true);
+      const refused = await connection.answer();
+      expect(refused.status).toBe(413);
+      expect(JSON.parse(refused.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      expect(refused.headers.connection).not.toBe('close');
+      expect(await connection.write(list)).toBe(true);
+      expect((await connection.answer()).status).toBe(200);
+    });
+
+    it('is refused at once, and the connection closed, when it declares more than the discard limit', async () => {
+      const connection = await open();
+      expect(await connection.write(head(`content-length: ${DISCARD_LIMIT_BYTES + 1}`))).toBe(true);
+      const refused = await connection.answer();
+      expect(refused.status).toBe(413);
+      expect(refused.headers.connection).toBe('close');
+    });
+
+    it('gets its 413 through fetch every time', async () => {
+      const body = JSON.stringify({ description: 'x'.repeat(HUGE) });
+      for (let attempt = 1; attempt <= 10; attempt += 1) {
+        const response = await fetch(`${world.api.ops.url()}${TASKS}`, {
+          method: 'POST',
+          headers: { ...ADMIN, 'content-type': 'application/json' },
+          body,
+        });
+        expect(response.status, `attempt ${attempt}`).toBe(413);
+        expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      }
+    });
   });
 
   it('answers an unknown route and an unknown task with 404 NOT_FOUND', async () => {

@@ -18,26 +18,12 @@ export interface ApiFuzzReport {
 /** Most attempts of one case while the API answers 429. */
 const MAX_RATE_LIMITED = 20;
 
-/**
- * A body over the API's limit is refused (413) as soon as its headers arrive, and the server may
- * close the connection while the client is still uploading the rest: the client then sees a reset
- * instead of the 413 (a race of the transport, seen once in CI for one of ~20 such cases). Such a
- * case is tried up to this many times; a case that never gets an answer is still a finding.
- */
-const HUGE_BODY_BYTES = 1024 * 1024;
-const HUGE_BODY_ATTEMPTS = 3;
-
 async function answer(baseUrl: string, item: ApiCase): Promise<{ status: number; text: string }> {
-  const attempts = (item.body?.length ?? 0) > HUGE_BODY_BYTES ? HUGE_BODY_ATTEMPTS : 1;
-  let failure: unknown;
-  for (let attempt = 1; attempt <= attempts; attempt += 1) {
-    try {
-      return await send(baseUrl, item);
-    } catch (error) {
-      failure = error;
-    }
+  try {
+    return await send(baseUrl, item);
+  } catch (error) {
+    return { status: 0, text: `no answer: ${(error as Error).message}` };
   }
-  return { status: 0, text: `no answer: ${(failure as Error).message}` };
 }
 
 async function send(baseUrl: string, item: ApiCase): Promise<{ status: number; text: string }> {
