@@ -39,16 +39,25 @@ export function createTargetGate(options: {
   let refreshedAt = Number.NEGATIVE_INFINITY;
   const failing = new Map<string, { failures: number; retryAt: number; code: ErrorCode; reason: string }>();
 
-  const refresh = async (): Promise<void> => {
+  // One listing at a time: a caller that asks while one is read waits for it, instead of being
+  // answered from the old list (the shards' loops ask together after a start).
+  let listing: Promise<void> | undefined;
+  const refresh = (): Promise<void> => {
+    if (listing) return listing;
     const now = clock.now();
-    if (now - refreshedAt < options.refreshMs) return;
+    if (now - refreshedAt < options.refreshMs) return Promise.resolve();
     refreshedAt = now;
-    try {
-      known = new Set(await options.listTopics());
-    } catch (error) {
-      // Keep the last list; sends to listed topics will tell whether Kafka is there.
-      logger.warn({ err: toError(error) }, 'could not list the target topics');
-    }
+    listing = (async () => {
+      try {
+        known = new Set(await options.listTopics());
+      } catch (error) {
+        // Keep the last list; sends to listed topics will tell whether Kafka is there.
+        logger.warn({ err: toError(error) }, 'could not list the target topics');
+      }
+    })().finally(() => {
+      listing = undefined;
+    });
+    return listing;
   };
 
   return {
