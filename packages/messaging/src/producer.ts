@@ -14,6 +14,7 @@ import {
 import type { Logger } from 'pino';
 import { HEADERS } from './headers.ts';
 import { brokenProducerState } from './producer-state.ts';
+import { splitBySize } from './request-size.ts';
 import { injectTraceContext } from './tracing.ts';
 
 /** A topic name bound to the root schema of its values. */
@@ -180,6 +181,19 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
     );
   };
 
+  /**
+   * Sends in requests small enough for the broker (request-size.ts), one after another so each
+   * partition keeps the given order. If a later request fails the earlier ones are on the log: the
+   * caller's retry sends them again under the same `message-id`, which consumers drop.
+   */
+  const sendInRequests = async (used: KafkaProducer, batches: readonly TopicMessages[]) => {
+    const results: RecordMetadata[] = [];
+    for (const topicMessages of splitBySize(batches)) {
+      results.push(...(await used.sendBatch({ acks: -1, topicMessages })));
+    }
+    return results;
+  };
+
   const ensureOpen = (what: string) => {
     if (closing) throw new SchedulerError('SHUTTING_DOWN', `producer is closed; cannot send to ${what}`);
   };
@@ -189,7 +203,7 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
     let used = producer;
     try {
       used = await ready();
-      return await used.send({ topic, acks: -1, messages });
+      return await sendInRequests(used, [{ topic, messages }]);
     } catch (error) {
       throw classify(topic, error, used);
     }
@@ -201,7 +215,7 @@ export function createProducer({ kafka, contracts, logger }: ProducerOptions): P
     let used = producer;
     try {
       used = await ready();
-      return await used.sendBatch({ acks: -1, topicMessages: [...batches] });
+      return await sendInRequests(used, batches);
     } catch (error) {
       throw classify(topics, error, used);
     }

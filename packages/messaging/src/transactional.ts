@@ -2,6 +2,7 @@ import { SchedulerError } from '@openpenpal/errors';
 import { Partitioners, type Kafka, type Producer as KafkaProducer, type Transaction } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { EncodedBatch } from './producer.ts';
+import { splitBySize } from './request-size.ts';
 
 /**
  * Messages written inside a Kafka transaction that is still open: on the brokers, acknowledged by
@@ -144,7 +145,10 @@ export function createTransactionalSender(options: TransactionalSenderOptions): 
       let transaction: Transaction | undefined;
       try {
         transaction = await current.transaction();
-        await transaction.sendBatch({ acks: -1, topicMessages: [...batches] });
+        // In requests the broker takes (request-size.ts); the commit still covers them all.
+        for (const topicMessages of splitBySize(batches)) {
+          await transaction.sendBatch({ acks: -1, topicMessages });
+        }
       } catch (error) {
         drop('write', error, current);
         throw classify('write', error);

@@ -74,6 +74,20 @@ describe('transactional sender', () => {
     expect(ids(await readAll(t.kafka, t.binding.topic, 2))).toEqual(['m-1', 'm-2']);
   });
 
+  it('writes more bytes for one partition than the broker takes in one batch, committed together', async () => {
+    const tx = sender(`tx-${randomUUID()}`);
+    const many = Array.from({ length: 1_500 }, (_, i) => ({
+      key: 'one-key',
+      value: trigger('big', i + 1, { task_name: 'y'.repeat(1_024) }),
+    }));
+    const open = await tx.write([t.producer.encode(t.binding, many)]);
+    await open.commit();
+    const seen = await readAll(t.kafka, t.binding.topic, many.length, 60_000);
+    expect(seen.map((m) => contracts.codec('TaskTrigger').decode(m.value!).attempt)).toEqual(
+      many.map((_, i) => i + 1),
+    );
+  });
+
   it('aborts the transaction a killed holder left open when the next holder of the id takes over, and fences the old one', async () => {
     const id = `tx-${randomUUID()}`;
     const first = sender(id);
