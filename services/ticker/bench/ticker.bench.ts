@@ -24,7 +24,7 @@
 // wrote to that topic meanwhile (held back while a transaction is open on their partition).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { TASK_TYPES, createContracts, type TaskDefinition } from '@openpenpal/contracts';
 import { createKafkaClient, createProducer, provisionTopics } from '@openpenpal/messaging';
 import { keySpace } from '@openpenpal/redis';
@@ -361,9 +361,10 @@ for (const scenario of SCENARIOS) {
   redisVersion = run.redisVersion;
 }
 const cpu = cpus();
+// pnpm's hoisted view of the store: the path does not depend on a patch hash in the store's name.
 const version = (pkg: string) =>
   (
-    JSON.parse(readFileSync(join(root, 'node_modules/.pnpm', pkg, 'package.json'), 'utf8')) as {
+    JSON.parse(readFileSync(join(root, 'node_modules/.pnpm/node_modules', pkg, 'package.json'), 'utf8')) as {
       version: string;
     }
   ).version;
@@ -382,8 +383,8 @@ const report = {
     node: process.version,
   },
   versions: {
-    kafkajs: version('kafkajs@2.2.4/node_modules/kafkajs'),
-    ioredis: version('ioredis@5.9.2/node_modules/ioredis'),
+    kafkajs: `${version('kafkajs')} (patches/kafkajs@2.2.4.patch)`,
+    ioredis: version('ioredis'),
     kafkaBroker: '4.4.0 (deploy/local, single node)',
     redisServer: redisVersion,
   },
@@ -404,5 +405,5 @@ const report = {
   ],
   results,
 };
-writeFileSync(join(root, OUT), `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(resolve(root, OUT), `${JSON.stringify(report, null, 2)}\n`);
 console.log(`wrote ${OUT}`);
