@@ -31,6 +31,31 @@ const groupMessagesPerPartition = require('kafkajs/src/producer/groupMessagesPer
   partitioner: (args: unknown) => number;
 }) => Grouped;
 const { Partitioners } = require('kafkajs') as typeof Kafkajs;
+interface RecordInput {
+  key: string | Buffer | null;
+  value: string | Buffer | null;
+  headers?: Record<string, string | Buffer | (string | Buffer)[]>;
+  offsetDelta: number;
+  timestampDelta: number;
+}
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (
+  record: RecordInput,
+) => unknown;
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as {
+  RecordBatch: (batch: Record<string, unknown>) => Promise<EncoderInstance>;
+};
+const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => unknown;
+const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (
+  decoder: unknown,
+) => Promise<{
+  records: {
+    key: Buffer | null;
+    value: Buffer | null;
+    headers: Record<string, Buffer | Buffer[]>;
+    offset: string;
+    timestamp: string;
+  }[];
+}>;
 
 const MASK64 = (1n << 64n) - 1n;
 
@@ -189,5 +214,55 @@ describe('kafkajs encoding as patched', () => {
         .map(([partition]) => partition),
     );
     expect(keyless.size).toBe(6);
+  });
+
+  it("a record batch reads back as written (kafkajs's own decoder) and carries the CRC-32C of its body", async () => {
+    const inputs: RecordInput[] = [
+      {
+        key: 'task-1',
+        value: Buffer.from('one'),
+        headers: { 'message-id': 'a', schema: 'S' },
+        offsetDelta: 0,
+        timestampDelta: 0,
+      },
+      { key: null, value: Buffer.alloc(600, 7), headers: {}, offsetDelta: 1, timestampDelta: 5 },
+      {
+        key: Buffer.from([0, 255]),
+        value: null,
+        headers: { many: ['x', Buffer.from('y')], 'é-ü': 'ß' },
+        offsetDelta: 2,
+        timestampDelta: 70_000,
+      },
+    ];
+    const firstTimestamp = 1_796_281_839_878;
+    const encoded = (
+      await RecordBatch({
+        records: inputs.map((input) => Record(input)),
+        firstTimestamp,
+        maxTimestamp: firstTimestamp + 70_000,
+        producerId: 42,
+        producerEpoch: 1,
+        firstSequence: 7,
+        lastOffsetDelta: inputs.length - 1,
+      })
+    ).buffer;
+    // firstOffset (8), length (4), partition leader epoch (4), magic (1), CRC (4), then the body.
+    expect(encoded.readUInt32BE(17)).toBe(referenceCrc32C(encoded.subarray(21)));
+    expect(encoded.readInt32BE(8)).toBe(encoded.length - 12);
+    const { records } = await decodeRecordBatch(new Decoder(encoded));
+    expect(records.map((record) => record.offset)).toEqual(['0', '1', '2']);
+    expect(records.map((record) => record.timestamp)).toEqual(
+      inputs.map((input) => String(firstTimestamp + input.timestampDelta)),
+    );
+    expect(records[0]?.key?.toString()).toBe('task-1');
+    expect(records[0]?.headers['message-id']?.toString()).toBe('a');
+    expect(records[0]?.headers.schema?.toString()).toBe('S');
+    expect(records[1]?.key).toBeNull();
+    expect(records[1]?.value?.equals(Buffer.alloc(600, 7))).toBe(true);
+    expect(records[1]?.headers).toEqual({});
+    expect(records[2]?.key?.equals(Buffer.from([0, 255]))).toBe(true);
+    expect(records[2]?.value).toBeNull();
+    expect((records[2]?.headers.many as Buffer[]).map((value) => value.toString())).toEqual(['x', 'y']);
+    expect(records[2]?.headers['é-ü']?.toString()).toBe('ß');
   });
 });
