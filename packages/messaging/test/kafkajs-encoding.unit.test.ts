@@ -265,4 +265,29 @@ describe('kafkajs encoding as patched', () => {
     expect((records[2]?.headers.many as Buffer[]).map((value) => value.toString())).toEqual(['x', 'y']);
     expect(records[2]?.headers['é-ü']?.toString()).toBe('ß');
   });
+
+  it('offsets and timestamps read back exactly, also past 2^53 and with deltas that need a Long', async () => {
+    const firstTimestamp = 1_796_281_839_878;
+    const deltas = [0, -5, 2 ** 27, 2 ** 28, 2 ** 35];
+    const encoded = (
+      await RecordBatch({
+        records: deltas.map((timestampDelta, offsetDelta) =>
+          Record({ key: null, value: Buffer.from('v'), headers: {}, offsetDelta, timestampDelta }),
+        ),
+        firstTimestamp,
+        maxTimestamp: firstTimestamp + 2 ** 35,
+        lastOffsetDelta: deltas.length - 1,
+      })
+    ).buffer;
+    for (const firstOffset of [0n, 123_456_789_012n, 2n ** 60n]) {
+      encoded.writeBigInt64BE(firstOffset, 0);
+      const { records } = await decodeRecordBatch(new Decoder(encoded));
+      expect(records.map((record) => record.offset)).toEqual(
+        deltas.map((_, i) => String(firstOffset + BigInt(i))),
+      );
+      expect(records.map((record) => record.timestamp)).toEqual(
+        deltas.map((delta) => String(BigInt(firstTimestamp) + BigInt(delta))),
+      );
+    }
+  });
 });
