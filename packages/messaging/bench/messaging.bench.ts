@@ -18,6 +18,7 @@ import {
   subscription,
   type TopicBinding,
 } from '../src/index.ts';
+import { noDelaySocketFactory } from '../src/socket.ts';
 import { machineInfo, median } from './machine.ts';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000);
@@ -30,7 +31,13 @@ if (!stack) throw new Error('no stack: run `pnpm stack:up` first');
 const logger = pino({ level: 'warn' });
 const contracts = createContracts();
 const codec = contracts.codec('TaskTrigger');
-const bare = new Kafka({ clientId: 'bench-bare', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
+// The same socket as the layer's client (TCP_NODELAY): the ratio measures the layer, not Nagle.
+const bare = new Kafka({
+  clientId: 'bench-bare',
+  brokers: stack.kafkaBrokers,
+  logLevel: logLevel.NOTHING,
+  socketFactory: noDelaySocketFactory,
+});
 const layerKafka = createKafkaClient({ brokers: stack.kafkaBrokers, clientId: 'bench-layer', logger });
 
 const value = (i: number): TaskTrigger => ({
