@@ -42,7 +42,7 @@ interface DecodedRecord {
   headers: Record<string, Buffer | Buffer[]>;
 }
 
-/** The steps of kafkajs's send for one topic, from a kafkajs package folder. */
+/** kafkajs's send steps for one topic and its record-batch reading, from a kafkajs package folder. */
 function loadKafkajs(dir: string) {
   const load = (path: string): unknown => require(join(dir, path));
   const produce = load('src/protocol/requests/produce/v7/request.js') as (
